@@ -1,0 +1,1 @@
+"""context/history package."""

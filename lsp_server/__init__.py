@@ -1,0 +1,1 @@
+"""codeflow language server: the protocol room (handlers, config, sync, progress, cancellation)."""
