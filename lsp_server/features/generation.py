@@ -1,0 +1,168 @@
+"""Model calls shared by the features: one completion, and a streamed chat answer.
+
+These run on the inference worker thread (never on the loop). They glue the prompt assembler
+(`context`) to a backend (`inference`): build the prompt, generate with stop rules, clean.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from inference.backends.base import GenerateRequest
+from inference.cancel import CancelToken, Cancelled
+
+if TYPE_CHECKING:
+    from ..server import CodeflowServer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Where a request's time went (for status, benchmarks and tests)."""
+
+    assemble_ms: float
+    model_ms: float
+    prompt_tokens: int
+    reused_tokens: int
+    generated_tokens: int
+
+
+def _cursor(prefix: str) -> tuple[int, int]:
+    line = prefix.count("\n")
+    return line, len(prefix) - (prefix.rfind("\n") + 1)
+
+
+def _stop_strings(assembler: Any, backend: Any) -> tuple[str, ...]:
+    fmt = getattr(assembler, "format", None)
+    stops = tuple(getattr(fmt, "stop_strings", ()) or ())
+    if stops:
+        return stops
+    specials = getattr(backend.spec, "special_tokens", {}) or {}
+    return tuple(v for v in specials.values() if v)
+
+
+def special_tokens(backend: Any) -> tuple[str, ...]:
+    """The model's special-token strings (stripped from anything shown)."""
+    specials = getattr(backend.spec, "special_tokens", {}) or {}
+    return tuple(v for v in specials.values() if v)
+
+
+def complete_once(
+    ls: CodeflowServer,
+    backend: Any,
+    assembler: Any,
+    path: str,
+    prefix: str,
+    suffix: str,
+    token: CancelToken,
+) -> tuple[str, int] | None:
+    """Assemble, generate and clean one inline completion; None when nothing useful came."""
+    from context.assemble import PromptRequest
+    from context.postprocess import CompletionContext, clean, is_multiline, language_for_path
+
+    cfg = ls.config
+    t0 = time.monotonic()
+    line, character = _cursor(prefix)
+    request = PromptRequest(
+        path=path,
+        text=prefix + suffix,
+        line=line,
+        character=character,
+        budget=cfg.context.budget_tokens,
+        kind="completion",
+        cancel=token,
+    )
+    prompt = assembler.build(request)
+    ctx = CompletionContext(language_for_path(path), prefix, suffix)
+    multiline = is_multiline(ctx)
+    stop = _stop_strings(assembler, backend) + (() if multiline else ("\n",))
+    t1 = time.monotonic()
+    gen = backend.generate(
+        GenerateRequest(
+            prompt_ids=tuple(prompt.ids),
+            max_tokens=cfg.completion.max_tokens if multiline else min(cfg.completion.max_tokens, 48),
+            stop=stop,
+            max_time_s=cfg.completion.timeout_ms / 1000.0,
+            slot="completion",
+        ),
+        token,
+    )
+    if gen.stop_reason == "cancelled" or token.cancelled:
+        raise Cancelled(token.reason or "cancelled")
+    ls.completion.last_timing = Timing(
+        round((t1 - t0) * 1000, 2),
+        round((time.monotonic() - t1) * 1000, 2),
+        gen.prompt_tokens,
+        gen.reused_tokens,
+        len(gen.ids),
+    )
+    cleaned = clean(
+        gen.text,
+        ctx,
+        multiline=multiline,
+        max_lines=cfg.completion.max_lines,
+        special_tokens=special_tokens(backend),
+    )
+    return (cleaned.text, cleaned.replace_suffix) if cleaned.text else None
+
+
+def chat_prompt(
+    assembler: Any,
+    messages: Sequence[dict[str, str]],
+    path: str | None,
+    text: str,
+    line: int,
+    budget: int,
+    token: CancelToken,
+) -> Any:
+    """A chat-format prompt with workspace context around (path, line)."""
+    from context.assemble import PromptRequest
+
+    request = PromptRequest(
+        path=path or "",
+        text=text,
+        line=line,
+        character=0,
+        budget=budget,
+        kind="chat",
+        messages=tuple((m["role"], m["content"]) for m in messages),
+        cancel=token,
+    )
+    return assembler.build(request)
+
+
+def stream_answer(
+    backend: Any,
+    prompt_ids: Sequence[int],
+    max_tokens: int,
+    token: CancelToken,
+    on_delta: Callable[[str], None],
+    slot: str = "chat",
+    temperature: float = 0.0,
+    seed: int = 0,
+) -> tuple[str, str]:
+    """Stream a generation, calling `on_delta` per piece; returns (text, stop_reason)."""
+    stop = tuple(s for s in special_tokens(backend) if "im_end" in s or "endoftext" in s)
+    req = GenerateRequest(
+        prompt_ids=tuple(prompt_ids),
+        max_tokens=max_tokens,
+        temperature=temperature,
+        seed=seed,
+        stop=stop,
+        slot=slot,
+    )
+    parts: list[str] = []
+    for delta in backend.stream(req, token):
+        if delta.text:
+            parts.append(delta.text)
+            on_delta(delta.text)
+    gen = backend.last_generation
+    reason = gen.stop_reason if gen is not None else "stop"
+    if reason == "cancelled" or token.cancelled:
+        raise Cancelled(token.reason or "cancelled")
+    return "".join(parts), reason

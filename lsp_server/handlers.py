@@ -1,0 +1,275 @@
+"""LSP handlers: lifecycle, document sync, configuration, background start-up.
+
+Handlers are thin: read params, call a service or feature off the loop, convert, return.
+Feature requests (completion, code actions, chat, tests) are registered by `features/`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.uris import to_fs_path
+
+from inference.cancel import CancelToken, Cancelled
+
+from . import convert
+from .server import CodeflowServer, make_editor_log_handler
+from .services import Services
+from .workers import Priority
+
+log = logging.getLogger(__name__)
+INDEX_DEBOUNCE_S = 0.15
+_progress_ids = itertools.count(1)
+
+
+def register(server: CodeflowServer) -> None:
+    """Attach every handler to `server`."""
+    _register_lifecycle(server)
+    _register_sync(server)
+    if server.test_commands:
+        _register_test_only(server)
+    from .features import register_features
+
+    register_features(server)
+
+
+# ---- lifecycle -------------------------------------------------------------------------------------
+def _register_lifecycle(server: CodeflowServer) -> None:
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: CodeflowServer, params: types.InitializeParams) -> None:
+        ls.loop = asyncio.get_running_loop()
+        ls.root = _workspace_root(params)
+        logging.getLogger().addHandler(make_editor_log_handler(ls))
+        ls.apply_config(params.initialization_options)
+        ls.services = Services(ls.root, ls.config, ls.report)
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: CodeflowServer, params: types.InitializedParams) -> None:
+        ls.status(state="starting")
+        asyncio.ensure_future(start_background(ls))
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls: CodeflowServer, params: Any) -> None:
+        ls.supersede.cancel_all()
+        ls.services.close()
+        ls.inference.stop()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(
+        ls: CodeflowServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        settings = convert.plain(params.settings)
+        if not settings and _client_pulls_config(ls):
+            items = [types.ConfigurationItem(section="codeflow")]
+            result = await ls.workspace_configuration_async(types.ConfigurationParams(items))
+            settings = convert.plain(result[0]) if result else None
+        if settings is None:
+            return
+        old_model = ls.services.model_dir() if ls.services else None
+        ls.apply_config(settings)
+        if ls.services.backend is None and old_model is not None:
+            ls.status(state="loading")
+            ls.inference.submit(lambda _t: _load_model(ls), Priority.WARMUP, CancelToken())
+
+
+def _client_pulls_config(ls: CodeflowServer) -> bool:
+    ws = ls.client_capabilities.workspace
+    return bool(ws and ws.configuration)
+
+
+def _workspace_root(params: types.InitializeParams) -> Path | None:
+    uri = None
+    if params.workspace_folders:
+        uri = params.workspace_folders[0].uri
+    elif params.root_uri:
+        uri = params.root_uri
+    path = to_fs_path(uri) if uri else params.root_path
+    if not path:
+        return None
+    root = Path(path).resolve()
+    return root if root.is_dir() else None
+
+
+async def start_background(ls: CodeflowServer) -> None:
+    """Index, ingest history and load the model, with progress and status."""
+    try:
+        await _index_with_progress(ls)
+        await ls.cpu.run(ls.services.build_history, None)
+    finally:
+        ls.status(state="loading")
+        await ls.inference.run(lambda _t: _load_model(ls), Priority.WARMUP, CancelToken())
+
+
+def _load_model(ls: CodeflowServer) -> None:
+    backend = ls.services.load_backend()
+    if backend is None:
+        ls.status(state="error", message=ls.services.backend_error or "model not loaded")
+        return
+    spec = getattr(backend, "spec", None)
+    ls.status(
+        state="idle",
+        model=str(getattr(spec, "name", "") or ""),
+        device=str(getattr(backend, "device", "cpu")),
+        message="",
+    )
+
+
+async def _index_with_progress(ls: CodeflowServer) -> None:
+    if ls.root is None:
+        return
+    token = f"codeflow-index-{next(_progress_ids)}"
+    use_progress = _client_supports_progress(ls)
+    if use_progress:
+        try:
+            await ls.work_done_progress.create_async(token)
+        except Exception:  # noqa: BLE001 - a client that refuses progress still gets indexed
+            use_progress = False
+    if use_progress:
+        ls.work_done_progress.begin(
+            token, types.WorkDoneProgressBegin(title="codeflow: indexing", percentage=0)
+        )
+    ls.status(state="indexing", indexing={"done": 0, "total": 0})
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.2 and done < total:
+            return
+        last[0] = now
+        pct = int(100 * done / total) if total else 100
+        ls.status(state="indexing", indexing={"done": done, "total": total})
+        if use_progress:
+            ls.call_soon(
+                ls.work_done_progress.report,
+                token,
+                types.WorkDoneProgressReport(message=f"{done}/{total} files", percentage=pct),
+            )
+
+    stats = await ls.cpu.run(ls.services.build_index, progress, None)
+    if use_progress:
+        msg = f"{getattr(stats, 'files', 0)} files" if stats else "index unavailable"
+        ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=msg))
+    ls.status(state="idle", indexing=None)
+
+
+def _client_supports_progress(ls: CodeflowServer) -> bool:
+    window = ls.client_capabilities.window
+    return bool(window and window.work_done_progress)
+
+
+# ---- document sync -------------------------------------------------------------------------------
+def _register_sync(server: CodeflowServer) -> None:
+    timers: dict[str, asyncio.TimerHandle] = {}
+
+    def schedule_index(ls: CodeflowServer, uri: str) -> None:
+        old = timers.pop(uri, None)
+        if old is not None:
+            old.cancel()
+        loop = asyncio.get_running_loop()
+        timers[uri] = loop.call_later(INDEX_DEBOUNCE_S, lambda: _push_buffer(ls, uri))
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: CodeflowServer, params: types.DidOpenTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        ls.shadows[uri] = params.text_document.text
+        ls.versions[uri] = params.text_document.version
+        schedule_index(ls, uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: CodeflowServer, params: types.DidChangeTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        new = ls.document_text(uri)
+        if new is None:
+            return
+        old = ls.shadows.get(uri, "")
+        ls.shadows[uri] = new
+        ls.versions[uri] = params.text_document.version
+        _record_edit(ls, uri, old, new)
+        ls.completion.typing.edit(uri)
+        schedule_index(ls, uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: CodeflowServer, params: types.DidCloseTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        ls.shadows.pop(uri, None)
+        ls.versions.pop(uri, None)
+        ls.supersede.begin(("completion", uri)).cancel("closed")
+        path = ls.path_of(uri)
+        index = ls.services.index
+        if path is not None and index is not None:
+            ls.cpu.submit(index.close_buffer, path)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: CodeflowServer, params: types.DidSaveTextDocumentParams) -> None:
+        from .features import tests as test_feature
+
+        test_feature.on_save(ls, params.text_document.uri)
+
+
+def _push_buffer(ls: CodeflowServer, uri: str) -> None:
+    path, text, index = ls.path_of(uri), ls.shadows.get(uri), ls.services.index
+    if path is None or text is None or index is None:
+        return
+    ls.cpu.submit(_safe_update, index, path, text)
+
+
+def _safe_update(index: Any, path: str, text: str) -> None:
+    try:
+        index.update_buffer(path, text)
+    except Exception:  # noqa: BLE001 - a bad buffer must not kill the worker
+        log.exception("index update failed for %s", path)
+
+
+def _record_edit(ls: CodeflowServer, uri: str, old: str, new: str) -> None:
+    ring, path = ls.services.edit_ring, ls.path_of(uri)
+    if ring is None or path is None or old == new:
+        return
+    start = 0
+    limit = min(len(old), len(new))
+    while start < limit and old[start] == new[start]:
+        start += 1
+    end_old, end_new = len(old), len(new)
+    while end_old > start and end_new > start and old[end_old - 1] == new[end_new - 1]:
+        end_old -= 1
+        end_new -= 1
+    line_start = old.rfind("\n", 0, start) + 1
+    line_end_old = old.find("\n", end_old)
+    line_end_new = new.find("\n", end_new)
+    before = old[line_start : len(old) if line_end_old < 0 else line_end_old]
+    after = new[line_start : len(new) if line_end_new < 0 else line_end_new]
+    try:
+        ring.record(path, old.count("\n", 0, line_start), before, after)
+    except Exception:  # noqa: BLE001 - the ring is best effort
+        log.debug("edit ring record failed", exc_info=True)
+
+
+# ---- test-only requests (CODEFLOW_TEST_COMMANDS=1) --------------------------------------------------
+def _register_test_only(server: CodeflowServer) -> None:
+    @server.feature("codeflow/_slow")
+    async def slow(ls: CodeflowServer, params: Any) -> dict[str, Any]:
+        seconds = float(convert.plain(params).get("seconds", 5))
+
+        def work(token: CancelToken) -> dict[str, Any]:
+            end = time.monotonic() + seconds
+            steps = 0
+            while time.monotonic() < end:
+                token.check()
+                time.sleep(0.01)
+                steps += 1
+            return {"steps": steps}
+
+        try:
+            return await ls.inference.run(work, Priority.CHAT, CancelToken())
+        except Cancelled as exc:
+            raise convert.request_cancelled(str(exc)) from exc
+
+    @server.feature("codeflow/_document")
+    def document(ls: CodeflowServer, params: Any) -> dict[str, Any]:
+        uri = convert.plain(params)["uri"]
+        return {"text": ls.document_text(uri), "version": ls.versions.get(uri)}

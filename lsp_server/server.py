@@ -1,0 +1,151 @@
+"""The codeflow language server: state on a `LanguageServer` subclass, lifecycle and sync handlers.
+
+Feature handlers (completion, code actions, chat, tests) are registered from `handlers.py`; the
+work they do lives in `features/`. Everything slow runs on the CPU pool or the inference worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.uris import to_fs_path
+
+from .config import Config, parse_config
+from .logs import EditorLogHandler
+from .services import Services
+from .workers import CpuPool, InferenceWorker, Supersede
+
+log = logging.getLogger(__name__)
+VERSION = "0.1.0"
+
+
+class CodeflowProtocol(LanguageServerProtocol):
+    """Never sends Python tracebacks to the client; the log file keeps them."""
+
+    def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
+        if error is not None and getattr(error, "data", None):
+            data = error.data
+            if isinstance(data, dict) and "traceback" in data:
+                error.data = None
+        super()._send_response(msg_id, result, error)
+
+
+class CodeflowServer(LanguageServer):
+    """Server state: config, workers, services, open-document shadows, metrics."""
+
+    def __init__(self) -> None:
+        super().__init__("codeflow", VERSION, protocol_cls=CodeflowProtocol)
+        self.config = Config()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.root: Path | None = None
+        self.cpu = CpuPool(2)
+        self.inference = InferenceWorker()
+        self.supersede = Supersede()
+        self.services = Services(None, self.config, self.report)
+        self.shadows: dict[str, str] = {}
+        self.versions: dict[str, int] = {}
+        self._shown: set[str] = set()
+        self.status_state: dict[str, Any] = {"state": "idle", "model": "", "device": "cpu"}
+        self.started = time.monotonic()
+        self.test_commands = os.environ.get("CODEFLOW_TEST_COMMANDS") == "1"
+
+    # ---- messages to the editor ----------------------------------------------------------------
+    def report(self, level: str, message: str) -> None:
+        """Show a message once per distinct text (thread-safe), and log it."""
+        getattr(log, level if level in ("error", "warning", "info") else "info")(message)
+        if message in self._shown:
+            return
+        self._shown.add(message)
+        kind = {
+            "error": types.MessageType.Error,
+            "warning": types.MessageType.Warning,
+        }.get(level, types.MessageType.Info)
+        self.call_soon(self.window_show_message, types.ShowMessageParams(kind, message))
+
+    def call_soon(self, fn: Any, *args: Any) -> None:
+        """Run `fn(*args)` on the event loop from any thread."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            fn(*args)
+        else:
+            loop.call_soon_threadsafe(fn, *args)
+
+    def status(self, **fields: Any) -> None:
+        """Update and send the `codeflow/status` notification."""
+        self.status_state.update(fields)
+        self.call_soon(self.protocol.notify, "codeflow/status", dict(self.status_state))
+
+    def log_to_editor(self, level: int, text: str) -> None:
+        """`window/logMessage` from any thread."""
+        kind = (
+            types.MessageType.Error
+            if level >= logging.ERROR
+            else types.MessageType.Warning
+            if level >= logging.WARNING
+            else types.MessageType.Info
+        )
+        self.call_soon(self.window_log_message, types.LogMessageParams(kind, text))
+
+    # ---- configuration ---------------------------------------------------------------------------
+    def apply_config(self, raw: Any) -> list[str]:
+        """Parse settings, show each new problem once, and swap services when needed."""
+        config, problems = parse_config(raw)
+        for problem in problems:
+            self.report("warning", f"codeflow: bad setting: {problem}")
+        old = self.config
+        self.config = config
+        self.services.config = config
+        model_changed = (old.model_path, old.provider, old.backend, old.remote) != (
+            config.model_path,
+            config.provider,
+            config.backend,
+            config.remote,
+        )
+        if model_changed and self.services.backend is not None:
+            self.services.backend = None
+        return problems
+
+    # ---- documents -------------------------------------------------------------------------------
+    def path_of(self, uri: str) -> str | None:
+        """Workspace-relative POSIX path of a document URI (None when outside the workspace)."""
+        fs = to_fs_path(uri)
+        if fs is None or self.root is None:
+            return None
+        try:
+            return Path(fs).resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return None
+
+    def document_text(self, uri: str) -> str | None:
+        """The server's copy of an open document, or None."""
+        try:
+            return self.workspace.get_text_document(uri).source
+        except (KeyError, OSError, UnicodeDecodeError):
+            return None
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Out-of-band errors are logged, not shown as 'Error in server: <traceback>'."""
+        if isinstance(error, JsonRpcException):
+            log.warning("protocol error: %s", error)
+        else:
+            log.error("server error: %s", error)
+
+
+def make_editor_log_handler(server: CodeflowServer) -> logging.Handler:
+    """A handler that forwards warnings and errors to `window/logMessage`."""
+    return EditorLogHandler(server.log_to_editor, logging.WARNING)

@@ -1,0 +1,180 @@
+"""The server's long-lived services: index, history, edit ring, prompt assembler, model backend.
+
+Each is built off the loop and may fail on its own: a broken model or index is reported once
+(through `report`) and the server keeps serving what it still can. Features ask for a service
+and get None when it is not (yet) available.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from inference.cancel import CancelToken
+
+from .config import Config
+
+log = logging.getLogger(__name__)
+
+Report = Callable[[str, str], None]
+"""report(level, message): level is "error", "warning" or "info"."""
+
+
+class Services:
+    """Builds and holds the services for one workspace root (None: no workspace)."""
+
+    def __init__(self, root: Path | None, config: Config, report: Report) -> None:
+        self.root = root
+        self.config = config
+        self._report = report
+        self._lock = threading.RLock()
+        self.index: Any = None
+        self.history: Any = None
+        self.edit_ring: Any = None
+        self.backend: Any = None
+        self.backend_error: str | None = None
+        self.index_error: str | None = None
+        self._assembler: Any = None
+        self._make_edit_ring()
+
+    # ---- model -------------------------------------------------------------------------------
+    def model_dir(self) -> Path:
+        """The configured model dir, or the bundled default."""
+        if self.config.model_path:
+            return Path(self.config.model_path).expanduser()
+        from inference import default_model_dir
+
+        return default_model_dir()
+
+    def load_backend(self) -> Any:
+        """Load the model backend (idempotent); reports and returns None on failure."""
+        with self._lock:
+            if self.backend is not None:
+                return self.backend
+            try:
+                self.backend = self._make_backend()
+                self.backend_error = None
+                self._assembler = None
+            except (ImportError, OSError, ValueError, RuntimeError) as exc:
+                self.backend_error = f"codeflow: the model could not be loaded: {exc}"
+                self._report("error", self.backend_error)
+            return self.backend
+
+    def _make_backend(self) -> Any:
+        if self.config.backend == "remote":
+            from inference.backends import RemoteBackend  # type: ignore[attr-defined]
+
+            return RemoteBackend.from_config(self.config.remote, self.model_dir())
+        from inference import Engine
+
+        return Engine.load(
+            self.model_dir(), provider=self.config.provider, threads=self.config.threads or None
+        )
+
+    def drop_backend(self, reason: str) -> None:
+        """Forget a backend that failed mid-use; the next request reloads it."""
+        with self._lock:
+            self.backend = None
+            self._assembler = None
+            self.backend_error = reason
+        self._report("error", f"codeflow: model failed ({reason}); will reload it on next use")
+
+    # ---- context -------------------------------------------------------------------------------
+    def _make_edit_ring(self) -> None:
+        try:
+            from context.history import EditRing
+
+            self.edit_ring = EditRing()
+        except ImportError:
+            self.edit_ring = None
+
+    def build_index(
+        self, progress: Callable[[int, int], None] | None, cancel: CancelToken | None
+    ) -> Any:
+        """Create and refresh the workspace index; returns its stats or None."""
+        if self.root is None:
+            return None
+        try:
+            from context.index import WorkspaceIndex
+
+            index = WorkspaceIndex(
+                self.root,
+                max_file_bytes=self.config.context.max_file_bytes,
+                exclude=self.config.context.exclude,
+            )
+            stats = index.refresh(progress=progress, cancel=cancel)
+            with self._lock:
+                self.index = index
+                self._assembler = None
+            try:
+                index.start_watching()
+            except OSError as exc:
+                log.warning("file watching unavailable: %s", exc)
+            if getattr(stats, "rebuilt", False):
+                self._report("warning", "codeflow: the index store was unreadable; rebuilt it")
+            return stats
+        except ImportError as exc:
+            self.index_error = f"index unavailable: {exc}"
+            log.warning(self.index_error)
+        except Exception as exc:  # noqa: BLE001 - a broken index must not stop the server
+            self.index_error = f"codeflow: indexing failed: {exc}"
+            log.exception("indexing failed")
+            self._report("error", self.index_error)
+        return None
+
+    def build_history(self, cancel: CancelToken | None) -> Any:
+        """Ingest git history; returns stats or None."""
+        if self.root is None or not self.config.context.history:
+            return None
+        try:
+            from context.history import History
+
+            history = History(self.root)
+            stats = history.ingest(cancel=cancel)
+            with self._lock:
+                self.history = history
+                self._assembler = None
+            return stats
+        except ImportError as exc:
+            log.warning("history unavailable: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - git trouble must not stop the server
+            log.exception("history ingest failed")
+            self._report("warning", f"codeflow: git history unavailable: {exc}")
+        return None
+
+    def assembler(self) -> Any:
+        """The prompt assembler for the current index/history/model, or None."""
+        with self._lock:
+            if self._assembler is not None:
+                return self._assembler
+            backend = self.backend
+            if backend is None:
+                return None
+            try:
+                from context.assemble import Assembler
+
+                self._assembler = Assembler(
+                    self.index,
+                    self.history,
+                    Path(backend.spec.model_dir) / "tokenizer.json",
+                    backend.spec.raw,
+                    edit_ring=self.edit_ring,
+                )
+            except (ImportError, AttributeError, OSError, ValueError) as exc:
+                log.warning("assembler unavailable: %s", exc)
+                return None
+            return self._assembler
+
+    def close(self) -> None:
+        """Stop watchers and close stores."""
+        for svc in (self.index, self.history):
+            for name in ("stop_watching", "close"):
+                fn = getattr(svc, name, None)
+                if fn is not None:
+                    try:
+                        fn()
+                    except Exception:  # noqa: BLE001 - best effort at shutdown
+                        log.debug("error closing %s", svc, exc_info=True)
