@@ -200,11 +200,14 @@ class CompletionService:
         from ..features.generation import complete_once
 
         self.model_calls += 1
-        return await ls.inference.run(
-            lambda t: complete_once(ls, backend, assembler, path, prefix, suffix, t),
+        done = await ls.inference.run(
+            lambda t: complete_once(ls.config, backend, assembler, path, prefix, suffix, t),
             Priority.COMPLETION,
             token,
         )
+        self.last_timing = done.timing
+        ls.status(lastLatencyMs=done.timing.assemble_ms + done.timing.model_ms)
+        return (done.text, done.replace_suffix) if done.text else None
 
 
 def _ms(started: float) -> float:

@@ -16,7 +16,7 @@ from inference.backends.base import GenerateRequest
 from inference.cancel import CancelToken, Cancelled
 
 if TYPE_CHECKING:
-    from ..server import CodeflowServer
+    from ..config import Config
 
 log = logging.getLogger(__name__)
 
@@ -52,20 +52,29 @@ def special_tokens(backend: Any) -> tuple[str, ...]:
     return tuple(v for v in specials.values() if v)
 
 
+@dataclass(frozen=True)
+class Completed:
+    """One cleaned completion and where its time went."""
+
+    text: str
+    replace_suffix: int
+    raw: str
+    timing: Timing
+
+
 def complete_once(
-    ls: CodeflowServer,
+    cfg: Config,
     backend: Any,
     assembler: Any,
     path: str,
     prefix: str,
     suffix: str,
     token: CancelToken,
-) -> tuple[str, int] | None:
-    """Assemble, generate and clean one inline completion; None when nothing useful came."""
+) -> Completed:
+    """Assemble, generate and clean one inline completion (text '' when nothing useful came)."""
     from context.assemble import PromptRequest
     from context.postprocess import CompletionContext, clean, is_multiline, language_for_path
 
-    cfg = ls.config
     t0 = time.monotonic()
     line, character = _cursor(prefix)
     request = PromptRequest(
@@ -94,7 +103,7 @@ def complete_once(
     )
     if gen.stop_reason == "cancelled" or token.cancelled:
         raise Cancelled(token.reason or "cancelled")
-    ls.completion.last_timing = Timing(
+    timing = Timing(
         round((t1 - t0) * 1000, 2),
         round((time.monotonic() - t1) * 1000, 2),
         gen.prompt_tokens,
@@ -108,7 +117,7 @@ def complete_once(
         max_lines=cfg.completion.max_lines,
         special_tokens=special_tokens(backend),
     )
-    return (cleaned.text, cleaned.replace_suffix) if cleaned.text else None
+    return Completed(cleaned.text, cleaned.replace_suffix, gen.text, timing)
 
 
 def chat_prompt(

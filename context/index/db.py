@@ -1,0 +1,163 @@
+"""The index's tables in the shared workspace store (prefix ``idx_``, component ``index``).
+
+A file's row is keyed by path and carries its content digest; (size, mtime_ns) is only a fast
+pre-check. References are stored one row per (file, name) with their positions packed, which
+keeps the table small enough for a warm restart to be a handful of queries.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from context.index.extract import Facts
+from context.store import connect, schema_version, set_schema_version
+
+log = logging.getLogger(__name__)
+
+__all__ = ["SCHEMA_VERSION", "StoredFile", "open_store", "remove_files", "transaction",
+           "write_facts", "write_stat"]
+
+SCHEMA_VERSION = 1
+COMPONENT = "index"
+
+_SCHEMA = """
+CREATE TABLE idx_files (
+    id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, language TEXT NOT NULL,
+    digest TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    lines INTEGER NOT NULL);
+CREATE TABLE idx_defs (
+    file_id INTEGER NOT NULL, name TEXT NOT NULL, qualname TEXT NOT NULL, kind TEXT NOT NULL,
+    start_line INTEGER NOT NULL, start_col INTEGER NOT NULL, end_line INTEGER NOT NULL,
+    end_col INTEGER NOT NULL, signature TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX idx_defs_name ON idx_defs(name);
+CREATE INDEX idx_defs_file ON idx_defs(file_id);
+CREATE TABLE idx_refs (
+    file_id INTEGER NOT NULL, name TEXT NOT NULL, count INTEGER NOT NULL,
+    positions BLOB NOT NULL);
+CREATE INDEX idx_refs_name ON idx_refs(name);
+CREATE INDEX idx_refs_file ON idx_refs(file_id);
+CREATE TABLE idx_imports (
+    file_id INTEGER NOT NULL, module TEXT NOT NULL, names TEXT NOT NULL, line INTEGER NOT NULL,
+    kind TEXT NOT NULL);
+CREATE INDEX idx_imports_file ON idx_imports(file_id);
+"""
+
+_TABLES = ("idx_files", "idx_defs", "idx_refs", "idx_imports")
+
+# (id, digest, size, mtime_ns, language)
+StoredFile = tuple[int, str, int, int, str]
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (rolled back on error): one writer at a time."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _ensure_schema(conn: sqlite3.Connection) -> bool:
+    """Create or replace the tables when the version differs; True if old tables were dropped."""
+    with transaction(conn):
+        if schema_version(conn, COMPONENT) == SCHEMA_VERSION:
+            return False
+        existing = {row[0] for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'idx\\_%' ESCAPE '\\'"
+        )}
+        for table in existing:
+            conn.execute(f'DROP TABLE "{table}"')
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        set_schema_version(conn, COMPONENT, SCHEMA_VERSION)
+        return bool(existing)
+
+
+def open_store(path: Path) -> tuple[sqlite3.Connection, bool]:
+    """Open the store with the index's tables; returns (connection, rebuilt)."""
+    conn, rebuilt = connect(path)
+    conn.isolation_level = None
+    try:
+        dropped = _ensure_schema(conn)
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            raise
+        log.warning("index store %s is unusable (%s); rebuilding it", path, exc)
+        conn.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        conn, _ = connect(path)
+        conn.isolation_level = None
+        _ensure_schema(conn)
+        return conn, True
+    if dropped:
+        log.warning("index store %s had an old or foreign index schema; rebuilt it", path)
+    return conn, rebuilt or dropped
+
+
+def _clear_rows(conn: sqlite3.Connection, file_id: int) -> None:
+    conn.execute("DELETE FROM idx_defs WHERE file_id = ?", (file_id,))
+    conn.execute("DELETE FROM idx_refs WHERE file_id = ?", (file_id,))
+    conn.execute("DELETE FROM idx_imports WHERE file_id = ?", (file_id,))
+
+
+def write_facts(conn: sqlite3.Connection, path: str, language: str, digest: str, size: int,
+                mtime_ns: int, facts: Facts) -> int:
+    """Replace a file's rows (call inside a transaction); returns its id."""
+    row = conn.execute(
+        "INSERT INTO idx_files(path, language, digest, size, mtime_ns, lines) "
+        "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET language = excluded.language, "
+        "digest = excluded.digest, size = excluded.size, mtime_ns = excluded.mtime_ns, "
+        "lines = excluded.lines RETURNING id",
+        (path, language, digest, size, mtime_ns, facts.lines),
+    ).fetchone()
+    file_id = int(row[0])
+    _clear_rows(conn, file_id)
+    conn.executemany(
+        "INSERT INTO idx_defs VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(file_id, *d) for d in facts.defs],
+    )
+    conn.executemany(
+        "INSERT INTO idx_refs VALUES(?, ?, ?, ?)",
+        [(file_id, name, len(blob) // 8, blob) for name, blob in facts.refs.items()],
+    )
+    conn.executemany(
+        "INSERT INTO idx_imports VALUES(?, ?, ?, ?, ?)",
+        [(file_id, *imp) for imp in facts.imports],
+    )
+    return file_id
+
+
+def write_stat(conn: sqlite3.Connection, path: str, size: int, mtime_ns: int) -> None:
+    """Record a new (size, mtime_ns) for a file whose content did not change."""
+    conn.execute("UPDATE idx_files SET size = ?, mtime_ns = ? WHERE path = ?",
+                 (size, mtime_ns, path))
+
+
+def remove_files(conn: sqlite3.Connection, paths: Iterable[str]) -> int:
+    """Delete files and all their rows (call inside a transaction); returns how many existed."""
+    removed = 0
+    for path in paths:
+        row = conn.execute("SELECT id FROM idx_files WHERE path = ?", (path,)).fetchone()
+        if row is None:
+            continue
+        _clear_rows(conn, int(row[0]))
+        conn.execute("DELETE FROM idx_files WHERE id = ?", (row[0],))
+        removed += 1
+    return removed
+
+
+def stored_files(conn: sqlite3.Connection) -> dict[str, StoredFile]:
+    """Every indexed file: path -> (id, digest, size, mtime_ns, language)."""
+    return {
+        row[0]: (int(row[1]), row[2], int(row[3]), int(row[4]), row[5])
+        for row in conn.execute("SELECT path, id, digest, size, mtime_ns, language FROM idx_files")
+    }

@@ -1,0 +1,185 @@
+"""Read-side queries on the index tables: rows -> the values other rooms use.
+
+Everything here takes an open connection and plain arguments, so the workspace index can hold
+its lock around a call and nothing else. Ranking of definitions by import proximity and the
+weighted file graph for PageRank live here too.
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+import sqlite3
+from array import array
+from collections import defaultdict
+
+from context.index.model import SCOPE_KINDS, Reference, Scope, SymbolDef
+
+__all__ = [
+    "definitions_named",
+    "file_defs",
+    "file_id",
+    "identifiers",
+    "proximity",
+    "references_named",
+    "scope_chain",
+    "shared_identifier_edges",
+]
+
+_DEF_COLUMNS = ("f.path, d.name, d.qualname, d.kind, f.language, d.start_line, d.end_line, "
+                "d.signature, d.doc")
+_KIND_ORDER = {"class": 0, "struct": 0, "interface": 0, "function": 1, "method": 1, "type": 2,
+               "enum": 2, "module": 3, "macro": 3, "constant": 4, "variable": 5, "field": 6}
+
+
+def file_id(conn: sqlite3.Connection, path: str) -> int | None:
+    row = conn.execute("SELECT id FROM idx_files WHERE path = ?", (path,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _symbol(row: tuple) -> SymbolDef:
+    return SymbolDef(row[0], row[1], row[2], row[3], row[4], int(row[5]), int(row[6]),
+                     row[7], row[8])
+
+
+def definitions_named(conn: sqlite3.Connection, name: str) -> list[SymbolDef]:
+    """All definitions of a name (no ranking)."""
+    rows = conn.execute(
+        f"SELECT {_DEF_COLUMNS} FROM idx_defs d JOIN idx_files f ON f.id = d.file_id "
+        "WHERE d.name = ? AND d.kind != 'impl'", (name,),
+    ).fetchall()
+    return [_symbol(row) for row in rows]
+
+
+def file_defs(conn: sqlite3.Connection, path: str) -> list[tuple[SymbolDef, int, int]]:
+    """A file's definitions in source order, each with its (start_col, end_col)."""
+    rows = conn.execute(
+        f"SELECT {_DEF_COLUMNS}, d.start_col, d.end_col FROM idx_defs d "
+        "JOIN idx_files f ON f.id = d.file_id WHERE f.path = ? "
+        "ORDER BY d.start_line, d.start_col, d.end_line DESC", (path,),
+    ).fetchall()
+    return [(_symbol(row), int(row[9]), int(row[10])) for row in rows]
+
+
+def proximity(from_path: str | None, path: str, imported: set[str], importers: set[str],
+              second_hop: set[str]) -> tuple[int, int]:
+    """Rank key of a definition's file as seen from ``from_path`` (smaller = closer)."""
+    if from_path is None:
+        return (5, 0)
+    if path == from_path:
+        return (0, 0)
+    if path in imported:
+        return (1, 0)
+    if path in importers or path in second_hop:
+        return (2, 0)
+    a, b = posixpath.dirname(from_path).split("/"), posixpath.dirname(path).split("/")
+    common = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        common += 1
+    if a == b:
+        return (3, 0)
+    return (4, (len(a) - common) + (len(b) - common))
+
+
+def rank_key(symbol: SymbolDef, near: tuple[int, int]) -> tuple:
+    return (near, _KIND_ORDER.get(symbol.kind, 9), symbol.path, symbol.start_line)
+
+
+def _scopes_by_file(conn: sqlite3.Connection, ids: list[int]) -> dict[int, list[tuple]]:
+    scopes: dict[int, list[tuple]] = defaultdict(list)
+    kinds = ",".join(f"'{k}'" for k in sorted(SCOPE_KINDS))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(
+            f"SELECT file_id, qualname, start_line, start_col, end_line, end_col FROM idx_defs "
+            f"WHERE file_id IN ({marks}) AND kind IN ({kinds}) ORDER BY start_line, start_col",
+            chunk,
+        ):
+            scopes[int(row[0])].append(row[1:])
+    return scopes
+
+
+def _innermost(scopes: list[tuple], line: int, col: int) -> str:
+    best = ""
+    for qualname, sl, sc, el, ec in scopes:
+        if (sl, sc) > (line, col):
+            break
+        if (line, col) <= (el, ec):
+            best = qualname
+    return best
+
+
+def references_named(conn: sqlite3.Connection, name: str, limit: int) -> list[Reference]:
+    """Occurrences of an identifier, by path then position, with their enclosing scope."""
+    rows = conn.execute(
+        "SELECT r.file_id, f.path, r.positions FROM idx_refs r JOIN idx_files f "
+        "ON f.id = r.file_id WHERE r.name = ? ORDER BY f.path", (name,),
+    ).fetchall()
+    scopes = _scopes_by_file(conn, [int(r[0]) for r in rows])
+    out: list[Reference] = []
+    for fid, path, blob in rows:
+        positions = array("I")
+        positions.frombytes(blob)
+        pairs = sorted(zip(positions[0::2], positions[1::2], strict=True))
+        for line, col in pairs:
+            out.append(Reference(path, name, line, col, _innermost(scopes[int(fid)], line, col)))
+            if len(out) >= limit:
+                return out
+    return out
+
+
+def scope_chain(conn: sqlite3.Connection, path: str, line: int, col: int) -> list[Scope]:
+    """Enclosing scopes of a position, outermost first."""
+    chain: list[Scope] = []
+    for symbol, start_col, end_col in file_defs(conn, path):
+        if symbol.kind not in SCOPE_KINDS:
+            continue
+        if (symbol.start_line, start_col) <= (line, col) <= (symbol.end_line, end_col):
+            chain.append(Scope(symbol.qualname, symbol.kind, symbol.start_line, symbol.end_line))
+    return chain
+
+
+def identifiers(conn: sqlite3.Connection, path: str) -> set[str]:
+    """Names a file references or defines."""
+    fid = file_id(conn, path)
+    if fid is None:
+        return set()
+    names = {row[0] for row in conn.execute("SELECT name FROM idx_refs WHERE file_id = ?", (fid,))}
+    names.update(row[0] for row in conn.execute(
+        "SELECT name FROM idx_defs WHERE file_id = ? AND kind != 'impl'", (fid,)))
+    return names
+
+
+def _name_weight(name: str, definers: int) -> float:
+    weight = 1.0
+    if len(name) >= 8 and ("_" in name.strip("_") or (name.lower() != name and name.upper() != name)):
+        weight *= 2.0
+    if name.startswith("_"):
+        weight *= 0.1
+    if definers > 5:
+        weight *= 0.1
+    return weight / definers
+
+
+def shared_identifier_edges(conn: sqlite3.Connection) -> dict[str, dict[str, float]]:
+    """Referencing file -> defining file -> weight, from identifiers they share."""
+    paths = dict(conn.execute("SELECT id, path FROM idx_files").fetchall())
+    definers: dict[str, set[int]] = defaultdict(set)
+    for fid, name in conn.execute(
+        "SELECT DISTINCT file_id, name FROM idx_defs WHERE kind != 'impl'"
+    ):
+        definers[name].add(int(fid))
+    graph: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for fid, name, count in conn.execute("SELECT file_id, name, count FROM idx_refs"):
+        owners = definers.get(name)
+        if not owners:
+            continue
+        weight = math.sqrt(count) * _name_weight(name, len(owners))
+        src = paths.get(fid)
+        for owner in owners:
+            if owner != fid and src is not None and owner in paths:
+                graph[src][paths[owner]] += weight
+    return {src: dict(dsts) for src, dsts in graph.items()}

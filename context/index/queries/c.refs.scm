@@ -1,0 +1,3 @@
+(identifier) @ref
+(type_identifier) @ref
+(field_identifier) @ref

@@ -1,0 +1,4 @@
+(identifier) @ref
+(type_identifier) @ref
+(field_identifier) @ref
+(namespace_identifier) @ref

@@ -1,0 +1,4 @@
+(identifier) @ref
+(type_identifier) @ref
+(field_identifier) @ref
+(package_identifier) @ref

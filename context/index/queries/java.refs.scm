@@ -1,0 +1,2 @@
+(identifier) @ref
+(type_identifier) @ref

@@ -1,0 +1,2 @@
+(identifier) @ref
+(property_identifier) @ref

@@ -1,0 +1,3 @@
+(identifier) @ref
+(property_identifier) @ref
+(type_identifier) @ref

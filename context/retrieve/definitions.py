@@ -1,0 +1,202 @@
+"""Definitions of what the cursor uses or is likely to use.
+
+Ranked in tiers: names imported and used in the enclosing scope; names imported but not used
+anywhere else yet (the user imported them for a reason); attributes of imported modules used in
+this file; other names of the scope resolved through the index; outlines of imported modules.
+Within a tier, names used closer to the enclosing scope come first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .candidate import Candidate
+from .pyimports import Binding, parse_imports, resolve_module
+from .query import Query
+from .snippets import definition_candidate, outline_text
+from .view import WorkspaceView
+
+__all__ = ["DefinitionLimits", "definitions", "resolve_symbol"]
+
+TIER_SCOPE, TIER_UNUSED, TIER_FILE, TIER_OUTLINE_SCOPE, TIER_INDEX, TIER_OUTLINE = (
+    6.0, 5.0, 4.0, 3.0, 2.0, 1.0)
+
+
+@dataclass(frozen=True)
+class DefinitionLimits:
+    """How much the definitions source may produce."""
+
+    max_candidates: int = 80
+    scope_names: int = 40
+    whole_max_lines: int = 12
+    outline_symbols: int = 40
+
+
+@dataclass(frozen=True)
+class ModuleRef:
+    """A name that resolved to a module file rather than a symbol."""
+
+    path: str
+
+
+def _bindings_of(view: WorkspaceView, path: str) -> tuple[Binding, ...]:
+    lines = view.lines(path)
+    return tuple(parse_imports("".join(lines))) if lines else ()
+
+
+def _submodule(module: str, name: str) -> str:
+    return f"{module}{name}" if module.endswith(".") else f"{module}.{name}"
+
+
+def resolve_symbol(
+    view: WorkspaceView, from_path: str, module: str, name: str, depth: int = 0
+) -> Any | ModuleRef | None:
+    """The SymbolDef (or module) that ``from module import name`` in ``from_path`` binds,
+    following re-exports up to three hops; falls back to the index's own lookup."""
+    files = view.files()
+    target = resolve_module(module, from_path, files)
+    if target is not None:
+        for sym in view.outline(target):
+            if sym.qualname == name:
+                return sym
+        sub = resolve_module(_submodule(module, name), from_path, files)
+        if sub is not None:
+            return ModuleRef(sub)
+        if depth < 3:
+            for b in _bindings_of(view, target):
+                if b.alias == name:
+                    if b.name is None:
+                        mod = resolve_module(b.module, target, files)
+                        return ModuleRef(mod) if mod else None
+                    return resolve_symbol(view, target, b.module, b.name, depth + 1)
+    for sym in view.definitions(name, from_path, limit=3):
+        if sym.qualname == name:
+            return sym
+    return None
+
+
+def _distance(q: Query, lines: set[int]) -> int:
+    if not lines:
+        return 1 << 20
+    if q.scope is None:
+        return 0
+    s, e = q.scope
+    return min(0 if s <= x <= e else min(abs(x - s), abs(x - e)) for x in lines)
+
+
+def _uses(q: Query) -> dict[str, set[int]]:
+    out: dict[str, set[int]] = {}
+    for recv, attr, line in q.attrs:
+        out.setdefault(recv, set()).add(line)
+        out.setdefault(f"{recv}.{attr}", set()).add(line)
+    return out
+
+
+def _tier(q: Query, alias: str) -> float:
+    if alias in q.scope_ids:
+        return TIER_SCOPE
+    if alias not in q.file_ids:
+        return TIER_UNUSED
+    return TIER_FILE
+
+
+def _wanted(q: Query) -> Iterator[tuple[float, int, str, Any]]:
+    """(tier, distance, label, target) for everything the cursor may need, unresolved."""
+    uses = _uses(q)
+    for b in q.bindings:
+        if b.name is not None:
+            yield _tier(q, b.alias), _distance(q, uses.get(b.alias, set())), b.alias, b
+        else:
+            yield from _module_wanted(q, b, uses)
+
+
+def _module_wanted(q: Query, b: Binding, uses: dict[str, set[int]]) -> Iterator[tuple]:
+    for recv, attr, _line in sorted(q.attrs):
+        if recv == b.alias:
+            key = f"{recv}.{attr}"
+            lines = uses.get(key, set())
+            tier = TIER_SCOPE if _distance(q, lines) == 0 else TIER_FILE
+            yield tier, _distance(q, lines), key, (b.module, attr)
+    tier = TIER_OUTLINE_SCOPE if b.alias.split(".")[0] in q.scope_ids else TIER_OUTLINE
+    yield tier, _distance(q, uses.get(b.alias, set())), b.alias, ModuleRef(b.module)
+
+
+def definitions(
+    view: WorkspaceView, q: Query, limits: DefinitionLimits = DefinitionLimits()
+) -> list[Candidate]:
+    """Candidates for the definitions the cursor uses or will likely use, best first."""
+    seen: set[tuple] = set()
+    out: list[Candidate] = []
+    wanted = sorted(set(_wanted(q)), key=lambda w: (-w[0], w[1], w[2]))
+    for tier, dist, _label, target in wanted:
+        cand = _resolve_candidate(view, q, target, tier - min(dist, 1000) / 2000.0, limits)
+        if cand is None or (cand.path, cand.start_line, cand.end_line) in seen:
+            continue
+        seen.add((cand.path, cand.start_line, cand.end_line))
+        out.append(cand)
+        if len(out) >= limits.max_candidates:
+            return out
+    for cand in _scope_names(view, q, limits, seen):
+        out.append(cand)
+        if len(out) >= limits.max_candidates:
+            break
+    return out
+
+
+def _resolve_candidate(
+    view: WorkspaceView, q: Query, target: Any, score: float, limits: DefinitionLimits
+) -> Candidate | None:
+    if isinstance(target, Binding):
+        found = resolve_symbol(view, q.path, target.module, target.name or "")
+    elif isinstance(target, ModuleRef):
+        found = ModuleRef(resolve_module(target.path, q.path, view.files()) or "")
+    else:
+        found = resolve_symbol(view, q.path, target[0], target[1])
+    if isinstance(found, ModuleRef):
+        return _module_outline(view, found.path, score, limits) if found.path else None
+    if found is None or found.path == q.path:
+        return None
+    return _symbol_candidate(view, found, score, limits)
+
+
+def _symbol_candidate(
+    view: WorkspaceView, sym: Any, score: float, limits: DefinitionLimits
+) -> Candidate | None:
+    lines = view.lines(sym.path)
+    outline = view.outline(sym.path) if sym.kind == "class" else ()
+    return definition_candidate(
+        lines, sym, score, outline, whole_max_lines=limits.whole_max_lines
+    )
+
+
+def _module_outline(
+    view: WorkspaceView, path: str, score: float, limits: DefinitionLimits
+) -> Candidate | None:
+    public = [s for s in view.outline(path) if "." not in s.qualname
+              and not s.name.startswith("_") and s.kind not in ("module",)]
+    public = public[: limits.outline_symbols]
+    if not public:
+        return None
+    text = outline_text(view.lines(path), public)
+    return Candidate("outline", "definitions", path, public[0].start_line,
+                     public[-1].end_line, text, score)
+
+
+def _scope_names(
+    view: WorkspaceView, q: Query, limits: DefinitionLimits, seen: set[tuple]
+) -> Iterator[Candidate]:
+    bound = {b.alias for b in q.bindings}
+    names = sorted(n for n in q.scope_ids - bound if n != q.scope_name)[: limits.scope_names]
+    for name in names:
+        for sym in view.definitions(name, q.path, limit=2)[:1]:
+            if sym.qualname != name and not sym.qualname.endswith(f".{name}"):
+                continue
+            if sym.path == q.path and q.scope and sym.start_line <= q.scope[1] and \
+                    q.scope[0] <= sym.end_line:
+                continue
+            cand = _symbol_candidate(view, sym, TIER_INDEX, limits)
+            if cand is not None and (cand.path, cand.start_line, cand.end_line) not in seen:
+                seen.add((cand.path, cand.start_line, cand.end_line))
+                yield cand

@@ -1,0 +1,101 @@
+"""Python import statements read from a buffer and resolved to workspace files.
+
+The index records import edges, but a keystroke needs the *names* each statement binds (and the
+buffer may be newer than the index), so the statements are read here with a small tolerant
+parser over logical lines; resolution follows Python's rules (absolute from the workspace root
+or a ``src/`` dir, relative from the importing file's package).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from posixpath import dirname, join, normpath
+
+__all__ = ["Binding", "parse_imports", "resolve_module"]
+
+_FROM = re.compile(r"^\s*from\s+(\.*[\w.]*)\s+import\s+(.+)$", re.S)
+_IMPORT = re.compile(r"^\s*import\s+(.+)$", re.S)
+_NAME = re.compile(r"^([\w.]+|\*)(?:\s+as\s+(\w+))?$")
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A local name bound by an import: ``alias`` → ``name`` of ``module`` (None: the module)."""
+
+    alias: str
+    module: str
+    name: str | None
+    line: int
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        start, buf = i, lines[i]
+        while (buf.count("(") > buf.count(")") or buf.rstrip().endswith("\\")) and i + 1 < len(
+            lines
+        ):
+            i += 1
+            buf = buf.rstrip().rstrip("\\") + " " + lines[i]
+        out.append((start, buf))
+        i += 1
+    return out
+
+
+def _names(spec: str) -> list[tuple[str, str | None]]:
+    spec = spec.split("#", 1)[0].replace("(", " ").replace(")", " ")
+    out = []
+    for part in spec.split(","):
+        m = _NAME.match(part.strip())
+        if m:
+            out.append((m.group(1), m.group(2)))
+    return out
+
+
+def parse_imports(text: str) -> list[Binding]:
+    """Every import binding in ``text``, in order (``import a.b`` binds the dotted ``a.b``)."""
+    out: list[Binding] = []
+    for line, stmt in _logical_lines(text):
+        if "import" not in stmt:
+            continue
+        m = _FROM.match(stmt)
+        if m:
+            module = m.group(1)
+            for name, alias in _names(m.group(2)):
+                if name != "*":
+                    out.append(Binding(alias or name, module, name, line))
+            continue
+        m = _IMPORT.match(stmt)
+        if m:
+            for name, alias in _names(m.group(1)):
+                out.append(Binding(alias or name, name, None, line))
+    return out
+
+
+def _candidates(base: str) -> tuple[str, str]:
+    return f"{base}.py", f"{base}/__init__.py"
+
+
+def resolve_module(module: str, from_path: str, files: Collection[str]) -> str | None:
+    """The workspace file that ``module`` (maybe relative: ``..pkg.mod``) names, or None."""
+    dots = len(module) - len(module.lstrip("."))
+    rest = module[dots:].replace(".", "/")
+    if dots:
+        base = dirname(from_path)
+        for _ in range(dots - 1):
+            base = dirname(base)
+        path = normpath(join(base, rest)) if rest else base
+        roots = [path]
+    else:
+        roots = [rest, f"src/{rest}"]
+        parts = from_path.split("/")
+        roots += ["/".join(parts[:i] + [rest]) for i in range(1, len(parts))]
+    for root in roots:
+        for cand in _candidates(root.lstrip("./") if root not in ("", ".") else "__init__"):
+            if cand in files:
+                return cand
+    return None

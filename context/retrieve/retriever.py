@@ -1,0 +1,119 @@
+"""The retriever: runs the enabled sources for a query, fuses them, caches the result.
+
+The cache key is the query (which ignores the cursor line) plus the index generation, so the
+keystrokes of one line reuse one retrieval and the prompt before the cursor stays byte-identical.
+The user's recent edits are the one volatile source; they are read fresh on every request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from .candidate import Candidate
+from .definitions import DefinitionLimits, definitions
+from .flow import blame_candidates, commit_candidates, edit_candidates, uncommitted_candidates
+from .fusion import merge_overlaps, rrf
+from .lru import Lru
+from .providers import EditRingLike, HistoryLike, IndexLike, guarded
+from .pyimports import resolve_module
+from .query import Query
+from .repomap import repo_map
+from .similar_source import SimilarSource
+from .usages import usages
+from .view import WorkspaceView
+
+__all__ = ["BuildCancelled", "Retriever"]
+
+log = logging.getLogger(__name__)
+
+
+class BuildCancelled(Exception):
+    """The request's cancel token was tripped while its prompt was being built."""
+
+
+def _check(cancel: Any) -> None:
+    if cancel is not None and cancel.cancelled:
+        raise BuildCancelled("prompt build cancelled")
+
+
+class Retriever:
+    """Candidates for a query from the index, the history and the edit ring (any may be None)."""
+
+    def __init__(
+        self,
+        index: IndexLike | None,
+        history: HistoryLike | None = None,
+        edit_ring: EditRingLike | None = None,
+        ttl_s: float = 5.0,
+        limits: DefinitionLimits = DefinitionLimits(),
+    ) -> None:
+        self.view = WorkspaceView(index, ttl_s)
+        self.history = history
+        self.edit_ring = edit_ring
+        self.limits = limits
+        self.similar = SimilarSource(self.view)
+        self._ranked: Lru[dict[str, list[Candidate]]] = Lru(256)
+
+    def retrieve(
+        self, q: Query, weights: Mapping[str, float], rrf_k: float = 20.0, cancel: Any = None
+    ) -> list[Candidate]:
+        """Fused, merged candidates for ``q``, best first (sources with weight 0 are skipped)."""
+        enabled = frozenset(s for s, w in weights.items() if w > 0)
+        key = (self.view.generation(), q, enabled)
+        ranked = self._ranked.get(key)
+        if ranked is None:
+            ranked = self._run_sources(q, enabled, cancel)
+            self._ranked.put(key, ranked)
+        if "flow" in enabled:
+            edits = edit_candidates(self.edit_ring, q)
+            ranked = {**ranked, "flow": ranked.get("flow", []) + edits}
+        return merge_overlaps(rrf(ranked, weights, rrf_k))
+
+    def import_targets(self, q: Query) -> list[str]:
+        """Workspace files the query's file imports, in import order, each once."""
+        files = self.view.files()
+        out: list[str] = []
+        for b in q.bindings:
+            target = resolve_module(b.module, q.path, files)
+            if target and target != q.path and target not in out:
+                out.append(target)
+        if not q.python:
+            for edge in self.view.imports(q.path):
+                target = getattr(edge, "target", None)
+                if target and target not in out:
+                    out.append(target)
+        return out
+
+    def _recent_paths(self) -> list[str]:
+        if self.edit_ring is None:
+            return []
+        edits = guarded("edit_ring", lambda: list(self.edit_ring.recent(50)), [])
+        return list(dict.fromkeys(e.path for e in edits))
+
+    def _run_sources(self, q: Query, enabled: frozenset[str], cancel: Any) -> dict[
+        str, list[Candidate]
+    ]:
+        ranked: dict[str, list[Candidate]] = {}
+        targets = self.import_targets(q) if enabled & {"similar", "repo_map"} else []
+        if "definitions" in enabled:
+            _check(cancel)
+            ranked["definitions"] = definitions(self.view, q, self.limits)
+        if "usages" in enabled:
+            _check(cancel)
+            ranked["usages"] = usages(self.view, q)
+        if "similar" in enabled:
+            _check(cancel)
+            pool = list(dict.fromkeys([*self._recent_paths()[:8], *targets[:12], q.path]))
+            ranked["similar"] = self.similar.candidates(q, pool)
+        if "repo_map" in enabled:
+            _check(cancel)
+            seeds = {t: 0.5 for t in targets}
+            ranked["repo_map"] = repo_map(self.view, q.path, seeds)
+        if "flow" in enabled:
+            _check(cancel)
+            flow = uncommitted_candidates(self.history, q) + commit_candidates(self.history, q)
+            flow += blame_candidates(self.history, q)
+            ranked["flow"] = sorted(flow, key=lambda c: (-c.score, c.path or "", c.start_line))
+        return ranked

@@ -1,0 +1,49 @@
+"""The similar-windows source: BM25 over line windows of the files the user works with.
+
+The pool is the files the user recently edited (EditRing), the files the current file imports,
+and the current file as indexed (outside what the prompt already shows); the query is the enclosing
+scope's identifiers, so the result stays put while a line is being typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .candidate import Candidate
+from .lru import Lru
+from .query import Query
+from .similar import Bm25, Window, windows
+from .view import WorkspaceView
+
+__all__ = ["SimilarSource"]
+
+
+class SimilarSource:
+    """BM25 over windows of a pool of files, with the windows and the index cached."""
+
+    def __init__(self, view: WorkspaceView, size: int = 20, stride: int = 10) -> None:
+        self.view, self.size, self.stride = view, size, stride
+        self._bm25: Lru[Bm25] = Lru(32)
+
+    def candidates(self, q: Query, pool: Sequence[str], k: int = 16) -> list[Candidate]:
+        """The ``k`` windows most similar to the scope, best first."""
+        terms = q.scope_ids or q.file_ids
+        if not terms:
+            return []
+        key = (self.view.generation(), tuple(pool))
+
+        def build() -> Bm25:
+            wins: list[Window] = []
+            for p in pool:
+                wins.extend(windows(p, "".join(self.view.lines(p)), self.size, self.stride))
+            return Bm25(wins)
+
+        bm25 = self._bm25.get_or(key, build)
+        out = []
+        for score, w in bm25.top(terms, k + 4):
+            if w.path == q.path and q.scope and w.start_line <= q.scope[1] and \
+                    q.scope[0] <= w.end_line:
+                continue
+            out.append(Candidate("similar", "similar", w.path, w.start_line, w.end_line, w.text,
+                                 score, contiguous=True))
+        return out[:k]

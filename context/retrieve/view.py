@@ -1,0 +1,85 @@
+"""A cached, read-only view of the workspace index for one retrieval generation.
+
+Keystrokes ask the same questions over and over (the file list, a module's outline, a file's
+lines); the answers are cached per *generation*: the index's own ``generation`` counter when it
+has one, else a time bucket of ``ttl_s`` seconds, so edits elsewhere show up within seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .lru import Lru
+from .providers import IndexLike, guarded
+
+__all__ = ["WorkspaceView"]
+
+
+class WorkspaceView:
+    """Memoised access to an index (or to nothing: ``index=None`` answers empty)."""
+
+    def __init__(self, index: IndexLike | None, ttl_s: float = 5.0) -> None:
+        self.index = index
+        self.ttl_s = ttl_s
+        self._cache: Lru[Any] = Lru(4096)
+
+    def generation(self) -> int:
+        """Changes when cached answers must be recomputed."""
+        gen = getattr(self.index, "generation", None)
+        if isinstance(gen, int):
+            return gen
+        return int(time.monotonic() // self.ttl_s)
+
+    def _memo(self, key: tuple, what: str, call: Any, default: Any) -> Any:
+        if self.index is None:
+            return default
+        full = (self.generation(), *key)
+        hit = self._cache.get(full)
+        if hit is not None:
+            return hit
+        value = guarded(what, call, default)
+        self._cache.put(full, value)
+        return value
+
+    def files(self) -> frozenset[str]:
+        """Every indexed file."""
+        return self._memo(("files",), "files", lambda: frozenset(self.index.files()), frozenset())
+
+    def lines(self, path: str) -> tuple[str, ...]:
+        """Lines of a file (with newlines); empty when unknown."""
+
+        def read() -> tuple[str, ...]:
+            text = self.index.file_text(path)
+            return tuple(text.splitlines(keepends=True)) if text else ()
+
+        return self._memo(("lines", path), "file_text", read, ())
+
+    def outline(self, path: str) -> tuple[Any, ...]:
+        """The file's symbols (SymbolDef), in file order."""
+        return self._memo(
+            ("outline", path), "outline", lambda: tuple(self.index.outline(path)), ()
+        )
+
+    def definitions(self, name: str, from_path: str | None, limit: int = 5) -> tuple[Any, ...]:
+        """Definitions of ``name``, best first for ``from_path``."""
+        return self._memo(
+            ("defs", name, from_path, limit),
+            "definitions",
+            lambda: tuple(self.index.definitions(name, from_path=from_path, limit=limit)),
+            (),
+        )
+
+    def references(self, name: str, limit: int = 200) -> tuple[Any, ...]:
+        """References to ``name`` anywhere."""
+        return self._memo(
+            ("refs", name, limit), "references", lambda: tuple(self.index.references(name, limit)), ()
+        )
+
+    def imports(self, path: str) -> tuple[Any, ...]:
+        """Import edges of a file (ImportEdge)."""
+        return self._memo(("imports", path), "imports", lambda: tuple(self.index.imports(path)), ())
+
+    def graph(self) -> dict[str, dict[str, float]]:
+        """The weighted file graph of the workspace."""
+        return self._memo(("graph",), "file_graph", lambda: dict(self.index.file_graph()), {})

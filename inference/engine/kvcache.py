@@ -1,0 +1,178 @@
+"""Prefix KV cache: named slots, each holding the token ids whose K/V it has, and the K/V.
+
+A request takes its slot, reusing the longest common token prefix found in any slot; the rest is
+truncated and only the remainder is prefilled. Dense models keep one K/V pair per layer (in the
+session's state form: numpy, or `OrtValue` with I/O binding). Loop models also keep every
+pass-2 (local) K/V they computed, on the host, so that truncating to any prefix is exact: the
+graph is then fed the last `window` of them. A memory cap in tokens evicts least recently used
+slots.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from inference.engine.session import OrtSession
+
+log = logging.getLogger(__name__)
+
+
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """Length of the longest common prefix of two id sequences."""
+    n = min(len(a), len(b))
+    if n == 0:
+        return 0
+    x = np.asarray(a[:n], dtype=np.int64)
+    y = np.asarray(b[:n], dtype=np.int64)
+    diff = np.flatnonzero(x != y)
+    return int(diff[0]) if diff.size else n
+
+
+class LocalHistory:
+    """A growable [1, heads, n, dim] host buffer of one Loop local cache."""
+
+    def __init__(self, like: np.ndarray, capacity: int = 64) -> None:
+        shape = (1, like.shape[1], max(capacity, 1), like.shape[3])
+        self.buf = np.zeros(shape, like.dtype)
+        self.length = 0
+
+    def append(self, new: np.ndarray) -> None:
+        n = new.shape[2]
+        if self.length + n > self.buf.shape[2]:
+            grown = np.zeros_like(self.buf, shape=(*self.buf.shape[:2],
+                              max(2 * self.buf.shape[2], self.length + n), self.buf.shape[3]))
+            grown[:, :, :self.length] = self.buf[:, :, :self.length]
+            self.buf = grown
+        self.buf[:, :, self.length:self.length + n] = new
+        self.length += n
+
+    def last(self, count: int) -> np.ndarray:
+        start = max(0, self.length - count)
+        return np.ascontiguousarray(self.buf[:, :, start:self.length])
+
+    def copy(self, length: int) -> LocalHistory:
+        other = LocalHistory(self.buf, capacity=max(length, 64))
+        other.buf[:, :, :length] = self.buf[:, :, :length]
+        other.length = length
+        return other
+
+
+class Slot:
+    """Token ids and the K/V computed for exactly those ids."""
+
+    def __init__(self, name: str, session: OrtSession, window: int | None) -> None:
+        self.name = name
+        self.session = session
+        self.window = window
+        self.ids: list[int] = []
+        self.shared: list[Any] = []
+        self.local: list[LocalHistory] = []
+        self.last_used = time.monotonic()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything."""
+        layout = self.session.layout
+        empty = self.session.empty_state()
+        self.ids = []
+        self.shared = empty[: 2 * layout.num_layers]
+        like = np.zeros((1, layout.num_kv_heads, 0, layout.head_dim), layout.kv_dtype)
+        self.local = [LocalHistory(like) for _ in empty[layout.local_slice]]
+
+    def past(self) -> list[Any]:
+        """The state to feed the graph: shared K/V, then the last `window` local K/V."""
+        if not self.local:
+            return self.shared
+        locals_ = [self.session.to_state(h.last(self.window or 0)) for h in self.local]
+        return [*self.shared, *locals_]
+
+    def update(self, new_ids: Sequence[int], present: list[Any], fed_local: int) -> None:
+        """Take the graph's present state after running new_ids."""
+        n = 2 * self.session.layout.num_layers
+        self.shared = present[:n]
+        for hist, value in zip(self.local, present[n:], strict=True):
+            hist.append(OrtSession.to_numpy(value)[:, :, fed_local:])
+        self.ids.extend(new_ids)
+        self.last_used = time.monotonic()
+
+    def local_fed(self) -> int:
+        """How many local K/V entries `past()` feeds."""
+        if not self.local:
+            return 0
+        return min(self.local[0].length, self.window or 0)
+
+    def truncate(self, length: int) -> None:
+        """Keep the first `length` tokens' K/V."""
+        if length >= len(self.ids):
+            return
+        if length == 0:
+            self.reset()
+            return
+        self.shared = [self._cut(v, length) for v in self.shared]
+        self.local = [h.copy(length) for h in self.local]
+        self.ids = self.ids[:length]
+
+    def copy_prefix(self, other: Slot, length: int) -> None:
+        """Become a copy of the first `length` tokens of another slot."""
+        self.ids = other.ids[:length]
+        if length == len(other.ids):
+            self.shared = list(other.shared)  # state values are never written in place
+        else:
+            self.shared = [self._cut(v, length) for v in other.shared]
+        self.local = [h.copy(length) for h in other.local]
+        self.last_used = time.monotonic()
+
+    def _cut(self, value: Any, length: int) -> Any:
+        return self.session.to_state(OrtSession.to_numpy(value)[:, :, :length])
+
+
+class PrefixCache:
+    """Named slots with prefix reuse and a token cap."""
+
+    def __init__(self, session: OrtSession, window: int | None, cap_tokens: int) -> None:
+        self.session = session
+        self.window = window
+        self.cap_tokens = cap_tokens
+        self.slots: dict[str, Slot] = {}
+
+    def slot(self, name: str) -> Slot:
+        """The slot of that name (created empty)."""
+        if name not in self.slots:
+            self.slots[name] = Slot(name, self.session, self.window)
+        return self.slots[name]
+
+    def acquire(self, name: str, ids: Sequence[int], keep_last: bool = True) -> tuple[Slot, int]:
+        """The slot for a request, holding the longest reusable prefix of ids; (slot, reused).
+
+        With keep_last, at least one token is left to run (its logits start decoding)."""
+        target = self.slot(name)
+        limit = len(ids) - 1 if keep_last else len(ids)
+        best, best_len = target, min(common_prefix(target.ids, ids), limit)
+        for other in self.slots.values():
+            n = min(common_prefix(other.ids, ids), limit)
+            if n > best_len:
+                best, best_len = other, n
+        if best is target:
+            target.truncate(best_len)
+        else:
+            target.copy_prefix(best, best_len)
+        log.debug("slot %s reuses %d/%d tokens (from %s)", name, best_len, len(ids), best.name)
+        return target, best_len
+
+    def tokens(self) -> int:
+        """Tokens held over all slots."""
+        return sum(len(s.ids) for s in self.slots.values())
+
+    def enforce_cap(self, keep: str | None = None) -> None:
+        """Evict least recently used slots (the `keep` slot last) until under the cap."""
+        order = sorted(self.slots.values(), key=lambda s: (s.name == keep, s.last_used))
+        for slot in order:
+            if self.tokens() <= self.cap_tokens:
+                return
+            log.debug("evicting slot %s (%d tokens)", slot.name, len(slot.ids))
+            slot.reset()

@@ -1,0 +1,135 @@
+"""The exported graph: one decoder step over a chunk of tokens with explicit KV caches.
+
+Inputs: `input_ids` [1, T] int64, `num_logits` [] int64 (logits for the last N positions),
+`past.{i}.key` / `past.{i}.value` [1, kv_heads, P, head_dim] per layer, and for Loop models also
+`past_local.{i}.key` / `.value` [1, kv_heads, L, head_dim] (pass-2 K/V of the last L <= W tokens).
+Outputs: `logits` [1, N, vocab], `present.{i}.key` / `.value` = past ++ new (P + T), and for Loop
+`present_local.{i}.key` / `.value` = past_local ++ new (L + T; the engine keeps the last W).
+Positions are implicit: the chunk's tokens sit at P … P+T-1. Dense and Loop graphs differ only
+in their state, so one engine runs both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+
+def kv_names(num_layers: int, loop: bool) -> tuple[list[str], list[str]]:
+    """(past input names, present output names) in graph order."""
+    past, present = [], []
+    for i in range(num_layers):
+        for kind in ("key", "value"):
+            past.append(f"past.{i}.{kind}")
+            present.append(f"present.{i}.{kind}")
+    if loop:
+        for i in range(num_layers):
+            for kind in ("key", "value"):
+                past.append(f"past_local.{i}.{kind}")
+                present.append(f"present_local.{i}.{kind}")
+    return past, present
+
+
+def _rotate_half(x: torch.Tensor) -> torch.Tensor:
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+class CachedDecoder(nn.Module):
+    """Wraps a Llama-shaped model (transformers or `LoopCoderForCausalLM`) for export."""
+
+    def __init__(self, model: Any, window: int | None = None) -> None:
+        super().__init__()
+        cfg = model.config
+        self.model = model
+        self.loop = window is not None
+        self.window = int(window or 0)
+        self.num_layers = int(cfg.num_hidden_layers)
+        self.num_heads = int(cfg.num_attention_heads)
+        self.num_kv_heads = int(cfg.num_key_value_heads)
+        self.head_dim = int(getattr(cfg, "head_dim", None) or cfg.hidden_size // self.num_heads)
+        rotary = model.model.rotary_emb
+        self.register_buffer("inv_freq", rotary.inv_freq.detach().clone().float(), persistent=False)
+        self.rope_scale = float(rotary.attention_scaling)
+
+    def forward(self, input_ids: torch.Tensor, num_logits: torch.Tensor, *past: torch.Tensor
+                ) -> tuple[torch.Tensor, ...]:
+        n = self.num_layers
+        shared = [(past[2 * i], past[2 * i + 1]) for i in range(n)]
+        h = self.model.model.embed_tokens(input_ids)
+        steps, past_len = input_ids.shape[1], shared[0][0].shape[2]
+        q_pos = torch.arange(steps) + past_len
+        cos, sin = self._rope(q_pos, h.dtype)
+        k_pos = torch.arange(steps + past_len)
+        causal = k_pos[None, :] <= q_pos[:, None]
+        presents: list[torch.Tensor] = []
+        for layer, (pk, pv) in zip(self.model.model.layers, shared, strict=True):
+            q, k, v = self._qkv(layer, h, cos, sin)
+            k, v = torch.cat((pk, k), dim=2), torch.cat((pv, v), dim=2)
+            presents += [k, v]
+            h = self._finish(layer, h, self._attend(q, k, v, causal))
+        if self.loop:
+            h, local_presents = self._pass2(h, past[2 * n:], presents, q_pos, causal, cos, sin)
+            presents += local_presents
+        h = self._last(h, num_logits)
+        logits = self.model.lm_head(self.model.model.norm(h))
+        return (logits, *presents)
+
+    def _pass2(self, h: torch.Tensor, past_local: tuple[torch.Tensor, ...],
+               shared: list[torch.Tensor], q_pos: torch.Tensor, causal: torch.Tensor,
+               cos: torch.Tensor, sin: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        local_len = past_local[0].shape[2]
+        k_pos = torch.arange(local_len + q_pos.shape[0]) + (q_pos[0] - local_len)
+        diff = q_pos[:, None] - k_pos[None, :]
+        window = (diff >= 0) & (diff < self.window)
+        presents: list[torch.Tensor] = []
+        for i, layer in enumerate(self.model.model.layers):
+            q, k, v = self._qkv(layer, h, cos, sin)
+            k = torch.cat((past_local[2 * i], k), dim=2)
+            v = torch.cat((past_local[2 * i + 1], v), dim=2)
+            presents += [k, v]
+            g = layer.gate_projection(q)
+            glob = self._attend(q, shared[2 * i], shared[2 * i + 1], causal)
+            mixed = g * glob + (1 - g) * self._attend(q, k, v, window)
+            h = self._finish(layer, h, mixed)
+        return h, presents
+
+    def _rope(self, pos: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        freqs = pos.float()[:, None] * self.inv_freq[None, :]
+        emb = torch.cat((freqs, freqs), dim=-1)
+        return (emb.cos() * self.rope_scale).to(dtype), (emb.sin() * self.rope_scale).to(dtype)
+
+    def _qkv(self, layer: nn.Module, h: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        attn, steps = layer.self_attn, h.shape[1]
+        x = layer.input_layernorm(h)
+        q = attn.q_proj(x).view(1, steps, self.num_heads, self.head_dim).transpose(1, 2)
+        k = attn.k_proj(x).view(1, steps, self.num_kv_heads, self.head_dim).transpose(1, 2)
+        v = attn.v_proj(x).view(1, steps, self.num_kv_heads, self.head_dim).transpose(1, 2)
+        q = q * cos + _rotate_half(q) * sin
+        k = k * cos + _rotate_half(k) * sin
+        return q, k, v
+
+    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor
+                ) -> torch.Tensor:
+        """GQA attention without copying K/V per head: queries are grouped per KV head."""
+        rep, steps = self.num_heads // self.num_kv_heads, q.shape[2]
+        qg = q.reshape(1, self.num_kv_heads, rep * steps, self.head_dim)
+        scores = torch.matmul(qg, k.transpose(2, 3)) * (self.head_dim ** -0.5)
+        scores = scores.view(1, self.num_kv_heads, rep, steps, -1)
+        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+        probs = torch.softmax(scores.float(), dim=-1).to(q.dtype)
+        probs = probs.view(1, self.num_kv_heads, rep * steps, -1)
+        return torch.matmul(probs, v).view(1, self.num_heads, steps, self.head_dim)
+
+    def _finish(self, layer: nn.Module, h: torch.Tensor, attn_out: torch.Tensor) -> torch.Tensor:
+        steps = attn_out.shape[2]
+        out = attn_out.transpose(1, 2).reshape(1, steps, self.num_heads * self.head_dim)
+        h = h + layer.self_attn.o_proj(out)
+        return h + layer.mlp(layer.post_attention_layernorm(h))
+
+    def _last(self, h: torch.Tensor, num_logits: torch.Tensor) -> torch.Tensor:
+        idx = torch.arange(num_logits) + (h.shape[1] - num_logits)
+        return h.index_select(1, idx)

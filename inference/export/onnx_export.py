@@ -1,0 +1,238 @@
+"""HF checkpoint dir -> verified ONNX model dir (`codeflow export`).
+
+Steps: read the checkpoint, build the PyTorch model, trace `CachedDecoder` with torch.onnx
+(TorchScript exporter), optionally convert (fp16) or quantize (int8, dynamic MatMul weights),
+check ONNX logits against PyTorch on a probe prompt (one shot and with a cached second chunk),
+and only then move the files into the model dir.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from inference.export.graph import CachedDecoder, kv_names
+from inference.export.hf import Checkpoint, eos_token_ids, load_torch_model, read_checkpoint
+from inference.export.tokenizer import write_tokenizer
+from inference.spec import MODEL_ONNX, KVSpec, ModelDirError, ModelSpec
+
+log = logging.getLogger(__name__)
+
+EXPORTER = "codeflow 0.1.0"
+EXTERNAL_DATA_BYTES = 1 << 30
+TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2, "int8": 0.1}
+"""fp32: max abs logit diff. fp16/int8: max abs diff relative to the reference logits' max abs
+value, and the top-1 token must agree on at least MIN_TOP1 of the probe positions."""
+MIN_TOP1 = {"fp16": 0.95, "int8": 0.75}
+_OPSET = 17
+
+
+class ExportMismatch(ModelDirError):
+    """The ONNX graph's logits differ from PyTorch's beyond the tolerance; nothing was written."""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What `export_model` wrote and how well it matched PyTorch."""
+
+    model_dir: Path
+    spec: ModelSpec
+    max_abs_diff: float
+    top1_agreement: float
+    tolerance: float
+    seconds: float
+
+
+def export_model(hf_dir: str | Path, out_dir: str | Path, dtype: str = "fp32",
+                 verify: bool = True, name: str | None = None,
+                 prompt_format: dict[str, str] | None = None) -> ExportResult:
+    """Export a checkpoint dir to a model dir; raises `ExportMismatch` when verification fails."""
+    import torch
+
+    start = time.perf_counter()
+    if dtype not in TOLERANCE:
+        raise ValueError(f"dtype {dtype!r}: use fp32, fp16 or int8")
+    ckpt = read_checkpoint(hf_dir)
+    model = load_torch_model(ckpt)
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".export-") as tmp_name:
+        tmp = Path(tmp_name)
+        with torch.no_grad():
+            trace_to_onnx(model, ckpt, tmp / "fp32.onnx")
+        final = tmp / "model"
+        final.mkdir()
+        convert(tmp / "fp32.onnx", final / MODEL_ONNX, dtype)
+        write_tokenizer(ckpt.path, final)
+        spec = build_spec(ckpt, model, final, dtype, name, prompt_format)
+        spec.save(final)
+        diff, top1 = (0.0, 1.0)
+        if verify:
+            diff, top1 = verify_model(model, final, dtype)
+        install(final, out)
+    spec = ModelSpec.load(out)
+    seconds = time.perf_counter() - start
+    log.info("exported %s -> %s (%s, diff %.2e) in %.1fs", hf_dir, out, dtype, diff, seconds)
+    return ExportResult(out, spec, diff, top1, TOLERANCE[dtype], seconds)
+
+
+def trace_to_onnx(model: Any, ckpt: Checkpoint, path: Path) -> None:
+    """torch.onnx (TorchScript) export of `CachedDecoder` with dynamic T, P, L."""
+    import warnings
+
+    import torch
+
+    wrapper = CachedDecoder(model, ckpt.loop_window).eval()
+    past_names, present_names = kv_names(wrapper.num_layers, wrapper.loop)
+    steps, past_len = 3, 2
+    kv_shape = (1, wrapper.num_kv_heads, past_len, wrapper.head_dim)
+    past = [torch.zeros(kv_shape) for _ in past_names]
+    args = (torch.ones(1, steps, dtype=torch.long), torch.tensor(steps, dtype=torch.long), *past)
+    dynamic: dict[str, dict[int, str]] = {"input_ids": {1: "steps"}, "logits": {1: "kept"}}
+    for name in past_names:
+        dynamic[name] = {2: "past_local" if "local" in name else "past"}
+    for name in present_names:
+        dynamic[name] = {2: "total_local" if "local" in name else "total"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TorchScript exporter deprecation + tracer notes
+        torch.onnx.export(
+            wrapper, args, str(path), dynamo=False, opset_version=_OPSET,
+            input_names=["input_ids", "num_logits", *past_names],
+            output_names=["logits", *present_names], dynamic_axes=dynamic,
+            do_constant_folding=True,
+        )
+
+
+def convert(src: Path, dst: Path, dtype: str) -> None:
+    """Write the graph in the requested dtype (external data when large)."""
+    import onnx
+
+    if dtype == "int8":
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(src, dst, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
+                         use_external_data_format=_large(src))
+        return
+    proto = onnx.load(str(src))
+    if dtype == "fp16":
+        proto = to_fp16(proto)
+    save_onnx(proto, dst)
+
+
+def to_fp16(proto: Any) -> Any:
+    """fp16 weights and compute, fp32 graph inputs/outputs kept where they are float."""
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    return convert_float_to_float16(proto, keep_io_types=False, disable_shape_infer=True)
+
+
+def save_onnx(proto: Any, dst: Path) -> None:
+    """Save, with the weights in `model.onnx.data` when the model is large."""
+    import onnx
+
+    large = proto.ByteSize() > EXTERNAL_DATA_BYTES if _is_small(proto) else True
+    onnx.save_model(proto, str(dst), save_as_external_data=large, all_tensors_to_one_file=True,
+                    location=dst.name + ".data", size_threshold=1024)
+
+
+def _is_small(proto: Any) -> bool:
+    try:
+        return proto.ByteSize() < (1 << 31) - 1
+    except ValueError:  # protobuf refuses to size > 2 GB messages
+        return False
+
+
+def _large(path: Path) -> bool:
+    size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+    return size > EXTERNAL_DATA_BYTES
+
+
+def build_spec(ckpt: Checkpoint, model: Any, model_dir: Path, dtype: str, name: str | None,
+               prompt_format: dict[str, str] | None) -> ModelSpec:
+    """The `codeflow-model.json` for an exported checkpoint."""
+    from tokenizers import Tokenizer
+
+    from inference.export.formats import detect_format
+
+    cfg = model.config
+    tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    fmt, special = detect_format(tok, ckpt.family)
+    eos_ids = eos_token_ids(ckpt)
+    if special.get("eos") is None and eos_ids:
+        special["eos"] = tok.id_to_token(eos_ids[0])
+    if not eos_ids and special.get("eos") is not None:
+        eos_ids = [tok.token_to_id(special["eos"])]
+    heads = int(cfg.num_attention_heads)
+    return ModelSpec(
+        name=name or ckpt.path.name,
+        family=ckpt.family,
+        architecture=ckpt.architecture,
+        prompt_format=dict(prompt_format or fmt),
+        special_tokens=special,
+        eos_token_ids=tuple(eos_ids),
+        max_context=int(cfg.max_position_embeddings),
+        dtype=dtype,
+        kv=KVSpec(
+            layout=ckpt.architecture,
+            num_layers=int(cfg.num_hidden_layers),
+            num_kv_heads=int(cfg.num_key_value_heads),
+            head_dim=int(getattr(cfg, "head_dim", None) or cfg.hidden_size // heads),
+            window=ckpt.loop_window,
+        ),
+        provenance={
+            "source": str(ckpt.path.resolve()),
+            "architectures": list(ckpt.config.get("architectures", [])),
+            "exporter": EXPORTER,
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        },
+    )
+
+
+def probe_ids(vocab_size: int, steps: int = 24) -> list[int]:
+    """A fixed pseudo-random probe prompt."""
+    rng = np.random.default_rng(1234)
+    return [int(i) for i in rng.integers(0, vocab_size, size=steps)]
+
+
+def verify_model(model: Any, model_dir: Path, dtype: str) -> tuple[float, float]:
+    """Compare ONNX and PyTorch logits on a probe; raise `ExportMismatch` when off."""
+    import torch
+
+    from inference.engine.session import OrtSession
+
+    ids = probe_ids(int(model.config.vocab_size))
+    with torch.no_grad():
+        out = model(torch.tensor([ids]))
+        ref = getattr(out, "logits", out)[0].float().numpy()
+    session = OrtSession.open(model_dir / MODEL_ONNX, provider="auto" if dtype == "fp16" else "cpu")
+    got = session.logits_of(ids, split=len(ids) // 2)
+    diff = float(np.abs(got - ref).max())
+    top1 = float((got.argmax(-1) == ref.argmax(-1)).mean())
+    limit = TOLERANCE[dtype]
+    ok = diff <= limit
+    if dtype != "fp32":
+        ok = diff <= limit * float(np.abs(ref).max()) and top1 >= MIN_TOP1[dtype]
+    log.info("verify %s: max abs diff %.3e, top-1 agreement %.3f", dtype, diff, top1)
+    if not ok:
+        raise ExportMismatch(
+            f"ONNX logits differ from PyTorch for {model_dir}: max abs diff {diff:.3e}, "
+            f"top-1 agreement {top1:.3f} (tolerance {limit} for {dtype}); nothing was written"
+        )
+    return diff, top1
+
+
+def install(src: Path, out: Path) -> None:
+    """Move the verified files into out (replacing only the files we write)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob(MODEL_ONNX + "*"):
+        stale.unlink()
+    for item in src.iterdir():
+        shutil.move(str(item), str(out / item.name))

@@ -1,0 +1,247 @@
+"""Training data: the interpreter's standard library as a code corpus, FIM samples, packing.
+
+The corpus is every ``.py`` file under ``sysconfig.get_paths()["stdlib"]`` (PSF licence), minus
+``site-packages`` and test *data* directories (fixtures with deliberately odd encodings or bad
+syntax). Files are split into train / held-out by a hash of their stdlib-relative path, so the
+split is the same on every machine and does not depend on walk order.
+
+Samples are drawn per step from a generator seeded with ``(seed, step)``: a batch depends only on
+the step number, which makes runs reproducible and resumable without saving a data cursor.
+
+Sample kinds (IQuest spelling of the special tokens):
+
+- plain: a window of a file, ``<|endoftext|>`` appended when the window reaches the file's end;
+- FIM, PSM order:
+  ``<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>{middle}<|endoftext|>``;
+  half of the FIM samples cut at line boundaries with a middle of one to three lines, so that
+  single-line infill is learned; the others cut at random characters (a cursor inside a line);
+- repo-level: ``<|repo_name|>{name}\\n<|file_sep|>{path}\\n{content}...`` over files of one package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import random
+import sysconfig
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tokenizers import Tokenizer
+
+from inference.training.tokenizer import (
+    ENDOFTEXT,
+    FILE_SEP,
+    FIM_MIDDLE,
+    FIM_PREFIX,
+    FIM_SUFFIX,
+    REPO_NAME,
+)
+
+log = logging.getLogger(__name__)
+
+#: Directory names whose contents are test fixtures rather than ordinary code.
+EXCLUDED_DIRS = frozenset(
+    {"site-packages", "__pycache__", "data", "test_data", "tests_data", "idle_test",
+     "encoded_modules", "tokenizedata", "translationdata", "decimaltestdata"}
+)
+MAX_FILE_BYTES = 400_000
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One corpus file: its stdlib-relative POSIX path and its text."""
+
+    path: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """The train and held-out files of a corpus."""
+
+    train: tuple[SourceFile, ...]
+    heldout: tuple[SourceFile, ...]
+
+    @property
+    def train_chars(self) -> int:
+        return sum(len(f.text) for f in self.train)
+
+
+@dataclass(frozen=True)
+class SampleMix:
+    """Probabilities of each sample kind and the window size in characters."""
+
+    fim_rate: float = 0.5
+    line_fim_rate: float = 0.5
+    repo_rate: float = 0.1
+    window_chars: int = 3000
+
+
+def stdlib_root() -> Path:
+    """The interpreter's standard library directory."""
+    return Path(sysconfig.get_paths()["stdlib"])
+
+
+def is_heldout(path: str, percent: int = 5) -> bool:
+    """Deterministic held-out split by file: ``sha1(path) mod 100 < percent``."""
+    digest = hashlib.sha1(path.encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big") % 100 < percent
+
+
+def _wanted(rel: Path) -> bool:
+    if any(part in EXCLUDED_DIRS for part in rel.parts[:-1]):
+        return False
+    name = rel.name
+    return name.endswith(".py") and not name.startswith(("bad", "bad_"))
+
+
+def iter_source_files(root: Path) -> Iterator[SourceFile]:
+    """Yield the readable UTF-8 ``.py`` files under ``root`` in sorted path order."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in EXCLUDED_DIRS)
+        for name in sorted(filenames):
+            full = Path(dirpath) / name
+            rel = full.relative_to(root)
+            if not _wanted(rel) or full.stat().st_size > MAX_FILE_BYTES:
+                continue
+            try:
+                text = full.read_text(encoding="utf-8")
+            except (UnicodeDecodeError, OSError) as exc:
+                log.debug("skip %s: %s", rel, exc)
+                continue
+            if text.strip():
+                yield SourceFile(rel.as_posix(), text.replace("\r\n", "\n"))
+
+
+def load_corpus(root: Path | None = None, heldout_percent: int = 5) -> Corpus:
+    """Read the corpus under ``root`` (default: the stdlib) and split it by file."""
+    files = list(iter_source_files(root or stdlib_root()))
+    held = {f.path for f in files if is_heldout(f.path, heldout_percent)}
+    if not held and len(files) > 1:  # a tiny corpus: hold out the file with the smallest hash
+        held = {min((f.path for f in files), key=lambda p: hashlib.sha1(p.encode()).digest())}
+    train = tuple(f for f in files if f.path not in held)
+    heldout = tuple(f for f in files if f.path in held)
+    log.info("corpus: %d train files, %d held-out files", len(train), len(heldout))
+    return Corpus(train, heldout)
+
+
+@dataclass(frozen=True)
+class FimSplit:
+    """A file window cut into prefix, middle and suffix."""
+
+    prefix: str
+    middle: str
+    suffix: str
+
+
+def fim_text(split: FimSplit) -> str:
+    """The PSM-order FIM training text, ``<|endoftext|>`` after the middle."""
+    return (
+        f"{FIM_PREFIX}{split.prefix}{FIM_SUFFIX}{split.suffix}"
+        f"{FIM_MIDDLE}{split.middle}{ENDOFTEXT}"
+    )
+
+
+def split_lines(text: str, rng: random.Random, max_lines: int = 3) -> FimSplit | None:
+    """Cut at line boundaries: the middle is 1..max_lines whole non-blank-led lines."""
+    lines = text.splitlines(keepends=True)
+    candidates = [i for i, line in enumerate(lines) if line.strip()]
+    if not candidates:
+        return None
+    start = rng.choice(candidates)
+    end = min(len(lines), start + rng.randint(1, max_lines))
+    return FimSplit("".join(lines[:start]), "".join(lines[start:end]), "".join(lines[end:]))
+
+
+def split_chars(text: str, rng: random.Random) -> FimSplit | None:
+    """Cut at two random character positions (a cursor anywhere)."""
+    if len(text) < 2:
+        return None
+    a, b = sorted(rng.sample(range(len(text) + 1), 2))
+    return FimSplit(text[:a], text[a:b], text[b:])
+
+
+def window(text: str, rng: random.Random, size: int) -> tuple[str, bool]:
+    """A window of about ``size`` chars starting at a line start; True if it ends the file."""
+    if len(text) <= size:
+        return text, True
+    start = rng.randrange(0, len(text) - size // 2)
+    line_start = text.rfind("\n", 0, start) + 1
+    chunk = text[line_start:line_start + size]
+    return chunk, line_start + size >= len(text)
+
+
+def make_sample(files: Sequence[SourceFile], rng: random.Random, mix: SampleMix) -> str:
+    """One training text drawn from ``files`` (chosen with probability ∝ length)."""
+    if rng.random() < mix.repo_rate:
+        return repo_sample(files, rng, mix.window_chars)
+    source = _pick_file(files, rng)
+    chunk, at_end = window(source.text, rng, mix.window_chars)
+    if rng.random() < mix.fim_rate:
+        cut = split_lines if rng.random() < mix.line_fim_rate else split_chars
+        split = cut(chunk, rng)
+        if split is not None:
+            return fim_text(split)
+    return chunk + (ENDOFTEXT if at_end else "")
+
+
+def repo_sample(files: Sequence[SourceFile], rng: random.Random, budget: int) -> str:
+    """Repo-level format: several files of one package separated by ``<|file_sep|>``."""
+    anchor = _pick_file(files, rng)
+    package = anchor.path.rsplit("/", 1)[0] if "/" in anchor.path else ""
+    siblings = [f for f in files if f.path.rsplit("/", 1)[0] == package] if package else [anchor]
+    rng.shuffle(siblings)
+    parts = [f"{REPO_NAME}cpython\n"]
+    used = 0
+    for f in [anchor, *[s for s in siblings if s.path != anchor.path]]:
+        content = f.text[: max(0, budget - used)]
+        parts.append(f"{FILE_SEP}{f.path}\n{content}")
+        used += len(content)
+        if used >= budget:
+            break
+    return "".join(parts) + ENDOFTEXT
+
+
+def _pick_file(files: Sequence[SourceFile], rng: random.Random) -> SourceFile:
+    weights = [min(len(f.text), 50_000) * (0.5 if _is_test(f.path) else 1.0) for f in files]
+    return rng.choices(files, weights=weights, k=1)[0]
+
+
+def _is_test(path: str) -> bool:
+    """Test suites are half of the stdlib; they are drawn at half weight."""
+    return path.startswith("test/") or "/test" in path
+
+
+class Packer:
+    """Packs drawn samples into fixed-length token rows; a batch depends only on the step."""
+
+    def __init__(
+        self,
+        files: Sequence[SourceFile],
+        tokenizer: Tokenizer,
+        seq_len: int,
+        seed: int,
+        mix: SampleMix | None = None,
+    ) -> None:
+        if not files:
+            raise ValueError("no files to sample from")
+        self.files = files
+        self.tokenizer = tokenizer
+        self.seq_len = seq_len
+        self.seed = seed
+        self.mix = mix or SampleMix()
+
+    def batch(self, step: int, batch_size: int) -> list[list[int]]:
+        """``batch_size`` rows of ``seq_len + 1`` ids (inputs and shifted targets) for ``step``."""
+        rng = random.Random(f"{self.seed}:{step}")
+        need = batch_size * (self.seq_len + 1)
+        ids: list[int] = []
+        while len(ids) < need:
+            texts = [make_sample(self.files, rng, self.mix) for _ in range(batch_size)]
+            for enc in self.tokenizer.encode_batch(texts, add_special_tokens=False):
+                ids.extend(enc.ids)
+        width = self.seq_len + 1
+        return [ids[i * width:(i + 1) * width] for i in range(batch_size)]

@@ -1,0 +1,161 @@
+"""`codeflow demo`: a scripted editor session against the real server, printed as an editor would.
+
+It copies `examples/inventory` to a temp dir, replays its git history, starts `codeflow serve`
+over stdio, opens a file, types, asks for ghost text (twice: the second keystroke types through
+the suggestion and is served from the cache), asks a chat question, and prints what came back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+
+REPO = Path(__file__).resolve().parents[2]
+TARGET = "inventory/reports.py"
+ANCHOR = "    return [item for item in items if stock.level(item.sku) < threshold]\n"
+TYPED = "\n\ndef items_out_of_stock(stock: Stock, items: list[Item]) -> list[Item]:\n"
+
+
+def _make_workspace(dest: Path) -> Path:
+    spec = importlib.util.spec_from_file_location("make_history", REPO / "examples" /
+                                                  "make_history.py")
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError("examples/make_history.py is missing")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.replay(dest)
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+async def _session(root: Path, model: str | None) -> int:
+    from pygls.lsp.client import LanguageClient
+
+    client = LanguageClient("codeflow-demo", "0.1")
+    statuses: list[dict[str, Any]] = []
+    ready = asyncio.Event()
+
+    @client.feature("codeflow/status")
+    def on_status(params: Any) -> None:
+        data = params._asdict() if hasattr(params, "_asdict") else dict(params)
+        statuses.append(data)
+        if data.get("state") in ("idle", "error") and data.get("model") is not None and (
+            data.get("state") == "error" or data.get("model")
+        ):
+            ready.set()
+
+    @client.feature(types.WINDOW_SHOW_MESSAGE)
+    def on_message(params: types.ShowMessageParams) -> None:
+        _say(f"  [editor message] {params.message}")
+
+    @client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
+    def on_progress_create(params: types.WorkDoneProgressCreateParams) -> None:
+        return None
+
+    chunks: list[str] = []
+
+    @client.feature(types.PROGRESS)
+    def on_progress(params: Any) -> None:
+        value = params.value if hasattr(params, "value") else params["value"]
+        delta = value.get("delta") if isinstance(value, dict) else None
+        if delta:
+            chunks.append(delta)
+            print(delta, end="", flush=True)
+
+    await client.start_io(sys.executable, "-m", "lsp_server.cli", "serve")
+    options = {"modelPath": model or "", "completion": {"debounceMs": 0}}
+    caps = types.ClientCapabilities(
+        window=types.WindowClientCapabilities(work_done_progress=True),
+        text_document=types.TextDocumentClientCapabilities(
+            inline_completion=types.InlineCompletionClientCapabilities()
+        ),
+    )
+    await client.initialize_async(types.InitializeParams(
+        capabilities=caps, root_uri=root.as_uri(), initialization_options=options))
+    client.initialized(types.InitializedParams())
+    _say(f"codeflow demo: workspace {root}")
+    try:
+        await asyncio.wait_for(ready.wait(), timeout=180)
+    except TimeoutError:
+        _say("  the server did not report ready within 180 s")
+    last = statuses[-1] if statuses else {}
+    _say(f"  status: {last.get('state')} · model {last.get('model') or '?'} · "
+         f"{last.get('device', 'cpu')}")
+    rc = await _complete_and_chat(client, root, chunks)
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+    return rc
+
+
+async def _complete_and_chat(client: Any, root: Path, chunks: list[str]) -> int:
+    uri = (root / TARGET).as_uri()
+    text = (root / TARGET).read_text(encoding="utf-8")
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri, "python", 1, text)))
+    at = text.index(ANCHOR) + len(ANCHOR)
+    line = text[:at].count("\n")
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        [types.TextDocumentContentChangePartial(
+            range=types.Range(types.Position(line, 0), types.Position(line, 0)), text=TYPED)]))
+    pos = types.Position(line + TYPED.count("\n"), 4)
+    _say(f"\n--- {TARGET}, you typed a new function header; cursor at line {pos.line + 1}:")
+    _say(TYPED.strip("\n"))
+    got = await _ghost(client, uri, pos, "ghost text")
+    if got:
+        first = got[0]
+        client.text_document_did_change(types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(uri=uri, version=3),
+            [types.TextDocumentContentChangePartial(
+                range=types.Range(pos, pos), text="    " + first)]))
+        await _ghost(client, uri, types.Position(pos.line, pos.character + 1),
+                     "after typing its first character (type-through, from the cache)")
+    _say("\n--- chat: 'What does order_total do?' (streamed)")
+    started = time.monotonic()
+    orders = (root / "inventory/orders.py").as_uri()
+    result = await client.protocol.send_request_async("codeflow/chat", {
+        "messages": [{"role": "user", "content": "What does order_total do?"}],
+        "references": [orders], "partialResultToken": "demo-chat"})
+    _say(f"\n  [{len(chunks)} streamed pieces, {time.monotonic() - started:.2f} s, "
+         f"finish: {getattr(result, 'finishReason', '?')}]")
+    return 0 if got is not None else 1
+
+
+async def _ghost(client: Any, uri: str, pos: types.Position, label: str) -> str | None:
+    started = time.monotonic()
+    result = await client.text_document_inline_completion_async(types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri), position=pos,
+        context=types.InlineCompletionContext(types.InlineCompletionTriggerKind.Invoked)))
+    ms = (time.monotonic() - started) * 1000
+    items = result.items if result is not None and not isinstance(result, list) else result
+    if not items:
+        _say(f"  ({label}: no suggestion, {ms:.0f} ms)")
+        return ""
+    text = items[0].insert_text
+    text = text if isinstance(text, str) else text.value
+    _say(f"  {label} ({ms:.0f} ms):")
+    for ln in text.splitlines() or [text]:
+        _say(f"  │ {ln}")
+    return text
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the scripted session; returns non-zero when no completion came back."""
+    tmp = Path(tempfile.mkdtemp(prefix="codeflow-demo-"))
+    try:
+        root = Path(args.workspace).resolve() if args.workspace else _make_workspace(tmp / "ws")
+        return asyncio.run(_session(root, args.model))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

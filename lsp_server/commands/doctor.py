@@ -1,0 +1,161 @@
+"""`codeflow doctor`: what codeflow found on this machine and what is missing, in plain words.
+
+Exit status 0 when the server can serve completions, 1 when something it needs is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import platform
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+RUNTIME_MODULES = (
+    "pygls", "lsprotocol", "tree_sitter", "watchdog", "pygit2", "onnxruntime", "tokenizers",
+    "numpy", "platformdirs",
+)
+LANGUAGES = ("python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the report: what was checked, whether it is fine, and what to do if not."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True
+
+
+def _python() -> Check:
+    ok = sys.version_info >= (3, 11)
+    return Check("python", ok, f"{platform.python_version()} at {sys.executable}",
+                 "" if ok else "codeflow needs Python 3.11 or newer")
+
+
+def _packages() -> list[Check]:
+    out = []
+    for name in RUNTIME_MODULES:
+        try:
+            mod = importlib.import_module(name)
+            out.append(Check(f"package {name}", True, str(getattr(mod, "__version__", "ok"))))
+        except ImportError as exc:
+            out.append(Check(f"package {name}", False, str(exc),
+                             "reinstall codeflow: pip install -e . (or `make setup`)"))
+    try:
+        importlib.import_module("torch")
+        out.append(Check("torch (export/train only)", True, "installed", required=False))
+    except ImportError:
+        out.append(Check("torch (export/train only)", True, "not installed: fine for serving",
+                         required=False))
+    return out
+
+
+def _grammars() -> list[Check]:
+    try:
+        from context.index import get_language
+    except ImportError as exc:
+        return [Check("grammars", False, f"index module unavailable: {exc}", "reinstall codeflow")]
+    missing = []
+    for lang in LANGUAGES:
+        try:
+            get_language(lang)
+        except Exception as exc:  # noqa: BLE001 - any failure means the grammar is unusable
+            missing.append(f"{lang} ({exc})")
+    if missing:
+        return [Check("grammars", False, "missing: " + ", ".join(missing),
+                      "pip install the tree-sitter-<language> wheels (see pyproject.toml)")]
+    return [Check("grammars", True, ", ".join(LANGUAGES))]
+
+
+def _git() -> Check:
+    exe = shutil.which("git")
+    if exe is None:
+        return Check("git", False, "git not found on PATH",
+                     "install git for code-flow history (apt-get install git)", required=False)
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=10)
+    return Check("git", True, out.stdout.strip())
+
+
+def _model(model: str | None) -> list[Check]:
+    from inference import default_model_dir
+
+    path = Path(model).expanduser() if model else default_model_dir()
+    label = "bundled default" if not model else "configured"
+    try:
+        import onnxruntime as ort
+
+        providers = ort.get_available_providers()
+    except ImportError:
+        providers = []
+    cuda = "CUDAExecutionProvider" in providers
+    checks = [Check("execution providers", bool(providers), ", ".join(providers) or "none",
+                    "" if cuda else "CPU only; for a GPU: pip install 'codeflow[gpu]'")]
+    try:
+        from inference import Engine
+
+        engine = Engine.load(path, provider="cpu")
+        name = getattr(engine.spec, "name", "?")
+        note = (" (a small offline model for trying codeflow; point `codeflow.modelPath` at a "
+                "real model for real work)") if not model else ""
+        checks.insert(0, Check("model", True, f"{label} model {name} at {path}{note}"))
+    except Exception as exc:  # noqa: BLE001 - report whatever stops the model from loading
+        checks.insert(0, Check("model", False, f"{label} model at {path}: {exc}",
+                               "export one with `codeflow export HF_DIR OUT_DIR` and set "
+                               "codeflow.modelPath, or reinstall codeflow for the bundled model"))
+    return checks
+
+
+def _index(workspace: str) -> list[Check]:
+    from context.store import cache_dir, store_path
+
+    from ..logs import log_file
+
+    root = Path(workspace).resolve()
+    store = store_path(root)
+    state = f"{store} ({store.stat().st_size // 1024} KiB)" if store.exists() else (
+        f"not built yet for {root} (run `codeflow index {workspace}`)")
+    return [
+        Check("cache dir", True, str(cache_dir())),
+        Check("log file", True, str(log_file())),
+        Check("index", True, state, required=False),
+    ]
+
+
+def collect(args: argparse.Namespace) -> list[Check]:
+    """Run every check."""
+    return [_python(), *_packages(), *_grammars(), _git(), *_model(args.model),
+            *_index(args.workspace)]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the report; exit 1 when a required check failed."""
+    checks = collect(args)
+    failed = [c for c in checks if not c.ok and c.required]
+    stats = None
+    if args.stats:
+        from ..features.metrics import MetricsStore
+
+        stats = MetricsStore().summary()
+    if args.json:
+        print(json.dumps({"ok": not failed, "checks": [asdict(c) for c in checks],
+                          "stats": stats}, indent=1))
+        return 1 if failed else 0
+    for c in checks:
+        mark = "ok " if c.ok else ("!! " if c.required else "-- ")
+        print(f"{mark}{c.name}: {c.detail}")
+        if c.fix and not c.ok:
+            print(f"   fix: {c.fix}")
+    if stats is not None:
+        print("completion stats (this machine only):")
+        for key, value in stats.items():
+            print(f"   {key}: {value}")
+    print("codeflow can serve." if not failed else
+          f"codeflow cannot serve: {len(failed)} problem(s) above.")
+    return 1 if failed else 0

@@ -1,0 +1,78 @@
+"""Corpus split, FIM sample construction and packing."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from tokenizers import Tokenizer
+
+from inference.training.data import (
+    FimSplit,
+    Packer,
+    SampleMix,
+    fim_text,
+    is_heldout,
+    load_corpus,
+    repo_sample,
+    split_chars,
+    split_lines,
+)
+
+TEXT = "import os\n\n\ndef f(a):\n    b = a + 1\n    return b\n\n\nx = f(2)\n"
+
+
+def test_fim_text_is_psm_order() -> None:
+    split = FimSplit("def f():\n", "    return 1\n", "\nx = f()\n")
+    assert fim_text(split) == (
+        "<|fim_prefix|>def f():\n<|fim_suffix|>\nx = f()\n"
+        "<|fim_middle|>    return 1\n<|endoftext|>"
+    )
+
+
+def test_split_lines_cuts_whole_nonblank_lines() -> None:
+    rng = random.Random(0)
+    for _ in range(50):
+        split = split_lines(TEXT, rng, max_lines=2)
+        assert split is not None
+        assert split.prefix + split.middle + split.suffix == TEXT
+        assert split.prefix == "" or split.prefix.endswith("\n")
+        assert split.middle.endswith("\n") and split.middle.strip()
+        assert 1 <= split.middle.count("\n") <= 2
+
+
+def test_split_chars_partitions_text() -> None:
+    rng = random.Random(1)
+    seen_inside_line = False
+    for _ in range(50):
+        split = split_chars(TEXT, rng)
+        assert split is not None
+        assert split.prefix + split.middle + split.suffix == TEXT
+        seen_inside_line |= not split.prefix.endswith("\n")
+    assert seen_inside_line
+
+
+def test_heldout_split_is_deterministic_and_small(tiny_corpus: Path) -> None:
+    assert is_heldout("json/decoder.py") == is_heldout("json/decoder.py")
+    share = sum(is_heldout(f"m{i}.py") for i in range(2000)) / 2000
+    assert 0.03 < share < 0.07
+    corpus = load_corpus(tiny_corpus)
+    assert len(corpus.heldout) >= 1  # a tiny corpus still holds one file out
+    assert not {f.path for f in corpus.train} & {f.path for f in corpus.heldout}
+
+
+def test_repo_sample_format(tiny_corpus: Path) -> None:
+    files = load_corpus(tiny_corpus).train
+    text = repo_sample(files, random.Random(0), budget=400)
+    assert text.startswith("<|repo_name|>cpython\n<|file_sep|>")
+    assert text.endswith("<|endoftext|>")
+
+
+def test_packer_batches_depend_only_on_step(tiny_corpus: Path, tiny_tokenizer: Tokenizer) -> None:
+    files = load_corpus(tiny_corpus).train
+    packer = Packer(files, tiny_tokenizer, seq_len=64, seed=7, mix=SampleMix(fim_rate=1.0))
+    a, b = packer.batch(3, 2), packer.batch(3, 2)
+    assert a == b and [len(r) for r in a] == [65, 65]
+    assert packer.batch(4, 2) != a
+    fim_ids = {tiny_tokenizer.token_to_id(t) for t in ("<|fim_prefix|>", "<|fim_middle|>")}
+    assert fim_ids & set(a[0] + a[1])

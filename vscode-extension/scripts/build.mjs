@@ -1,0 +1,13 @@
+// Bundles the extension (node, cjs) and the chat page (browser, iife) with esbuild.
+import { build } from "esbuild";
+import { copyFile, mkdir } from "node:fs/promises";
+
+const production = process.argv.includes("--production");
+const common = { bundle: true, sourcemap: !production, minify: production, logLevel: "info", legalComments: "none" };
+
+await mkdir("dist", { recursive: true });
+await Promise.all([
+  build({ ...common, entryPoints: ["src/extension.ts"], outfile: "dist/extension.js", platform: "node", format: "cjs", target: "node20", external: ["vscode"] }),
+  build({ ...common, entryPoints: ["src/webview/main.ts"], outfile: "dist/webview.js", platform: "browser", format: "iife", target: "es2020" }),
+  copyFile("src/webview/chat.css", "dist/webview.css"),
+]);
