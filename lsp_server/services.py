@@ -64,6 +64,11 @@ class Services:
             return self.backend
 
     def _make_backend(self) -> Any:
+        from .testing import load_scripted_backend, script_path_from_env
+
+        script = script_path_from_env()
+        if script is not None:
+            return load_scripted_backend(script)
         if self.config.backend == "remote":
             from inference.backends import RemoteBackend  # type: ignore[attr-defined]
 

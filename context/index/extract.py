@@ -219,6 +219,9 @@ def _nest(
         qual_parts = [p for p in (parent_q, prefix, name) if p]
         qualname = ".".join(qual_parts)
         sp, ep = node.start_point, node.end_point
+        if ep[1] == 0 and ep[0] > sp[0]:  # the node ends with its newline (C macros)
+            last = node.end_byte - 1
+            ep = (ep[0] - 1, last - (data.rfind(b"\n", 0, last) + 1))
         defs.append((
             name, qualname, kind, sp[0], cols.col(sp[0], sp[1]), ep[0], cols.col(ep[0], ep[1]),
             _signature(node, kind), _doc(language, node),

@@ -26,7 +26,7 @@ _PY_HEADER_NODES = frozenset(
 _CONTAINER_MARKERS = (
     "argument", "parameter", "list", "array", "dictionary", "object", "tuple", "set",
     "parenthesized", "subscript", "index_expression", "string", "comment", "initializer",
-    "arguments", "template", "literal_value", "char_literal",
+    "template_string", "literal_value", "char_literal",
 )
 _CONTAINER_EXCEPTIONS = frozenset(
     {"declaration_list", "field_declaration_list", "enumerator_list", "expression_list",
@@ -62,7 +62,8 @@ def ends_with_opener(before: str, line: str, after: str, language: str | None) -
         return code.endswith("{")
     if not code.endswith(":") or balance(code, language).open:
         return False
-    verdict = _python_header(before + line + after, len(before) + len(code) - 1)
+    pre, suf = window(before, after)
+    verdict = _python_header(pre + line + suf, len(pre) + len(code) - 1)
     return bool(_PY_HEADER.match(line)) if verdict is None else verdict
 
 

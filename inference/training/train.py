@@ -265,6 +265,9 @@ def train(cfg: TrainConfig) -> Progress:
     held = heldout_rows(corpus, tok, cfg.seq_len, cfg.eval_tokens).to(device)
     if cfg.arch == "loop" and prog.step == 0 and cfg.gate_bias_candidates:
         _pick_gate(cfg, model, held, autocast)
+    if prog.step == 0:
+        append_log(out, {"step": 0, "tokens": 0, "elapsed_s": 0.0,
+                         "heldout_loss": evaluate(model, held, autocast, cfg.batch_size)})
     prog, heldout = _loop(cfg, model, opt, packer, held, autocast, prog, device)
     save_checkpoint(out, model, opt, cfg, prog)
     save_hf(model, tok, out / "hf", cfg, prog, heldout)

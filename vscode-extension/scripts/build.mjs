@@ -11,3 +11,12 @@ await Promise.all([
   build({ ...common, entryPoints: ["src/webview/main.ts"], outfile: "dist/webview.js", platform: "browser", format: "iife", target: "es2020" }),
   copyFile("src/webview/chat.css", "dist/webview.css"),
 ]);
+
+// Browser-test bridge and the server probe (not shipped in the .vsix).
+if (process.argv.includes("--tests")) {
+  await Promise.all(
+    ["bridge", "probe", "run"].map((name) =>
+      build({ ...common, minify: false, sourcemap: false, entryPoints: [`test/webview/${name}.ts`], outfile: `dist-test/${name}.js`, platform: "node", format: "cjs", target: "node20", external: ["playwright-core"] }),
+    ),
+  );
+}

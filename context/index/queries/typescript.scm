@@ -10,10 +10,10 @@
 (enum_declaration name: (identifier) @name) @definition.enum
 (internal_module name: [(identifier) (nested_identifier)] @name) @definition.module
 (method_definition name: [(property_identifier) (private_property_identifier)] @name) @definition.method
-(method_signature name: [(property_identifier) (private_property_identifier)] @name) @definition.method
+(interface_body (method_signature name: [(property_identifier) (private_property_identifier)] @name) @definition.method)
 (abstract_method_signature name: [(property_identifier) (private_property_identifier)] @name) @definition.method
 (public_field_definition name: [(property_identifier) (private_property_identifier)] @name) @definition.field
-(property_signature name: (property_identifier) @name) @definition.field
+(interface_body (property_signature name: (property_identifier) @name) @definition.field)
 (variable_declarator name: (identifier) @name value: [(arrow_function) (function_expression) (generator_function)]) @definition.function
 (program (lexical_declaration (variable_declarator name: (identifier) @name) @definition.variable))
 (program (variable_declaration (variable_declarator name: (identifier) @name) @definition.variable))

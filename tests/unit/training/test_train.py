@@ -13,7 +13,7 @@ from inference.training.train import CHECKPOINT, LOSS_LOG, Progress, TrainConfig
 
 def tiny_config(out: Path, corpus: Path, steps: int) -> TrainConfig:
     return TrainConfig(out=str(out), shape="tiny", corpus_root=str(corpus), vocab_size=600,
-                       seq_len=64, batch_size=2, max_steps=steps, warmup_steps=1, lr=3e-2,
+                       seq_len=64, batch_size=4, max_steps=steps, warmup_steps=1, lr=1e-2,
                        eval_tokens=256, log_every=1, threads=1, precision="fp32")
 
 
@@ -29,12 +29,12 @@ def test_tiny_run_learns_and_resumes(tmp_path: Path, tiny_corpus: Path) -> None:
     losses = [r["loss"] for r in log if "loss" in r]
     assert [r["step"] for r in log if "loss" in r] == [1, 2, 3]
     assert losses[0] == pytest.approx(math.log(600), abs=0.5)  # starts near uniform
-    assert losses[-1] < losses[0] - 0.2
     heldout = [r["heldout_loss"] for r in log if "heldout_loss" in r]
-    assert heldout and heldout[-1] < losses[0]
+    assert len(heldout) == 2  # before training (step 0) and at the end
+    assert heldout[-1] < heldout[0] - 0.05
 
     resumed = train(tiny_config(out, tiny_corpus, steps=5))
-    assert resumed.step == 5 and resumed.tokens == 5 * 2 * 64
+    assert resumed.step == 5 and resumed.tokens == 5 * 4 * 64
     steps = [r["step"] for r in read_log(out) if "loss" in r]
     assert steps == [1, 2, 3, 4, 5]
     summary = json.loads((out / "hf" / "training_summary.json").read_text())

@@ -1,0 +1,149 @@
+"""Export: ONNX logits equal PyTorch, the model dir format, int8, refusal, tokenizers, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from inference.engine.session import OrtSession  # noqa: E402
+from inference.export import onnx_export  # noqa: E402
+from inference.export.hf import load_torch_model, read_checkpoint  # noqa: E402
+from inference.spec import ModelSpec  # noqa: E402
+
+PROMPT = [5, 17, 200, 3, 99, 42, 7, 7, 300, 12, 150, 61, 8, 19, 230, 4, 77]
+
+
+def torch_logits(hf_dir: Path, ids: list[int]) -> np.ndarray:
+    model = load_torch_model(read_checkpoint(hf_dir))
+    with torch.no_grad():
+        out = model(torch.tensor([ids]))
+    return getattr(out, "logits", out)[0].numpy()
+
+
+@pytest.mark.parametrize("name", ["llama", "qwen2", "iquestcoder", "loop"])
+def test_onnx_logits_equal_pytorch(name: str, hf_dirs: dict[str, Path],
+                                   model_dirs: dict[str, Path]) -> None:
+    ref = torch_logits(hf_dirs[name], PROMPT)
+    session = OrtSession.open(model_dirs[name] / "model.onnx", provider="cpu")
+    one_shot = session.logits_of(PROMPT)
+    cached = session.logits_of(PROMPT, split=6)  # second chunk runs with a 6-token past
+    assert np.abs(one_shot - ref).max() <= 1e-4
+    assert np.abs(cached - ref).max() <= 1e-4
+
+
+def test_model_json_describes_the_export(model_dirs: dict[str, Path]) -> None:
+    spec = ModelSpec.load(model_dirs["iquestcoder"])
+    assert (spec.family, spec.architecture, spec.dtype) == ("iquestcoder", "dense", "fp32")
+    assert spec.prompt_format == {"fim": "iquest", "chat": "chatml"}
+    assert spec.max_context == 4096
+    assert spec.eos_token_ids == (0,)
+    assert spec.special_tokens["fim_middle"] == "<|fim_middle|>"
+    assert (spec.kv.layout, spec.kv.num_layers, spec.kv.num_kv_heads, spec.kv.head_dim) == (
+        "dense", 2, 2, 16)
+    assert ModelSpec.load(model_dirs["qwen2"]).prompt_format["fim"] == "qwen2.5"
+    loop = ModelSpec.load(model_dirs["loop"])
+    assert (loop.family, loop.kv.layout, loop.kv.window) == ("iquestloopcoder", "loop", 4)
+    assert sorted(p.name for p in model_dirs["llama"].iterdir()) == [
+        "codeflow-model.json", "model.onnx", "tokenizer.json"]
+
+
+def test_loop_gate_name_layouts_load_the_same(hf_dirs: dict[str, Path]) -> None:
+    a = torch_logits(hf_dirs["loop"], PROMPT)
+    b = torch_logits(hf_dirs["loop_alt"], PROMPT)
+    assert np.array_equal(a, b)
+
+
+def test_loop_window_matters(hf_dirs: dict[str, Path]) -> None:
+    """The local branch is not a no-op: a wider window changes the logits."""
+    from inference.export.loop_model import LoopCoderForCausalLM
+
+    ckpt = read_checkpoint(hf_dirs["loop"])
+    narrow = load_torch_model(ckpt)
+    wide = LoopCoderForCausalLM({**ckpt.config, "loop_window_size": 64})
+    wide.load_state_dict(narrow.state_dict())
+    with torch.no_grad():
+        x = torch.tensor([PROMPT])
+        assert (narrow(x) - wide.eval()(x)).abs().max().item() > 1e-3
+
+
+def test_int8_export_is_verified(hf_dirs: dict[str, Path], tmp_path: Path) -> None:
+    result = onnx_export.export_model(hf_dirs["llama"], tmp_path / "int8", dtype="int8")
+    assert result.spec.dtype == "int8"
+    assert result.top1_agreement >= onnx_export.MIN_TOP1["int8"]
+    ref = torch_logits(hf_dirs["llama"], PROMPT)
+    got = OrtSession.open(tmp_path / "int8" / "model.onnx", provider="cpu").logits_of(PROMPT)
+    assert np.abs(got - ref).max() <= onnx_export.TOLERANCE["int8"] * np.abs(ref).max()
+
+
+def test_mismatch_refuses_to_write(hf_dirs: dict[str, Path], tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(onnx_export.TOLERANCE, "fp32", 0.0)
+    with pytest.raises(onnx_export.ExportMismatch, match="nothing was written"):
+        onnx_export.export_model(hf_dirs["llama"], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_unknown_architecture_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text(json.dumps({"architectures": ["GPT2LMHeadModel"]}))
+    with pytest.raises(ValueError, match="GPT2LMHeadModel"):
+        read_checkpoint(tmp_path)
+
+
+def test_sentencepiece_model_converts_to_identical_tokenizer(tmp_path: Path) -> None:
+    spm = pytest.importorskip("sentencepiece")
+    from inference.export.tokenizer import write_tokenizer
+
+    corpus = tmp_path / "corpus.txt"
+    lines = ["def main(args):", "    return sorted(items, key=len)", "class Foo(Bar): pass",
+             "print('héllo wörld')", "  x = y  +  z", "for i in range(10): yield i"]
+    corpus.write_text("\n".join(lines * 40) + "\n", encoding="utf-8")
+    spm.SentencePieceTrainer.train(
+        input=str(corpus), model_prefix=str(tmp_path / "tokenizer"), vocab_size=200,
+        model_type="bpe", byte_fallback=True, character_coverage=1.0,
+        user_defined_symbols=["<|im_start|>", "<|im_end|>", "<|fim_prefix|>"],
+        minloglevel=2,
+    )
+    (tmp_path / "config.json").write_text("{}")
+    write_tokenizer(tmp_path, tmp_path)
+    from tokenizers import Tokenizer
+
+    ours = Tokenizer.from_file(str(tmp_path / "tokenizer.json"))
+    ref = spm.SentencePieceProcessor(model_file=str(tmp_path / "tokenizer.model"))
+    samples = lines + ["日本語 ✓ unseen ünïcode", "<|im_start|>user\nhi<|im_end|>",
+                       "<|fim_prefix|>def f():", "   leading spaces", "tabs\tand\nnewlines", ""]
+    for text in samples:
+        assert ours.encode(text, add_special_tokens=False).ids == ref.encode(text), text
+        assert ours.decode(ref.encode(text)) == ref.decode(ref.encode(text)), text
+
+
+def test_cli_export_and_generate(hf_dirs: dict[str, Path], tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from inference import Engine, GenerateRequest
+    from lsp_server.cli import main
+
+    out = tmp_path / "model"
+    assert main(["export", str(hf_dirs["qwen2"]), str(out)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert main(["generate", "--model", str(out), "--prompt-ids", "5,6,7", "--max-tokens", "6",
+                 "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    expected = Engine.load(out).generate(GenerateRequest((5, 6, 7), max_tokens=6))
+    assert got["ids"] == list(expected.ids) and len(got["ids"]) == 6
+    assert got["text"] == expected.text
+    assert got["prompt_tokens"] == 3
+    assert set(got) == {"ids", "text", "prompt_tokens", "ttft_ms", "tokens_per_s"}
+
+
+def test_cli_generate_without_model_names_the_path(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from lsp_server.cli import main
+
+    assert main(["generate", "--model", str(tmp_path / "nope"), "--prompt", "x"]) == 1
+    err = capsys.readouterr().err
+    assert str(tmp_path / "nope") in err and "codeflow export" in err
