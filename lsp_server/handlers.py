@@ -269,6 +269,20 @@ def _register_test_only(server: CodeflowServer) -> None:
         except Cancelled as exc:
             raise convert.request_cancelled(str(exc)) from exc
 
+    @server.feature("codeflow/_stats")
+    def stats(ls: CodeflowServer, params: Any) -> dict[str, Any]:
+        import dataclasses
+
+        timing = ls.completion.last_timing
+        return {
+            "model_calls": ls.completion.model_calls,
+            "metrics": ls.metrics.summary(),
+            "last_timing": dataclasses.asdict(timing) if timing is not None else None,
+            "model_loaded": ls.services.backend is not None,
+            "index_ready": ls.services.index is not None,
+            "history_ready": ls.services.history is not None,
+        }
+
     @server.feature("codeflow/_document")
     def document(ls: CodeflowServer, params: Any) -> dict[str, Any]:
         uri = convert.plain(params)["uri"]

@@ -1,9 +1,10 @@
-"""A small lexer that finds brackets outside strings and comments, and bracket balance."""
+"""A regex lexer that finds brackets outside strings and comments, and bracket balance."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 __all__ = ["CLOSERS", "OPENERS", "Balance", "balance", "bracket_events", "code_part"]
 
@@ -11,79 +12,40 @@ OPENERS = "([{"
 CLOSERS = ")]}"
 PAIRS = {")": "(", "]": "[", "}": "{"}
 
-_CHAR_LITERAL = re.compile(r"'(?:[^'\\\n]|\\[^'\n]{1,10})'")
-_QUOTES = {
-    "python": ('"', "'"),
-    "javascript": ('"', "'", "`"),
-    "typescript": ('"', "'", "`"),
-    "tsx": ('"', "'", "`"),
-    "go": ('"', "`"),
+_DOUBLE = r'"(?:[^"\\\n]|\\[\s\S])*"?'
+_SINGLE = r"'(?:[^'\\\n]|\\[\s\S])*'?"
+_CHAR = r"'(?:[^'\\\n]|\\[^'\n]{1,10})'"
+_BLOCK = r"/\*[\s\S]*?(?:\*/|\Z)"
+_SLASHES = r"(?P<c>//)[^\n]*"
+_TOKENS = {
+    "python": [r"(?P<c>\#)[^\n]*", r'"""[\s\S]*?(?:"""|\Z)', r"'''[\s\S]*?(?:'''|\Z)", _DOUBLE,
+               _SINGLE],
+    "javascript": [_SLASHES, _BLOCK, _DOUBLE, _SINGLE, r"`(?:[^`\\]|\\[\s\S])*`?"],
+    "go": [_SLASHES, _BLOCK, _DOUBLE, r"`[^`]*`?", _CHAR],
+    "c": [_SLASHES, _BLOCK, _DOUBLE, _CHAR],
+    None: [_DOUBLE, _SINGLE],
 }
-_CHAR_QUOTE_LANGUAGES = frozenset({"go", "rust", "java", "c", "cpp"})
-_MULTILINE_QUOTES = frozenset({"`", '"""', "'''"})
+_FAMILY = {"typescript": "javascript", "tsx": "javascript", "rust": "c", "java": "c", "cpp": "c"}
 
 
 @dataclass(frozen=True)
 class Balance:
-    """Bracket balance of a text: closers that match nothing and openers left open (positions)."""
+    """Bracket balance of a text: closers that match nothing and openers left open (indices)."""
 
     unmatched: tuple[int, ...]
     open: tuple[int, ...]
 
 
-def _line_comment(language: str | None) -> str | None:
-    return "#" if language == "python" else "//" if language else None
-
-
-def _string_end(text: str, start: int, quote: str) -> int:
-    """Index just past the string opened at ``start`` by ``quote`` (or where it breaks off)."""
-    i = start + len(quote)
-    multiline = quote in _MULTILINE_QUOTES
-    while i < len(text):
-        if text[i] == "\\":
-            i += 2
-        elif text.startswith(quote, i):
-            return i + len(quote)
-        elif text[i] == "\n" and not multiline:
-            return i
-        else:
-            i += 1
-    return len(text)
-
-
-def _skip(text: str, i: int, language: str | None) -> int:
-    """If a string or comment starts at ``i``, the index past it; otherwise ``i``."""
-    comment = _line_comment(language)
-    if comment and text.startswith(comment, i):
-        end = text.find("\n", i)
-        return len(text) if end < 0 else end
-    if language not in (None, "python") and text.startswith("/*", i):
-        end = text.find("*/", i + 2)
-        return len(text) if end < 0 else end + 2
-    ch = text[i]
-    if ch == "'" and language in _CHAR_QUOTE_LANGUAGES:
-        match = _CHAR_LITERAL.match(text, i)
-        return match.end() if match else i + 1
-    if ch in _QUOTES.get(language or "", ('"', "'")):
-        triple = ch * 3
-        quote = triple if language == "python" and text.startswith(triple, i) else ch
-        return _string_end(text, i, quote)
-    return i
+@cache
+def _lexer(language: str | None) -> re.Pattern[str]:
+    family = _FAMILY.get(language or "", language)
+    parts = _TOKENS.get(family, _TOKENS[None])
+    return re.compile("|".join([*parts, r"(?P<b>[()\[\]{}])"]))
 
 
 def bracket_events(text: str, language: str | None) -> list[tuple[int, str]]:
     """(index, bracket) for every bracket in ``text`` outside strings and comments."""
-    events = []
-    i = 0
-    while i < len(text):
-        after = _skip(text, i, language)
-        if after != i:
-            i = after
-            continue
-        if text[i] in OPENERS or text[i] in CLOSERS:
-            events.append((i, text[i]))
-        i += 1
-    return events
+    return [(m.start(), m.group()) for m in _lexer(language).finditer(text) if m.group("b")]
 
 
 def balance(text: str, language: str | None) -> Balance:
@@ -103,11 +65,7 @@ def balance(text: str, language: str | None) -> Balance:
 
 def code_part(line: str, language: str | None) -> str:
     """``line`` without a trailing line comment."""
-    comment = _line_comment(language)
-    i = 0
-    while i < len(line):
-        if comment and line.startswith(comment, i):
-            return line[:i]
-        after = _skip(line, i, language)
-        i = after if after != i else i + 1
+    for match in _lexer(language).finditer(line):
+        if "c" in match.groupdict() and match.group("c"):
+            return line[: match.start()]
     return line

@@ -16,6 +16,8 @@ __all__ = [
     "BRACE_LANGUAGES",
     "LANGUAGES",
     "count_errors",
+    "error_count",
+    "get_language",
     "get_parser",
     "language_for_path",
     "parse",

@@ -20,13 +20,16 @@ class Repo:
         self.git("init", "-q", "-b", "main")
         self.git("config", "commit.gpgsign", "false")
 
-    def git(self, *args: str, env: dict[str, str] | None = None) -> str:
+    def git(
+        self, *args: str, env: dict[str, str] | None = None, input_text: str | None = None
+    ) -> str:
         full_env = dict(os.environ)
         full_env.update(env or {})
         proc = subprocess.run(
             ["git", "-C", str(self.root), *args],
             capture_output=True,
             text=True,
+            input=input_text,
             env=full_env,
             check=True,
         )

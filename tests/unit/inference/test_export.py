@@ -104,7 +104,7 @@ def test_sentencepiece_model_converts_to_identical_tokenizer(tmp_path: Path) -> 
              "print('héllo wörld')", "  x = y  +  z", "for i in range(10): yield i"]
     corpus.write_text("\n".join(lines * 40) + "\n", encoding="utf-8")
     spm.SentencePieceTrainer.train(
-        input=str(corpus), model_prefix=str(tmp_path / "tokenizer"), vocab_size=200,
+        input=str(corpus), model_prefix=str(tmp_path / "tokenizer"), vocab_size=400,
         model_type="bpe", byte_fallback=True, character_coverage=1.0,
         user_defined_symbols=["<|im_start|>", "<|im_end|>", "<|fim_prefix|>"],
         minloglevel=2,

@@ -1,0 +1,338 @@
+"""Model rewrites → minimal, workspace-confined `WorkspaceEdit`s.
+
+- `minimal_edits(old, new)`: a difflib line diff, each changed block trimmed to the characters
+  that differ, as `TextChange`s (0-based lines, code-point columns).
+- `Region`/`enclosing_function`/`function_named`: the part of a file a rewrite replaces (Python:
+  `ast`, decorators included; other languages or unparsable text: an indentation heuristic).
+- `code_block` pulls the first fenced block out of an answer; `replace_region` splices it in,
+  re-indented to the region.
+- `confine` refuses any path that resolves outside the workspace root (symlinks and `..`).
+- `workspace_edit` is the one spot here that builds lsprotocol edits from `TextChange`s.
+- `apply_code_block_edit` serves chat's `codeflow.applyCodeBlock`.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+from pygls.uris import to_fs_path
+
+from .. import convert
+
+if TYPE_CHECKING:
+    from ..server import CodeflowServer
+
+FENCE = re.compile(r"```[^\n`]*\n(.*?)(?:```|\Z)", re.DOTALL)
+DEF_LINE = re.compile(r"^(\s*)(?:async\s+def|def|class)\s+(\w+)", re.MULTILINE)
+
+
+class OutsideWorkspace(ValueError):
+    """An edit's path resolves outside the workspace root (or there is no workspace)."""
+
+
+@dataclass(frozen=True)
+class TextChange:
+    """Replace [start, end) with `text`; 0-based lines, code-point columns."""
+
+    start_line: int
+    start_col: int
+    end_line: int
+    end_col: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Region:
+    """Lines start..end (0-based, inclusive) of a definition named `name`, indented by `indent`."""
+
+    start_line: int
+    end_line: int
+    name: str
+    indent: str
+
+
+# ---- diffs ------------------------------------------------------------------------------------
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset)
+    return line, offset - (text.rfind("\n", 0, offset) + 1)
+
+
+def _trimmed(old: str, new: str, base: int, old_text: str) -> TextChange:
+    """The change old→new at offset `base` of old_text, without common prefix/suffix."""
+    lo = 0
+    while lo < min(len(old), len(new)) and old[lo] == new[lo]:
+        lo += 1
+    hi = 0
+    while hi < min(len(old), len(new)) - lo and old[-1 - hi] == new[-1 - hi]:
+        hi += 1
+    start = _line_col(old_text, base + lo)
+    end = _line_col(old_text, base + len(old) - hi)
+    return TextChange(start[0], start[1], end[0], end[1], new[lo : len(new) - hi])
+
+
+def minimal_edits(old_text: str, new_text: str) -> list[TextChange]:
+    """Non-overlapping changes (in document order) that turn `old_text` into `new_text`."""
+    old_lines = old_text.splitlines(keepends=True)
+    new_lines = new_text.splitlines(keepends=True)
+    offsets = [0]
+    for line in old_lines:
+        offsets.append(offsets[-1] + len(line))
+    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    changes = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        old = "".join(old_lines[i1:i2])
+        new = "".join(new_lines[j1:j2])
+        changes.append(_trimmed(old, new, offsets[i1], old_text))
+    return changes
+
+
+def apply_changes(text: str, changes: list[TextChange]) -> str:
+    """Apply `TextChange`s (as `minimal_edits` returns them) to `text`."""
+    lines = text.splitlines(keepends=True) or [""]
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    out, pos = [], 0
+    for ch in changes:
+        a = starts[min(ch.start_line, len(lines))] + ch.start_col
+        b = starts[min(ch.end_line, len(lines))] + ch.end_col
+        out.append(text[pos:a])
+        out.append(ch.text)
+        pos = b
+    out.append(text[pos:])
+    return "".join(out)
+
+
+# ---- regions ----------------------------------------------------------------------------------
+def _python_defs(text: str) -> list[ast.AST] | None:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return [n for n in ast.walk(tree) if isinstance(n, kinds)]
+
+
+def _region_of(node: Any, lines: list[str]) -> Region:
+    start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
+    line = lines[start] if start < len(lines) else ""
+    indent = line[: len(line) - len(line.lstrip())]
+    return Region(start, node.end_lineno - 1, node.name, indent)
+
+
+def _indent_of(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _heuristic_region(lines: list[str], line: int) -> Region | None:
+    """Nearest `def`/`class` at or above `line` and the lines indented under it."""
+    for start in range(min(line, len(lines) - 1), -1, -1):
+        match = DEF_LINE.match(lines[start])
+        if match is None or (start < line and _block_end(lines, start) < line):
+            continue
+        return Region(start, _block_end(lines, start), match.group(2), match.group(1))
+    return None
+
+
+def _block_end(lines: list[str], start: int) -> int:
+    base = _indent_of(lines[start])
+    end = start
+    for i in range(start + 1, len(lines)):
+        if not lines[i].strip():
+            continue
+        if _indent_of(lines[i]) <= base and not lines[i].lstrip().startswith((")", "]")):
+            break
+        end = i
+    return end
+
+
+def enclosing_function(text: str, line: int, functions_only: bool = True) -> Region | None:
+    """The innermost function (or class, unless `functions_only`) around `line` (0-based)."""
+    lines = text.splitlines()
+    defs = _python_defs(text)
+    if defs is None:
+        return _heuristic_region(lines, line)
+    best = None
+    for node in defs:
+        if functions_only and isinstance(node, ast.ClassDef):
+            continue
+        region = _region_of(node, lines)
+        if region.start_line <= line <= region.end_line and (
+            best is None or region.start_line >= best.start_line
+        ):
+            best = region
+    return best
+
+
+def function_named(text: str, name: str) -> Region | None:
+    """The outermost definition called `name` in `text`."""
+    lines = text.splitlines()
+    defs = _python_defs(text)
+    if defs is None:
+        found = [m for m in DEF_LINE.finditer(text) if m.group(2) == name]
+        return _heuristic_region(lines, text.count("\n", 0, found[0].start())) if found else None
+    matches = [_region_of(n, lines) for n in defs if getattr(n, "name", None) == name]
+    return min(matches, key=lambda r: len(r.indent)) if matches else None
+
+
+def has_docstring(text: str, region: Region) -> bool:
+    """Whether the definition at `region` starts with a docstring (Python only)."""
+    defs = _python_defs(text) or []
+    lines = text.splitlines()
+    for node in defs:
+        if _region_of(node, lines) == region:
+            return ast.get_docstring(node) is not None  # type: ignore[arg-type]
+    return False
+
+
+def region_text(text: str, region: Region) -> str:
+    """The source lines of `region`, with their endings."""
+    lines = text.splitlines(keepends=True)
+    return "".join(lines[region.start_line : region.end_line + 1])
+
+
+# ---- code blocks ------------------------------------------------------------------------------
+def code_block(answer: str) -> str | None:
+    """The first fenced code block of a model answer (an unclosed last one counts)."""
+    match = FENCE.search(answer)
+    if match is None:
+        return None
+    code = match.group(1)
+    return code if code.strip() else None
+
+
+def defined_name(code: str) -> str | None:
+    """The name of the first `def`/`class` in `code`."""
+    match = DEF_LINE.search(code)
+    return match.group(2) if match else None
+
+
+def reindent(code: str, indent: str) -> str:
+    """`code` dedented, then indented by `indent`, ending with one newline."""
+    body = textwrap.dedent(code).strip("\n") + "\n"
+    return "".join(indent + ln if ln.strip() else ln for ln in body.splitlines(keepends=True))
+
+
+def replace_region(text: str, region: Region, code: str) -> str:
+    """`text` with the lines of `region` replaced by `code` (re-indented to the region)."""
+    lines = text.splitlines(keepends=True)
+    tail = "".join(lines[region.end_line + 1 :])
+    new = reindent(code, region.indent)
+    if region.end_line + 1 >= len(lines) and not lines[-1].endswith("\n"):
+        new = new.rstrip("\n")
+    return "".join(lines[: region.start_line]) + new + tail
+
+
+# ---- workspace confinement and LSP edits ------------------------------------------------------
+def confine(root: Path | None, uri: str) -> Path:
+    """The file of `uri` if it resolves (symlinks, `..`) inside `root`; else `OutsideWorkspace`."""
+    if root is None:
+        raise OutsideWorkspace("there is no workspace folder to edit in")
+    fs = to_fs_path(uri) if "://" in uri else uri
+    if not fs or not Path(fs).is_absolute():
+        raise OutsideWorkspace(f"not an absolute file path: {uri}")
+    path = Path(fs).resolve()
+    try:
+        path.relative_to(root.resolve())
+    except ValueError:
+        raise OutsideWorkspace(f"refusing to edit {path}: it is outside the workspace") from None
+    return path
+
+
+def text_edits(text: str, changes: list[TextChange]) -> list[types.TextEdit]:
+    """`TextChange`s (code points) → LSP `TextEdit`s (UTF-16 positions) against `text`."""
+    lines = convert.split_lines(text)
+    return [
+        types.TextEdit(
+            types.Range(
+                convert.to_position(lines, c.start_line, c.start_col),
+                convert.to_position(lines, c.end_line, c.end_col),
+            ),
+            c.text,
+        )
+        for c in changes
+    ]
+
+
+def workspace_edit(
+    uri: str, text: str, new_text: str, version: int | None = None
+) -> types.WorkspaceEdit:
+    """A `WorkspaceEdit` of the minimal changes text→new_text (versioned when `version` is known)."""
+    edits: list[Any] = text_edits(text, minimal_edits(text, new_text))
+    if version is None:
+        return types.WorkspaceEdit(changes={uri: edits})
+    doc = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
+    return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(doc, edits)])
+
+
+def create_file_edit(uri: str, content: str) -> types.WorkspaceEdit:
+    """A `WorkspaceEdit` that creates `uri` and fills it with `content`."""
+    doc = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None)
+    insert = types.TextEdit(types.Range(types.Position(0, 0), types.Position(0, 0)), content)
+    return types.WorkspaceEdit(
+        document_changes=[
+            types.CreateFile(uri=uri, options=types.CreateFileOptions(ignore_if_exists=True)),
+            types.TextDocumentEdit(doc, [insert]),
+        ]
+    )
+
+
+def current_text(ls: CodeflowServer, uri: str, path: Path) -> str:
+    """The open buffer of `uri`, else the file on disk ('' when it does not exist)."""
+    text = ls.document_text(uri)
+    if text is not None:
+        return text
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise JsonRpcInvalidParams(f"cannot read {path}: {exc}") from exc
+
+
+def _range_offsets(text: str, rng: dict[str, Any]) -> tuple[int, int]:
+    lines = convert.split_lines(text)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    out = []
+    for key in ("start", "end"):
+        pos = rng.get(key) or {}
+        line, col = convert.clamp_position(lines, int(pos.get("line", 0)), int(pos.get("character", 0)))
+        out.append(starts[line] + col)
+    return out[0], max(out)
+
+
+def code_block_text(text: str, code: str, rng: dict[str, Any] | None) -> str:
+    """`text` with `code` put in: over `rng`, over the definition it names, or appended."""
+    if rng:
+        a, b = _range_offsets(text, rng)
+        return text[:a] + code + text[b:]
+    name = defined_name(code)
+    region = function_named(text, name) if name else None
+    if region is not None:
+        return replace_region(text, region, code)
+    sep = "" if not text or text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
+    return text + sep + code.strip("\n") + "\n"
+
+
+def apply_code_block_edit(ls: CodeflowServer, arg: dict[str, Any]) -> types.WorkspaceEdit:
+    """`{uri, code, range?}` → the `WorkspaceEdit` that puts a chat code block into the file."""
+    uri = str(arg["uri"])
+    try:
+        path = confine(ls.root, uri)
+    except OutsideWorkspace as exc:
+        raise JsonRpcInvalidParams(f"codeflow: {exc}") from exc
+    text = current_text(ls, uri, path)
+    new_text = code_block_text(text, str(arg["code"]), arg.get("range"))
+    return workspace_edit(uri, text, new_text, ls.versions.get(uri))

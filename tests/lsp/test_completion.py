@@ -1,0 +1,189 @@
+"""Inline completion through the real server and the bundled model: Python and JavaScript,
+supersede/cancel, type-through from the cache, the completion fallback, version drops."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from inference import default_model_dir
+
+from .conftest import REPO, init_params
+
+pytestmark = pytest.mark.skipif(
+    not (default_model_dir() / "model.onnx").exists(), reason="bundled model not built"
+)
+
+PY = '''from inventory.models import Item, Stock
+
+
+def low_stock(stock: Stock, items: list[Item], threshold: int = 5) -> list[Item]:
+    """Items whose stock level is below the threshold."""
+    return [item for item in items if stock.level(item.sku) < threshold]
+
+
+def stock_value(stock: Stock, items: list[Item]) -> int:
+    """Total value of what we hold, in cents."""
+    total = 0
+    for item in items:
+        '''
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    shutil.copytree(REPO / "examples" / "inventory", tmp_path / "ws")
+    return tmp_path / "ws"
+
+
+async def _ready(client: LanguageClient, timeout: float = 120.0) -> dict:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        stats = await client.protocol.send_request_async("codeflow/_stats", {})
+        if stats.model_loaded and stats.index_ready:
+            return stats
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"server not ready: {stats}")
+        await asyncio.sleep(0.2)
+
+
+def _open(client: LanguageClient, uri: str, text: str, lang: str) -> None:
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, lang, 1, text))
+    )
+
+
+def _inline(uri: str, line: int, char: int, invoked: bool = True) -> types.InlineCompletionParams:
+    kind = (
+        types.InlineCompletionTriggerKind.Invoked
+        if invoked
+        else types.InlineCompletionTriggerKind.Automatic
+    )
+    return types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri),
+        position=types.Position(line, char),
+        context=types.InlineCompletionContext(kind),
+    )
+
+
+def _end(text: str) -> tuple[int, int]:
+    lines = text.split("\n")
+    return len(lines) - 1, len(lines[-1])
+
+
+async def test_python_inline_completion_from_the_model(
+    client: LanguageClient, workspace: Path
+) -> None:
+    await client.initialize_session(init_params(workspace))
+    await _ready(client)
+    uri = (workspace / "inventory" / "draft.py").as_uri()
+    _open(client, uri, PY, "python")
+    line, char = _end(PY)
+    result = await client.text_document_inline_completion_async(_inline(uri, line, char))
+    assert result is not None and len(result.items) == 1
+    item = result.items[0]
+    assert item.insert_text.strip() != ""
+    assert "<|" not in item.insert_text
+    assert item.range.start == types.Position(line, char)
+    stats = await client.protocol.send_request_async("codeflow/_stats", {})
+    assert stats.model_calls == 1
+    assert stats.last_timing.prompt_tokens > 50
+
+
+async def test_javascript_completion_fallback_items(
+    client: LanguageClient, workspace: Path
+) -> None:
+    await client.initialize_session(init_params(workspace, inline=False))
+    await _ready(client)
+    text = (workspace / "web" / "cart.js").read_text(encoding="utf-8")
+    text = text.replace("  summary() {", "  isEmpty() {\n    return ")
+    uri = (workspace / "web" / "cart2.js").as_uri()
+    _open(client, uri, text, "javascript")
+    prefix = text[: text.index("return ") + len("return ")]
+    line, char = _end(prefix)
+    result = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri),
+            position=types.Position(line, char),
+        )
+    )
+    assert result is not None and result.is_incomplete is True
+    assert len(result.items) == 1
+    item = result.items[0]
+    assert item.detail == "codeflow"
+    assert item.text_edit.range.start == types.Position(line, char)
+    assert item.text_edit.new_text.strip() != ""
+    assert "\n" not in item.text_edit.new_text  # text to the right of the cursor: one line
+
+
+async def test_supersede_only_the_last_of_twenty_is_answered(
+    client: LanguageClient, workspace: Path
+) -> None:
+    await client.initialize_session(init_params(workspace, {"completion": {"debounceMs": 0}}))
+    await _ready(client)
+    uri = (workspace / "inventory" / "draft.py").as_uri()
+    _open(client, uri, PY, "python")
+    line, char = _end(PY)
+    futures = []
+    for _ in range(20):
+        futures.append(
+            client.protocol.send_request(
+                types.TEXT_DOCUMENT_INLINE_COMPLETION, _inline(uri, line, char, invoked=False)
+            )
+        )
+        await asyncio.sleep(0.01)
+    results = await asyncio.gather(
+        *(asyncio.wrap_future(f) for f in futures), return_exceptions=True
+    )
+    *older, last = results
+    assert not isinstance(last, BaseException) and len(last.items) == 1
+    for r in older:
+        if isinstance(r, BaseException):
+            assert "-32800" in repr(r) or "cancel" in repr(r).lower(), repr(r)
+        else:
+            assert r.items == [] or r.items[0].insert_text == last.items[0].insert_text
+
+
+async def test_type_through_is_served_from_cache(client: LanguageClient, workspace: Path) -> None:
+    await client.initialize_session(init_params(workspace))
+    await _ready(client)
+    uri = (workspace / "inventory" / "draft.py").as_uri()
+    _open(client, uri, PY, "python")
+    line, char = _end(PY)
+    first = await client.text_document_inline_completion_async(_inline(uri, line, char))
+    suggestion = first.items[0].insert_text
+    typed = suggestion[:1]
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            [
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(types.Position(line, char), types.Position(line, char)),
+                    text=typed,
+                )
+            ],
+        )
+    )
+    second = await client.text_document_inline_completion_async(
+        _inline(uri, line, char + len(typed))
+    )
+    assert second.items[0].insert_text == suggestion[len(typed) :]
+    stats = await client.protocol.send_request_async("codeflow/_stats", {})
+    assert stats.model_calls == 1
+    assert stats.metrics.cache_hits == 1
+
+
+async def test_out_of_range_position_is_clamped(client: LanguageClient, workspace: Path) -> None:
+    await client.initialize_session(init_params(workspace))
+    await _ready(client)
+    uri = (workspace / "inventory" / "draft.py").as_uri()
+    _open(client, uri, PY, "python")
+    result = await client.text_document_inline_completion_async(_inline(uri, 9999, 9999))
+    assert result is not None
+    line, char = _end(PY)
+    for item in result.items:
+        assert item.range.start == types.Position(line, char)

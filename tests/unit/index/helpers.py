@@ -1,0 +1,20 @@
+"""Helpers of the index tests: git with a fixed identity, writing files."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+
+def git(root: Path, *args: str) -> str:
+    """Run git in a repo with a fixed identity; returns stdout."""
+    cmd = ["git", "-C", str(root), "-c", "user.name=Test", "-c", "user.email=t@example.com",
+           "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args]
+    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+
+
+def write(root: Path, rel: str, text: str) -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
