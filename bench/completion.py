@@ -43,16 +43,27 @@ async def session(args: argparse.Namespace) -> None:
     body = text[body_start : body_start + args.keystrokes]
     base = text[:body_start] + text[body_start + args.keystrokes :]
     (ws / "textwrap_copy.py").write_text(base, encoding="utf-8")
-    env = dict(os.environ, CODEFLOW_TEST_COMMANDS="1", PYTHONPATH=str(REPO),
-               CODEFLOW_CACHE_DIR=str(ws / ".cache"))
+    env = dict(
+        os.environ,
+        CODEFLOW_TEST_COMMANDS="1",
+        PYTHONPATH=str(REPO),
+        CODEFLOW_CACHE_DIR=str(ws / ".cache"),
+    )
     client = LanguageClient("bench", "0")
     await client.start_io(sys.executable, "-m", "lsp_server.cli", "serve", env=env)
-    caps = types.ClientCapabilities(text_document=types.TextDocumentClientCapabilities(
-        inline_completion=types.InlineCompletionClientCapabilities()))
-    opts = {"modelPath": args.model or "", "completion": {"debounceMs": 0},
-            "context": {"budgetTokens": args.budget}}
-    await client.initialize_async(types.InitializeParams(
-        capabilities=caps, root_uri=ws.as_uri(), initialization_options=opts))
+    caps = types.ClientCapabilities(
+        text_document=types.TextDocumentClientCapabilities(
+            inline_completion=types.InlineCompletionClientCapabilities()
+        )
+    )
+    opts = {
+        "modelPath": args.model or "",
+        "completion": {"debounceMs": 0},
+        "context": {"budgetTokens": args.budget},
+    }
+    await client.initialize_async(
+        types.InitializeParams(capabilities=caps, root_uri=ws.as_uri(), initialization_options=opts)
+    )
     client.initialized(types.InitializedParams())
     while True:
         st = await client.protocol.send_request_async("codeflow/_stats", {})
@@ -60,8 +71,9 @@ async def session(args: argparse.Namespace) -> None:
             break
         await asyncio.sleep(0.2)
     uri = (ws / "textwrap_copy.py").as_uri()
-    client.text_document_did_open(types.DidOpenTextDocumentParams(
-        types.TextDocumentItem(uri, "python", 1, base)))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, base))
+    )
     offset = body_start
     totals, models, overheads, reuse, cancel_ms = [], [], [], [], []
     hits_before = 0
@@ -69,26 +81,36 @@ async def session(args: argparse.Namespace) -> None:
         before = base[:offset]
         line = before.count("\n")
         col = len(before) - (before.rfind("\n") + 1)
-        client.text_document_did_change(types.DidChangeTextDocumentParams(
-            types.VersionedTextDocumentIdentifier(uri=uri, version=i + 2),
-            [types.TextDocumentContentChangePartial(
-                range=types.Range(types.Position(line, col), types.Position(line, col)),
-                text=ch)]))
+        client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                types.VersionedTextDocumentIdentifier(uri=uri, version=i + 2),
+                [
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(types.Position(line, col), types.Position(line, col)),
+                        text=ch,
+                    )
+                ],
+            )
+        )
         base = base[:offset] + ch + base[offset:]
         offset += 1
         after = base[:offset]
         pos = types.Position(after.count("\n"), len(after) - (after.rfind("\n") + 1))
         params = types.InlineCompletionParams(
-            text_document=types.TextDocumentIdentifier(uri), position=pos,
-            context=types.InlineCompletionContext(types.InlineCompletionTriggerKind.Automatic))
+            text_document=types.TextDocumentIdentifier(uri),
+            position=pos,
+            context=types.InlineCompletionContext(types.InlineCompletionTriggerKind.Automatic),
+        )
         t0 = time.perf_counter()
-        fut = asyncio.wrap_future(client.protocol.send_request(
-            types.TEXT_DOCUMENT_INLINE_COMPLETION, params))
+        fut = asyncio.wrap_future(
+            client.protocol.send_request(types.TEXT_DOCUMENT_INLINE_COMPLETION, params)
+        )
         if i % 10 == 5:  # a fast typist: the next request supersedes this one
             await asyncio.sleep(0.03)
             t1 = time.perf_counter()
-            nxt = asyncio.wrap_future(client.protocol.send_request(
-                types.TEXT_DOCUMENT_INLINE_COMPLETION, params))
+            nxt = asyncio.wrap_future(
+                client.protocol.send_request(types.TEXT_DOCUMENT_INLINE_COMPLETION, params)
+            )
             try:
                 await fut
             except Exception:  # noqa: BLE001 - RequestCancelled is the expected answer
@@ -115,18 +137,27 @@ async def session(args: argparse.Namespace) -> None:
     client.exit(None)
     await client.stop()
     n = len(totals)
-    print(f"keystrokes {len(body)}, answered {n}, model calls {st.model_calls}, "
-          f"cache hits {st.metrics.cache_hits} ({st.metrics.cache_hits / max(n, 1):.0%})")
+    print(
+        f"keystrokes {len(body)}, answered {n}, model calls {st.model_calls}, "
+        f"cache hits {st.metrics.cache_hits} ({st.metrics.cache_hits / max(n, 1):.0%})"
+    )
     print(f"end-to-end ms      p50 {pct(totals, 50):7.1f}  p95 {pct(totals, 95):7.1f}")
     print(f"model ms           p50 {pct(models, 50):7.1f}  p95 {pct(models, 95):7.1f}")
     print(f"server overhead ms p50 {pct(overheads, 50):7.1f}  p95 {pct(overheads, 95):7.1f}")
-    print(f"superseded answered ms p50 {pct(cancel_ms, 50):.1f} p95 {pct(cancel_ms, 95):.1f} "
-          f"(n={len(cancel_ms)})")
+    print(
+        f"superseded answered ms p50 {pct(cancel_ms, 50):.1f} p95 {pct(cancel_ms, 95):.1f} "
+        f"(n={len(cancel_ms)})"
+    )
     if reuse:
-        print(f"prompt prefix reuse (KV) mean {statistics.mean(reuse):.1%}, "
-              f"median {statistics.median(reuse):.1%}")
-    print(f"prompt budget {args.budget} tokens; last prompt {st.last_timing.prompt_tokens} tokens"
-          if st.last_timing else "")
+        print(
+            f"prompt prefix reuse (KV) mean {statistics.mean(reuse):.1%}, "
+            f"median {statistics.median(reuse):.1%}"
+        )
+    print(
+        f"prompt budget {args.budget} tokens; last prompt {st.last_timing.prompt_tokens} tokens"
+        if st.last_timing
+        else ""
+    )
 
 
 def main() -> None:

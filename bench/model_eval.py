@@ -152,7 +152,7 @@ def edit_similarity(pred: str, target: str) -> float:
 def split_file(text: str, line: int) -> tuple[str, str]:
     """(prefix, suffix) around a removed line: prefix ends with a newline, suffix starts after."""
     lines = text.split("\n")
-    return "\n".join(lines[:line]) + "\n", "\n".join(lines[line + 1:])
+    return "\n".join(lines[:line]) + "\n", "\n".join(lines[line + 1 :])
 
 
 def previous_line(text: str, line: int) -> str:
@@ -176,11 +176,17 @@ def score(preds: Sequence[str], tasks: Sequence[InfillTask], texts: dict[str, st
     return Scores(round(exact / n, 4), round(sim / n, 4), round(valid / n, 4))
 
 
-def fim_prompt(tok: object, prefix: str, suffix: str) -> tuple[int, ...]:
-    pre = tok.encode(prefix, add_special_tokens=False).ids[-PREFIX_TOKENS:]
-    suf = tok.encode(suffix, add_special_tokens=False).ids[:SUFFIX_TOKENS]
-    ids = [tok.token_to_id(FIM_PREFIX), *pre, tok.token_to_id(FIM_SUFFIX), *suf,
-           tok.token_to_id(FIM_MIDDLE)]
+def fim_prompt(tok: object, prefix: str, suffix: str, max_context: int) -> tuple[int, ...]:
+    scale = min(1.0, (max_context - 70) / (PREFIX_TOKENS + SUFFIX_TOKENS))
+    pre = tok.encode(prefix, add_special_tokens=False).ids[-int(PREFIX_TOKENS * scale) :]
+    suf = tok.encode(suffix, add_special_tokens=False).ids[: int(SUFFIX_TOKENS * scale)]
+    ids = [
+        tok.token_to_id(FIM_PREFIX),
+        *pre,
+        tok.token_to_id(FIM_SUFFIX),
+        *suf,
+        tok.token_to_id(FIM_MIDDLE),
+    ]
     return tuple(ids)
 
 
@@ -190,7 +196,7 @@ def predict(engine: object, tasks: Sequence[InfillTask], texts: dict[str, str]) 
     preds = []
     for task in tasks:
         prefix, suffix = split_file(texts[task.path], task.line)
-        ids = fim_prompt(engine.tokenizer, prefix, suffix)
+        ids = fim_prompt(engine.tokenizer, prefix, suffix, engine.spec.max_context)
         gen = engine.generate(GenerateRequest(prompt_ids=ids, max_tokens=64, stop=("\n",)))
         preds.append(gen.text.split("\n", 1)[0])
     return preds
@@ -201,31 +207,34 @@ def decode_speed(engine: object, files: Sequence[SourceFile], runs: int = 5) -> 
 
     speeds = []
     for f in sorted(files, key=lambda f: -len(f.text))[:runs]:
-        ids = tuple(engine.tokenizer.encode(f.text, add_special_tokens=False).ids[:512])
+        keep = min(512, engine.spec.max_context - 129)
+        ids = tuple(engine.tokenizer.encode(f.text, add_special_tokens=False).ids[:keep])
         gen = engine.generate(GenerateRequest(prompt_ids=ids, max_tokens=128))
         speeds.append(gen.tokens_per_s)
     return round(statistics.median(speeds), 1)
 
 
-def heldout_loss(model_dir: Path, tok: object, files: Sequence[SourceFile],
-                 max_tokens: int) -> tuple[float, int]:
+def heldout_loss(
+    model_dir: Path, tok: object, files: Sequence[SourceFile], max_tokens: int, max_context: int
+) -> tuple[float, int]:
     """Mean cross-entropy of the ONNX graph over held-out windows (see the module docstring)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 2
-    sess = ort.InferenceSession(str(model_dir / "model.onnx"), opts,
-                                providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(
+        str(model_dir / "model.onnx"), opts, providers=["CPUExecutionProvider"]
+    )
     eos = tok.token_to_id(ENDOFTEXT)
     ids: list[int] = []
     for f in files:
         ids += tok.encode(f.text, add_special_tokens=False).ids + [eos]
         if len(ids) > max_tokens:
             break
-    ids = ids[:max_tokens + 1]
+    ids = ids[: max_tokens + 1]
     total, count = 0.0, 0
     for start in range(0, len(ids) - 1, LOSS_WINDOW):
-        chunk = ids[start:start + LOSS_WINDOW + 1]
+        chunk = ids[start : start + LOSS_WINDOW + 1]
         if len(chunk) < 2:
             break
         logits = _full_logits(sess, chunk[:-1])
@@ -235,8 +244,10 @@ def heldout_loss(model_dir: Path, tok: object, files: Sequence[SourceFile],
 
 
 def _full_logits(sess: object, ids: Sequence[int]) -> np.ndarray:
-    feeds: dict[str, np.ndarray] = {"input_ids": np.array([ids], dtype=np.int64),
-                                    "num_logits": np.array(len(ids), dtype=np.int64)}
+    feeds: dict[str, np.ndarray] = {
+        "input_ids": np.array([ids], dtype=np.int64),
+        "num_logits": np.array(len(ids), dtype=np.int64),
+    }
     for inp in sess.get_inputs():
         if inp.name.startswith("past"):
             heads, dim = inp.shape[1], inp.shape[3]
@@ -251,21 +262,31 @@ def _cross_entropy(logits: np.ndarray, targets: np.ndarray) -> float:
     return float((logz - shifted[np.arange(len(targets)), targets]).mean())
 
 
-def evaluate_model(model_dir: Path, tasks: Sequence[InfillTask], files: Sequence[SourceFile],
-                   loss_tokens: int) -> ModelReport:
+def evaluate_model(
+    model_dir: Path, tasks: Sequence[InfillTask], files: Sequence[SourceFile], loss_tokens: int
+) -> ModelReport:
     from inference import Engine
 
     texts = {f.path: f.text for f in files}
     engine = Engine.load(model_dir, provider="cpu", threads=2)
-    loss, counted = heldout_loss(model_dir, engine.tokenizer, files, loss_tokens)
+    loss, counted = heldout_loss(
+        model_dir, engine.tokenizer, files, loss_tokens, engine.spec.max_context
+    )
     preds = predict(engine, tasks, texts)
     baseline = [previous_line(texts[t.path], t.line) for t in tasks]
-    examples = [{"path": t.path, "line": str(t.line), "target": t.target, "predicted": p}
-                for t, p in list(zip(tasks, preds, strict=True))[:8]]
+    examples = [
+        {"path": t.path, "line": str(t.line), "target": t.target, "predicted": p}
+        for t, p in list(zip(tasks, preds, strict=True))[:8]
+    ]
     return ModelReport(
-        model=str(model_dir), heldout_loss=loss, loss_tokens=counted, tasks=len(tasks),
-        model_scores=score(preds, tasks, texts), baseline_scores=score(baseline, tasks, texts),
-        decode_tokens_per_s=decode_speed(engine, files), examples=examples,
+        model=str(model_dir),
+        heldout_loss=loss,
+        loss_tokens=counted,
+        tasks=len(tasks),
+        model_scores=score(preds, tasks, texts),
+        baseline_scores=score(baseline, tasks, texts),
+        decode_tokens_per_s=decode_speed(engine, files),
+        examples=examples,
     )
 
 
@@ -278,8 +299,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="write the reports here")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    models = args.model or [d for d in (REPO / "inference/models/default",
-                                        REPO / "inference/models/default-loop") if d.is_dir()]
+    models = args.model or [
+        d
+        for d in (REPO / "inference/models/default", REPO / "inference/models/default-loop")
+        if d.is_dir()
+    ]
     if not models:
         print("no model dirs found; pass --model DIR", file=sys.stderr)
         return 1
@@ -287,9 +311,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     tasks = make_tasks(heldout, args.tasks, args.seed)
     reports = [evaluate_model(m, tasks, heldout, args.loss_tokens) for m in models]
     for r in reports:
-        print(f"{r.model}: held-out loss {r.heldout_loss} nats/token ({r.loss_tokens} tokens); "
-              f"{r.tasks} infill tasks: model {r.model_scores}, "
-              f"copy-previous-line {r.baseline_scores}; decode {r.decode_tokens_per_s} tok/s")
+        print(
+            f"{r.model}: held-out loss {r.heldout_loss} nats/token ({r.loss_tokens} tokens); "
+            f"{r.tasks} infill tasks: model {r.model_scores}, "
+            f"copy-previous-line {r.baseline_scores}; decode {r.decode_tokens_per_s} tok/s"
+        )
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in reports], indent=2) + "\n")
     return 0

@@ -56,7 +56,7 @@ class KVSpec:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Parsed `codeflow-model.json`; `raw` is the dict as read (for `PromptFormat.from_model_json`)."""
+    """Parsed `codeflow-model.json`; `raw` is its dict (for `PromptFormat.from_model_json`)."""
 
     name: str
     family: str

@@ -16,7 +16,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from inference.cancel import CancelToken, Cancelled
+from inference.cancel import Cancelled, CancelToken
 
 from . import convert
 from .server import CodeflowServer, make_editor_log_handler
@@ -39,7 +39,7 @@ def register(server: CodeflowServer) -> None:
     register_features(server)
 
 
-# ---- lifecycle -------------------------------------------------------------------------------------
+# ---- lifecycle ----
 def _register_lifecycle(server: CodeflowServer) -> None:
     @server.feature(types.INITIALIZE)
     def initialize(ls: CodeflowServer, params: types.InitializeParams) -> None:
@@ -163,7 +163,7 @@ def _client_supports_progress(ls: CodeflowServer) -> bool:
     return bool(window and window.work_done_progress)
 
 
-# ---- document sync -------------------------------------------------------------------------------
+# ---- document sync ----
 def _register_sync(server: CodeflowServer) -> None:
     timers: dict[str, asyncio.TimerHandle] = {}
 
@@ -249,7 +249,7 @@ def _record_edit(ls: CodeflowServer, uri: str, old: str, new: str) -> None:
         log.debug("edit ring record failed", exc_info=True)
 
 
-# ---- test-only requests (CODEFLOW_TEST_COMMANDS=1) --------------------------------------------------
+# ---- test-only requests (CODEFLOW_TEST_COMMANDS=1) ----
 def _register_test_only(server: CodeflowServer) -> None:
     @server.feature("codeflow/_slow")
     async def slow(ls: CodeflowServer, params: Any) -> dict[str, Any]:

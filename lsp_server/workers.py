@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from inference.cancel import CancelToken, Cancelled
+from inference.cancel import Cancelled, CancelToken
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -70,7 +70,9 @@ class InferenceWorker:
         self._queue.put((int(priority), next(self._seq), (fn, token, fut)))
         return fut
 
-    async def run(self, fn: Callable[[CancelToken], T], priority: Priority, token: CancelToken) -> T:
+    async def run(
+        self, fn: Callable[[CancelToken], T], priority: Priority, token: CancelToken
+    ) -> T:
         """Queue `fn(token)` and await it; cancelling the await trips the token."""
         fut = self.submit(fn, priority, token)
         try:

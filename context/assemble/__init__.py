@@ -1,1 +1,33 @@
-"""context/assemble package."""
+"""Prompt assembly: ordered, token-budgeted sections in the model family's own format.
+
+``Assembler(index, history, tokenizer_path, model_json, edit_ring=None).build(PromptRequest)``
+returns a ``Prompt`` whose ids are the concatenation of its sections' (cached) ids, stable
+material first so the engine can reuse the KV cache of the previous keystroke's prompt.
+"""
+
+from __future__ import annotations
+
+from ..retrieve.retriever import BuildCancelled
+from .assembler import KIND_ORDER, Assembler
+from .config import AssemblerConfig, BudgetSplit, KindConfig
+from .format import FIM_STYLES, ZWSP, PromptFormat, neutraliser
+from .tokens import TokenCache
+from .types import ChatMessage, Prompt, PromptRequest, Section
+
+__all__ = [
+    "FIM_STYLES",
+    "KIND_ORDER",
+    "ZWSP",
+    "Assembler",
+    "AssemblerConfig",
+    "BudgetSplit",
+    "BuildCancelled",
+    "ChatMessage",
+    "KindConfig",
+    "Prompt",
+    "PromptFormat",
+    "PromptRequest",
+    "Section",
+    "TokenCache",
+    "neutraliser",
+]

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 _PROBES = (
     ("def f(x):\n", "    return x\n"),
     ("a = 1\n\n", "    b = [2]\n"),
-    ("class A:\n", "\n    pass\n"),
+    ("class A:\n\n", "    pass\n"),
     ("x = {\n", "}\n"),
 )
 

@@ -1,11 +1,14 @@
 """``EditRing``: the editor's own recent edits, newest last, merged while they are adjacent.
 
 The server feeds it from ``didChange`` (``line_edit`` turns an LSP range change into the
-whole-line edit that ``record`` takes). Lines are 0-based; texts are whole lines, each ending
-with a newline ("" = no lines). An edit that lands on or next to the lines the newest entry
-left behind (same file, within ``merge_window_s``) is merged into it, so typing a function
-yields one entry, not one per keystroke. Older entries of the same file below an edit are
-shifted so that their line numbers stay current. Thread-safe.
+whole-line edit that ``record`` takes). Lines are 0-based. ``record`` takes whole lines in
+either of two conventions, chosen per call: every non-empty text ends with a newline ("" = no
+lines; what ``line_edit`` returns), or the texts are lines joined by newlines without the last
+one ("" = one empty line; what a plain prefix/suffix diff of two buffers gives). ``RecentEdit``
+texts always end each line with a newline. An edit that lands on or next to the lines the
+newest entry left behind (same file, within ``merge_window_s``) is merged into it, so typing
+a function yields one entry, not one per keystroke. Older entries of the same file below an
+edit are shifted so that their line numbers stay current. Thread-safe.
 """
 
 from __future__ import annotations
@@ -20,13 +23,12 @@ from .values import RecentEdit
 __all__ = ["EditRing", "line_edit"]
 
 
-def _lines(text: str) -> list[str]:
-    if not text:
-        return []
-    parts = text.split("\n")
-    if parts[-1] == "":
-        parts.pop()
-    return parts
+def _split_pair(old: str, new: str) -> tuple[list[str], list[str]]:
+    """Split an edit's texts into lines, in whichever of the two conventions the call uses."""
+    terminated = all(not t or t.endswith("\n") for t in (old, new))
+    if not terminated:  # whole lines without the last newline: "" is one empty line
+        return old.split("\n"), new.split("\n")
+    return old.split("\n")[:-1] if old else [], new.split("\n")[:-1] if new else []
 
 
 def _text(lines: list[str]) -> str:
@@ -94,7 +96,8 @@ class EditRing:
         if old_text == new_text or start_line < 0:
             return
         when = time.time() if timestamp is None else timestamp
-        edit = _Entry(path, start_line, tuple(_lines(old_text)), tuple(_lines(new_text)), when)
+        before, after = _split_pair(old_text, new_text)
+        edit = _Entry(path, start_line, tuple(before), tuple(after), when)
         with self._lock:
             last = self._entries[-1] if self._entries else None
             if last is not None and self._adjacent(last, edit):

@@ -14,6 +14,8 @@ import logging
 import os
 import shutil
 import subprocess
+import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,22 +114,28 @@ class Git:
             raise GitError(f"git {' '.join(args[:3])} failed ({proc.returncode}): {err}")
         return proc.stdout
 
-    def stream(self, args: Sequence[str], chunk: int = 1 << 20) -> Iterator[bytes]:
-        """Yield git's stdout in chunks as it runs; raises ``GitError`` if git fails.
-
-        Closing the generator early kills the process.
+    def stream(
+        self, args: Sequence[str], chunk: int = 1 << 20, timeout_s: float = 600.0
+    ) -> Iterator[bytes]:
+        """Yield git's stdout in chunks as it runs; raises ``GitError`` if git fails or runs
+        past ``timeout_s``. Closing the generator early kills the process.
         """
+        errors = tempfile.TemporaryFile()  # a file, so that a chatty stderr cannot block git
         try:
             proc = subprocess.Popen(
                 self.argv(args),
                 stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                stderr=errors,
                 stdin=subprocess.DEVNULL,
                 env=self.env,
             )
         except OSError as exc:
+            errors.close()
             raise GitError(f"cannot run git: {exc}") from exc
-        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout is not None
+        timer = threading.Timer(timeout_s, proc.kill)
+        timer.daemon = True
+        timer.start()
         finished = False
         try:
             while data := proc.stdout.read1(chunk):
@@ -137,9 +145,11 @@ class Git:
             if not finished:
                 proc.kill()
             proc.stdout.close()
-            err = proc.stderr.read()
-            proc.stderr.close()
             code = proc.wait()
+            timer.cancel()
+            errors.seek(0)
+            err = errors.read()
+            errors.close()
         if code != 0:
             msg = err.decode("utf-8", "replace").strip()
             raise GitError(f"git {' '.join(args[:3])} failed ({code}): {msg}")

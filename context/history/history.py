@@ -15,16 +15,17 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from .. import store
 from . import tables
 from .blame import BlameCache
 from .gitcli import EMPTY_TREE, Git, GitError, RepoInfo, find_git, read_head
-from .hunks import FileRow, cached_hunks, load_hunks, pathspec
-from .ingest import Cancelled, CancelLike, Ingester
-from .parse import RawHunk, parse_diff
-from .ranges import map_range_back, touching
+from .hunks import MAX_DIFF_CHARS, FileRow, cached_hunks, load_hunks, pathspec
+from .ingest import Cancelled, CancelLike, Ingester, log_args
+from .parse import BlameLine, RawHunk, parse_diff
+from .ranges import line_origins, map_range_back, touching
 from .values import (
     UNCOMMITTED,
     BlameEntry,
@@ -42,6 +43,7 @@ __all__ = ["History"]
 _SCAN_CHUNK = 16
 _HALF_LIFE_S = 30 * 86400
 _UNCOMMITTED_TTL_S = 1.0
+_HUNK_MEMO = 8192
 
 
 class History:
@@ -60,6 +62,7 @@ class History:
         context_lines: int = 3,
         max_diff_lines: int = 5000,
         max_scan: int = 400,
+        deep_commits: int = 100,
         timeout_s: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -69,6 +72,7 @@ class History:
         self.context_lines = context_lines
         self.max_diff_lines = max_diff_lines
         self.max_scan = max_scan
+        self.deep_commits = deep_commits
         self.clock = clock
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
@@ -77,6 +81,7 @@ class History:
         self._tree: tuple[str, frozenset[str]] | None = None
         self._renames: dict[int, int] | None = None
         self._uncommitted: dict[object, list[Hunk]] = {}
+        self._hunk_memo: dict[tuple[int, int], list[Hunk]] = {}
         executable = find_git()
         if executable is None:
             log.warning("history: git is not on PATH; history is off")
@@ -139,6 +144,7 @@ class History:
             return 0
         if result.new_commits or result.dropped or result.rebuilt:
             self._commits.clear()
+            self._hunk_memo.clear()
             self._renames = None
         return result.new_commits
 
@@ -162,6 +168,10 @@ class History:
             return repo_path
         return posixpath.relpath(repo_path, prefix.rstrip("/"))
 
+    def _inside(self, path: str) -> bool:
+        clean = posixpath.normpath(path.replace("\\", "/"))
+        return not (clean.startswith("../") or clean == ".." or clean.startswith("/"))
+
     def _head(self) -> str | None:
         assert self._info is not None
         return read_head(self._info.git_dir) or self._git.head()
@@ -180,8 +190,12 @@ class History:
             self._commits[commit_id] = found
         return found
 
-    def _rows_following(self, path_id: int) -> Iterator[FileRow]:
-        """File rows of a path newest first, following renames back to older names."""
+    def _rows_following(self, path_id: int, deep: bool = False) -> Iterator[FileRow]:
+        """File rows of a path newest first, following renames back to older names.
+
+        With ``deep``, when the store was cut at ``max_commits`` and a path's rows run out, its
+        older commits are fetched from git once (``_fetch_deep``) and the walk goes on.
+        """
         assert self._conn is not None
         upper = 1 << 62
         seen = {path_id}
@@ -191,7 +205,7 @@ class History:
                 "FROM hist_files f JOIN hist_commits c ON c.id = f.commit_id "
                 "WHERE f.path_id = ? AND f.commit_id < ? ORDER BY f.commit_id DESC",
                 (path_id, upper),
-            )
+            ).fetchall()
             next_path = None
             for commit_id, sha, old_id, added, removed, state in rows:
                 yield FileRow(
@@ -204,13 +218,69 @@ class History:
                     removed,
                     state,
                 )
+                upper = commit_id
                 if old_id != path_id and old_id not in seen:
-                    next_path, upper = old_id, commit_id
+                    next_path = old_id
                     break
             if next_path is None:
+                if deep and self._fetch_deep(path_id):
+                    continue
                 return
             seen.add(next_path)
             path_id = next_path
+
+    def _path_id(self, path: str) -> int | None:
+        """The id of a stored path; a path not stored gets one when the store was cut at
+        ``max_commits`` (its commits may be older than the cut: ``_fetch_deep``)."""
+        assert self._conn is not None
+        if not self._inside(path):
+            return None
+        repo_path = self._to_repo(path)
+        found = self._paths.ids.get(repo_path)
+        if found is not None or not repo_path:
+            return found
+        if tables.get_state(self._conn, "truncated") != "1":
+            return None
+        with self._conn:
+            return self._paths.intern(repo_path)
+
+    def _fetch_deep(self, path_id: int) -> bool:
+        """Fetch up to ``deep_commits`` commits of a path older than the store's cut, once.
+
+        They get ids below every stored commit. True when new rows were stored.
+        """
+        assert self._conn is not None
+        key = f"deep:{path_id}"
+        if tables.get_state(self._conn, "truncated") != "1" or tables.get_state(self._conn, key):
+            return False
+        oldest = self._conn.execute("SELECT min(id) FROM hist_commits").fetchone()[0]
+        head = tables.get_state(self._conn, "tip")
+        if oldest is None or head is None:
+            return False
+        args = log_args([head], self._stored_for(path_id) + self.deep_commits)
+        args[-1:] = ["--full-diff", "--", pathspec(self._paths.paths[path_id])]
+        try:
+            with self._conn:
+                added = Ingester(self._git, self._conn, self._paths).insert_below(
+                    args, int(oldest) - 1
+                )
+                tables.set_state(self._conn, key, str(added))
+        except GitError as exc:
+            self._paths.reload()
+            log.info("history: cannot fetch older commits of a path: %s", exc)
+            return False
+        if added:
+            self._commits.clear()
+            self._hunk_memo.clear()
+            self._renames = None
+        return added > 0
+
+    def _stored_for(self, path_id: int) -> int:
+        assert self._conn is not None
+        row = self._conn.execute(
+            "SELECT count(*) FROM hist_files WHERE path_id = ?", (path_id,)
+        ).fetchone()
+        return int(row[0])
 
     def commits_touching(
         self,
@@ -228,7 +298,7 @@ class History:
         if not self.available or limit <= 0:
             return []
         with self._lock:
-            path_id = self._paths.ids.get(self._to_repo(path))
+            path_id = self._path_id(path)
             if path_id is None:
                 return []
             if start_line is None:
@@ -241,7 +311,7 @@ class History:
 
     def _latest(self, path_id: int, limit: int) -> list[FileChange]:
         rows = []
-        for row in self._rows_following(path_id):
+        for row in self._rows_following(path_id, deep=True):
             rows.append(row)
             if len(rows) >= limit:
                 break
@@ -250,7 +320,7 @@ class History:
 
     def _touching_range(self, path_id: int, span: tuple[int, int], limit: int) -> list[FileChange]:
         found: list[FileChange] = []
-        rows = self._rows_following(path_id)
+        rows = self._rows_following(path_id, deep=True)
         scanned = 0
         while scanned < self.max_scan:
             chunk = [row for _, row in zip(range(_SCAN_CHUNK), rows, strict=False)]
@@ -284,8 +354,15 @@ class History:
 
     def _hunks(self, row: FileRow) -> list[Hunk]:
         assert self._conn is not None
-        ws = self._to_ws(row.path)
-        return [Hunk(ws, *h) for h in cached_hunks(self._conn, row.commit_id, row.path_id)]
+        key = (row.commit_id, row.path_id)
+        found = self._hunk_memo.get(key)
+        if found is None:
+            ws = self._to_ws(row.path)
+            found = [Hunk(ws, *h) for h in cached_hunks(self._conn, row.commit_id, row.path_id)]
+            if len(self._hunk_memo) >= _HUNK_MEMO:
+                self._hunk_memo.pop(next(iter(self._hunk_memo)))
+            self._hunk_memo[key] = found
+        return found
 
     def _change_head(self, row: FileRow) -> tuple[Commit, str, str, int, int]:
         commit = self._commit(row.commit_id)
@@ -307,6 +384,37 @@ class History:
             return start, end
         return map_range_back(hunks, start, end)
 
+    def commit_files(self, commit_id: str, limit: int = 50) -> list[FileChange]:
+        """What else one stored commit changed ("what changed alongside"), without hunks.
+
+        Files outside the workspace are left out; binary files have ``added == removed == 0``.
+        """
+        if not self.available or limit <= 0:
+            return []
+        with self._lock:
+            assert self._conn is not None
+            found = self._conn.execute(
+                "SELECT id FROM hist_commits WHERE sha = ?", (commit_id,)
+            ).fetchone()
+            if found is None:
+                return []
+            rows = self._conn.execute(
+                "SELECT path_id, old_path_id, added, removed FROM hist_files "
+                "WHERE commit_id = ? ORDER BY added + removed DESC, path_id",
+                (found[0],),
+            ).fetchall()
+            commit = self._commit(int(found[0]))
+            out = []
+            for path_id, old_id, added, removed in rows:
+                path = self._to_ws(self._paths.paths[path_id])
+                if path.startswith("../"):
+                    continue
+                old = self._to_ws(self._paths.paths[old_id])
+                out.append(FileChange(commit, path, old, added, removed, ()))
+                if len(out) >= limit:
+                    break
+            return out
+
     # ---------------------------------------------------------------- blame
 
     def blame(self, path: str, start_line: int, end_line: int) -> list[BlameEntry]:
@@ -315,7 +423,7 @@ class History:
         Consecutive lines from one commit form one entry; uncommitted lines come back with the
         all-zero commit id and age 0.
         """
-        if not self.available or end_line < start_line:
+        if not self.available or end_line < start_line or not self._inside(path):
             return []
         head = self._head()
         if head is None:
@@ -325,11 +433,28 @@ class History:
         except OSError as exc:
             log.info("history: cannot read %s for blame: %s", path, exc)
             return []
+        total = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+        start, end = start_line + 1, min(end_line + 1, total)
+        if start > end:
+            return []
+        hunks = [h for h in self.uncommitted(path) if not h.is_summary]
+        origins = line_origins(hunks, start, end)
+        known = [o for o in origins if o is not None]
+        blamed = {}
+        if known:
+            blamed = self._blame.head_lines(head, path, min(known), max(known), total)
+            if not blamed:
+                return []
         with self._lock:
-            lines = self._blame.lines(head, path, data, start_line + 1, end_line + 1)
+            lines = []
+            for line, origin in zip(range(start, end + 1), origins, strict=True):
+                if origin is None:
+                    lines.append(BlameLine(UNCOMMITTED, line, "Not Committed Yet", 0, ""))
+                elif origin in blamed:
+                    lines.append(replace(blamed[origin], final_line=line))
             return self._blame_entries(lines)
 
-    def _blame_entries(self, lines: list) -> list[BlameEntry]:
+    def _blame_entries(self, lines: list[BlameLine]) -> list[BlameEntry]:
         now = int(self.clock())
         entries: list[BlameEntry] = []
         for line in lines:
@@ -351,7 +476,9 @@ class History:
     def _commit_by_sha(self, sha: str, author: str, when: int, summary: str) -> Commit:
         assert self._conn is not None
         if sha == UNCOMMITTED:
-            return Commit(UNCOMMITTED, "Not Committed Yet", when, "Not committed yet", "")
+            return Commit(
+                UNCOMMITTED, "Not Committed Yet", int(self.clock()), "Not committed yet", ""
+            )
         row = self._conn.execute("SELECT id FROM hist_commits WHERE sha = ?", (sha,)).fetchone()
         if row is not None:
             return self._commit(int(row[0]))
@@ -369,7 +496,7 @@ class History:
         if not self.available or limit <= 0:
             return []
         with self._lock:
-            path_id = self._paths.ids.get(self._to_repo(path))
+            path_id = self._paths.ids.get(self._to_repo(path)) if self._inside(path) else None
             if path_id is None:
                 return []
             names = {row.path_id for row in self._rows_following(path_id)} | {path_id}
@@ -443,7 +570,7 @@ class History:
     def uncommitted(self, path: str | None = None) -> list[Hunk]:
         """The work tree (staged and unstaged) against HEAD, as hunks; binary or huge files
         come back as one summary hunk. ``path`` limits it to one file."""
-        if not self.available:
+        if not self.available or (path is not None and not self._inside(path)):
             return []
         key = self._uncommitted_key(path)
         with self._lock:
@@ -487,7 +614,8 @@ class History:
         for _, diff in parse_diff(out.decode("utf-8", "replace")):
             ws = self._to_ws(diff.path)
             added, removed = _count_changes(diff.hunks)
-            if diff.binary or added + removed > self.max_diff_lines:
+            chars = sum(len(h.text) for h in diff.hunks)
+            if diff.binary or added + removed > self.max_diff_lines or chars > MAX_DIFF_CHARS:
                 hunks.append(_skipped(ws, diff.binary, added, removed))
                 continue
             hunks.extend(

@@ -19,7 +19,7 @@ from .parse import parse_diff
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FileRow", "cached_hunks", "load_hunks", "pathspec"]
+__all__ = ["MAX_DIFF_CHARS", "FileRow", "cached_hunks", "load_hunks", "pathspec"]
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,10 @@ def load_hunks(
     return states
 
 
-_Parsed = tuple[bool, list[tuple[int, int, int, int, str]]]
+MAX_DIFF_CHARS = 400_000
+"""A file's diff in one commit longer than this is not cached (summarised as too large)."""
+
+_Parsed = tuple[bool, list[tuple[int, int, int, int, str]] | None]
 
 
 def _fetch(git: Git, rows: Sequence[FileRow], context_lines: int) -> dict[tuple[str, str], _Parsed]:
@@ -99,6 +102,9 @@ def _fetch(git: Git, rows: Sequence[FileRow], context_lines: int) -> dict[tuple[
         if sha is None:
             continue
         hunks = [(h.old_start, h.old_lines, h.new_start, h.new_lines, h.text) for h in diff.hunks]
+        if sum(len(h[4]) for h in hunks) > MAX_DIFF_CHARS:
+            found[(sha, diff.path)] = (False, None)  # e.g. minified files: few lines, huge
+            continue
         found[(sha, diff.path)] = (diff.binary, hunks)
     return found
 
@@ -112,6 +118,9 @@ def _set_state(conn: sqlite3.Connection, row: FileRow, state: int) -> None:
 
 def _store(conn: sqlite3.Connection, row: FileRow, result: _Parsed | None) -> int:
     binary, hunks = result if result is not None else (False, [])
+    if hunks is None:
+        _set_state(conn, row, tables.STATE_TOO_LARGE)
+        return tables.STATE_TOO_LARGE
     state = tables.STATE_BINARY if binary else tables.STATE_LOADED
     conn.executemany(
         "INSERT OR REPLACE INTO hist_hunks(commit_id, path_id, seq, old_start, old_lines, "

@@ -71,11 +71,12 @@ class Ingester:
         tip = tables.get_state(self.conn, "tip")
         if tip == head:
             return IngestResult(0, 0, False, self._truncated())
-        if tip is None or not self.git.has_commit(tip):
+        if tip is None:
             return self._rebuild(head, max_commits, cancel)
         dropped: list[str] | None = []
         if not self.git.is_ancestor(tip, head):
-            dropped = self._rev_list([tip, "--not", head], max_commits)
+            known = self.git.has_commit(tip)
+            dropped = self._rev_list([tip, "--not", head], max_commits) if known else None
         if dropped is None:
             return self._rebuild(head, max_commits, cancel)
         try:
@@ -147,6 +148,18 @@ class Ingester:
         finally:
             stream.close()
         return count
+
+    def insert_below(self, args: list[str], first_id: int) -> int:
+        """Store the commits of a ``git log`` not stored yet, with ids counting down from
+        ``first_id`` (older than everything stored). The caller holds the transaction."""
+        fresh = [rec for rec in _records([self.git.run(args)]) if not self._stored(rec.sha)]
+        for chunk in _chunks(fresh, _BATCH):
+            first_id -= self._insert(chunk, first_id)
+        return len(fresh)
+
+    def _stored(self, sha: str) -> bool:
+        found = self.conn.execute("SELECT 1 FROM hist_commits WHERE sha = ?", (sha,)).fetchone()
+        return found is not None
 
     def _insert(self, records: list[LogRecord], first_id: int) -> int:
         commit_rows = []

@@ -9,12 +9,13 @@ lines that a block only added have no earlier version.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .values import Hunk
 
-__all__ = ["Block", "blocks_of", "map_range_back", "touching"]
+__all__ = ["Block", "blocks_of", "line_origins", "map_range_back", "touching"]
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,9 @@ class Block:
     added: int
 
 
-def blocks_of(hunk: Hunk) -> list[Block]:
-    """The change blocks of one hunk, in order."""
+@functools.lru_cache(maxsize=16384)
+def blocks_of(hunk: Hunk) -> tuple[Block, ...]:
+    """The change blocks of one hunk, in order (memoised: hunks are immutable values)."""
     old_no = hunk.old_start + (1 if hunk.old_lines == 0 else 0)
     new_no = hunk.new_start + (1 if hunk.new_lines == 0 else 0)
     blocks: list[Block] = []
@@ -61,7 +63,7 @@ def blocks_of(hunk: Hunk) -> list[Block]:
             new_no += 1
     if start is not None:
         blocks.append(Block(start[0], removed, start[1], added))
-    return blocks
+    return tuple(blocks)
 
 
 def _all_blocks(hunks: Iterable[Hunk]) -> list[Block]:
@@ -113,3 +115,24 @@ def map_range_back(hunks: Sequence[Hunk], start: int, end: int) -> tuple[int, in
     if old_start > old_end:
         return None
     return old_start, old_end
+
+
+def line_origins(hunks: Sequence[Hunk], start: int, end: int) -> list[int | None]:
+    """For each new-side line ``start..end``: its old-side line, or None if the diff added it."""
+    blocks = _all_blocks(hunks)
+    out: list[int | None] = []
+    for line in range(start, end + 1):
+        delta = 0
+        origin: int | None = None
+        for b in blocks:
+            if b.added and b.new_first <= line < b.new_first + b.added:
+                break
+            if b.new_first + b.added <= line:
+                delta += b.added - b.removed
+            else:
+                origin = line - delta
+                break
+        else:
+            origin = line - delta
+        out.append(origin)
+    return out

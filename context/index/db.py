@@ -70,7 +70,8 @@ def _ensure_schema(conn: sqlite3.Connection) -> bool:
         if schema_version(conn, COMPONENT) == SCHEMA_VERSION:
             return False
         existing = {row[0] for row in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'idx\\_%' ESCAPE '\\'"
+            "SELECT name FROM sqlite_master WHERE type = 'table' "
+            "AND name LIKE 'idx\\_%' ESCAPE '\\'"
         )}
         for table in existing:
             conn.execute(f'DROP TABLE "{table}"')

@@ -7,6 +7,7 @@ references from its refs query (captures); Python-side work is per definition, n
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import inspect
 import logging
@@ -22,12 +23,17 @@ from context.index.model import SCOPE_KINDS
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DefRow", "Facts", "FileResult", "ImportRow", "extract", "read_and_extract"]
+__all__ = [
+    "BufferExtractor", "DefRow", "Facts", "FileResult", "ImportRow", "extract", "read_and_extract",
+]
 
 # (name, qualname, kind, start_line, start_col, end_line, end_col, signature, doc)
 DefRow = tuple[str, str, str, int, int, int, int, str, str]
 # (module, names, line, kind)
 ImportRow = tuple[str, str, int, str]
+
+# (pattern index, kind, definition node, name node) of one definition match
+_Found = tuple[int, str, tree_sitter.Node, tree_sitter.Node | None]
 
 _MAX_SIGNATURE_LINES = 8
 _MAX_SIGNATURE_CHARS = 600
@@ -89,7 +95,7 @@ def read_and_extract(
     except PermissionError:
         return FileResult(rel, "skipped", "unreadable")
     except OSError as exc:
-        reason = "symlink_loop" if exc.errno == 40 else "unreadable"
+        reason = "symlink_loop" if exc.errno == errno.ELOOP else "unreadable"
         return FileResult(rel, "skipped", reason)
     if len(data) > max_bytes:
         return FileResult(rel, "skipped", "too_large", len(data), st.st_mtime_ns)
@@ -147,13 +153,23 @@ def _text(node: tree_sitter.Node) -> str:
     return raw.decode("utf-8", "replace") if raw is not None else ""
 
 
+def _cursor(language: str, kind: str, span: tuple[int, int] | None) -> tree_sitter.QueryCursor:
+    cursor = tree_sitter.QueryCursor(get_query(language, kind))
+    if span is not None:
+        cursor.set_byte_range(span[0], span[1])
+    return cursor
+
+
 def _tags(
-    language: str, root: tree_sitter.Node, data: bytes, cols: _Columns
+    language: str, root: tree_sitter.Node, data: bytes, cols: _Columns,
+    span: tuple[int, int] | None = None,
 ) -> tuple[list[DefRow], set[int], list[ImportRow]]:
-    found: dict[tuple[int, int, str], tuple[int, str, tree_sitter.Node, tree_sitter.Node | None]] = {}
+    found: dict[tuple[int, int], _Found] = {}
     imports: list[ImportRow] = []
-    for pattern, caps in tree_sitter.QueryCursor(get_query(language)).matches(root):
+    for pattern, caps in _cursor(language, "tags", span).matches(root):
         for cap, nodes in caps.items():
+            if span is not None and not span[0] <= nodes[0].start_byte < span[1]:
+                continue
             if cap.startswith("definition.") or cap == "scope.impl":
                 kind = "impl" if cap == "scope.impl" else cap.split(".", 1)[1]
                 node = nodes[0]
@@ -161,7 +177,7 @@ def _tags(
                 name_node = name_nodes[0] if name_nodes else _declarator_name(node)
                 if name_node is None:
                     continue
-                key = (node.start_byte, node.end_byte, _text(name_node))
+                key = (name_node.start_byte, node.start_byte if kind == "impl" else -1)
                 if key not in found or found[key][0] > pattern:
                     found[key] = (pattern, kind, node, name_node)
             elif cap.startswith("import."):
@@ -195,7 +211,7 @@ def _split_name(language: str, raw: str) -> tuple[str, str]:
 
 def _nest(
     language: str,
-    found: dict[tuple[int, int, str], tuple[int, str, tree_sitter.Node, tree_sitter.Node | None]],
+    found: dict[tuple[int, int], _Found],
     data: bytes,
     cols: _Columns,
 ) -> tuple[list[DefRow], set[int]]:
@@ -203,14 +219,14 @@ def _nest(
     stack: list[tuple[int, str, str]] = []  # (end_byte, qualname, kind) of open scopes
     defs: list[DefRow] = []
     name_starts: set[int] = set()
-    for (start, end, raw_name), (_, kind, node, name_node) in sorted(
-        found.items(), key=lambda item: (item[0][0], -item[0][1])
+    for _, kind, node, name_node in sorted(
+        found.values(), key=lambda item: (item[2].start_byte, -item[2].end_byte)
     ):
-        while stack and stack[-1][0] <= start:
+        while stack and stack[-1][0] <= node.start_byte:
             stack.pop()
         if name_node is not None:
             name_starts.add(name_node.start_byte)
-        name, prefix = _split_name(language, raw_name)
+        name, prefix = _split_name(language, _text(name_node) if name_node else "")
         parent_q, parent_kind = (stack[-1][1], stack[-1][2]) if stack else ("", "")
         if kind == "function" and (parent_kind in _CONTAINER_KINDS or prefix):
             kind = "method"
@@ -227,7 +243,7 @@ def _nest(
             _signature(node, kind), _doc(language, node),
         ))
         if kind in SCOPE_KINDS:
-            stack.append((end, qualname, kind))
+            stack.append((node.end_byte, qualname, kind))
     return defs, name_starts
 
 
@@ -370,12 +386,14 @@ def _split_top(text: str) -> list[str]:
 
 
 def _refs(
-    language: str, root: tree_sitter.Node, name_starts: set[int], cols: _Columns
+    language: str, root: tree_sitter.Node, name_starts: set[int], cols: _Columns,
+    span: tuple[int, int] | None = None,
 ) -> dict[str, bytes]:
     grouped: dict[bytes, array] = {}
-    for nodes in tree_sitter.QueryCursor(get_query(language, "refs")).captures(root).values():
+    for nodes in _cursor(language, "refs", span).captures(root).values():
         for node in nodes:
-            if node.start_byte in name_starts:
+            start = node.start_byte
+            if start in name_starts or (span is not None and not span[0] <= start < span[1]):
                 continue
             row, col = node.start_point
             if not cols.ascii:
@@ -387,3 +405,84 @@ def _refs(
             positions.append(row)
             positions.append(col)
     return {k.decode("utf-8", "replace"): v.tobytes() for k, v in grouped.items()}
+
+
+# Top-level nodes that belong with the node after them (leading comments, attributes).
+_LEADING = frozenset({"comment", "line_comment", "block_comment", "attribute_item", "decorator"})
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """Facts of a run of top-level nodes; lines relative to the chunk's first line."""
+
+    defs: tuple[DefRow, ...]
+    refs: tuple[tuple[str, bytes], ...]
+    imports: tuple[ImportRow, ...]
+
+
+def _groups(root: tree_sitter.Node) -> list[tuple[int, int, int]]:
+    """(start_byte, end_byte, start_row) of top-level chunks: each node with its leading ones."""
+    groups: list[tuple[int, int, int]] = []
+    pending: tuple[int, int] | None = None
+    for child in root.children:
+        start, row = (pending if pending is not None else (child.start_byte, child.start_point[0]))
+        if child.type in _LEADING:
+            pending = (start, row)
+            continue
+        pending = None
+        groups.append((start, child.end_byte, row))
+    if pending is not None:
+        groups.append((pending[0], root.end_byte, pending[1]))
+    return groups
+
+
+def _shift(blob: bytes, rows: int) -> array:
+    values = array("I")
+    values.frombytes(blob)
+    if rows:
+        values[0::2] = array("I", [v + rows for v in values[0::2]])
+    return values
+
+
+class BufferExtractor:
+    """Extraction for an open buffer: top-level chunks whose text did not change between edits
+    reuse their facts, so a keystroke re-extracts only the chunk it touched (the parse itself is
+    incremental through ``Tree.edit``). The result equals ``extract`` on the whole text."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self._cache: dict[tuple[bytes, bytes], _Chunk] = {}
+
+    def facts(self, tree: tree_sitter.Tree, data: bytes) -> Facts:
+        root = tree.root_node
+        cols = _Columns(data)
+        cache: dict[tuple[bytes, bytes], _Chunk] = {}
+        defs: list[DefRow] = []
+        imports: list[ImportRow] = []
+        refs: dict[str, list[array]] = {}
+        for start, end, row in _groups(root):
+            line_start = data.rfind(b"\n", 0, start) + 1
+            key = (data[line_start:start], data[start:end])
+            chunk = cache.get(key) or self._cache.get(key)
+            if chunk is None:
+                chunk = self._extract(root, data, cols, (start, end), row)
+            cache[key] = chunk
+            defs.extend((d[0], d[1], d[2], d[3] + row, d[4], d[5] + row, *d[6:])
+                        for d in chunk.defs)
+            imports.extend((i[0], i[1], i[2] + row, i[3]) for i in chunk.imports)
+            for name, blob in chunk.refs:
+                refs.setdefault(name, []).append(_shift(blob, row))
+        self._cache = cache
+        merged = {name: b"".join(a.tobytes() for a in arrays) for name, arrays in refs.items()}
+        return Facts(tuple(defs), merged, tuple(imports), data.count(b"\n") + 1)
+
+    def _extract(self, root: tree_sitter.Node, data: bytes, cols: _Columns,
+                 span: tuple[int, int], row: int) -> _Chunk:
+        defs, name_starts, imports = _tags(self.language, root, data, cols, span)
+        refs = _refs(self.language, root, name_starts, cols, span)
+        return _Chunk(
+            tuple((d[0], d[1], d[2], d[3] - row, d[4], d[5] - row, *d[6:]) for d in defs),
+            tuple((name, _shift(blob, -row).tobytes() if row else blob)
+                  for name, blob in refs.items()),
+            tuple((i[0], i[1], i[2] - row, i[3]) for i in imports),
+        )

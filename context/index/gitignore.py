@@ -128,7 +128,7 @@ def matches_any(rules: list[Rule], rel: str, is_dir: bool = False) -> bool:
 
 
 class GitIgnore:
-    """The gitignore rules of a workspace: root ``.gitignore``, nested ones, ``.git/info/exclude``."""
+    """A workspace's gitignore rules: ``.git/info/exclude``, root and nested ``.gitignore``."""
 
     def __init__(self, root: Path) -> None:
         self.root = root

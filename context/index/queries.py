@@ -28,6 +28,8 @@ __all__ = [
 
 _DEF_COLUMNS = ("f.path, d.name, d.qualname, d.kind, f.language, d.start_line, d.end_line, "
                 "d.signature, d.doc")
+# Languages whose files can use each other's names.
+_FAMILY = {"typescript": "js", "tsx": "js", "javascript": "js", "c": "c", "cpp": "c"}
 _KIND_ORDER = {"class": 0, "struct": 0, "interface": 0, "function": 1, "method": 1, "type": 2,
                "enum": 2, "module": 3, "macro": 3, "constant": 4, "variable": 5, "field": 6}
 
@@ -155,7 +157,8 @@ def identifiers(conn: sqlite3.Connection, path: str) -> set[str]:
 
 def _name_weight(name: str, definers: int) -> float:
     weight = 1.0
-    if len(name) >= 8 and ("_" in name.strip("_") or (name.lower() != name and name.upper() != name)):
+    mixed_case = name.lower() != name and name.upper() != name
+    if len(name) >= 8 and ("_" in name.strip("_") or mixed_case):
         weight *= 2.0
     if name.startswith("_"):
         weight *= 0.1
@@ -166,20 +169,24 @@ def _name_weight(name: str, definers: int) -> float:
 
 def shared_identifier_edges(conn: sqlite3.Connection) -> dict[str, dict[str, float]]:
     """Referencing file -> defining file -> weight, from identifiers they share."""
-    paths = dict(conn.execute("SELECT id, path FROM idx_files").fetchall())
-    definers: dict[str, set[int]] = defaultdict(set)
+    paths: dict[int, str] = {}
+    family: dict[int, str] = {}
+    for fid, path, language in conn.execute("SELECT id, path, language FROM idx_files"):
+        paths[fid] = path
+        family[fid] = _FAMILY.get(language, language)
+    definers: dict[tuple[str, str], set[int]] = defaultdict(set)
     for fid, name in conn.execute(
         "SELECT DISTINCT file_id, name FROM idx_defs WHERE kind != 'impl'"
     ):
-        definers[name].add(int(fid))
+        definers[(family.get(fid, ""), name)].add(int(fid))
     graph: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for fid, name, count in conn.execute("SELECT file_id, name, count FROM idx_refs"):
-        owners = definers.get(name)
+        owners = definers.get((family.get(fid, ""), name))
         if not owners:
             continue
         weight = math.sqrt(count) * _name_weight(name, len(owners))
-        src = paths.get(fid)
+        src = paths[fid]
         for owner in owners:
-            if owner != fid and src is not None and owner in paths:
+            if owner != fid:
                 graph[src][paths[owner]] += weight
     return {src: dict(dsts) for src, dsts in graph.items()}

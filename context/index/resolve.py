@@ -84,7 +84,8 @@ class Resolver:
         return min(found, key=lambda c: _closeness(importer, c)) if found else None
 
     # -- entry point ----------------------------------------------------------------------
-    def resolve(self, importer: str, module: str, names: str, kind: str) -> list[tuple[str, str | None]]:
+    def resolve(self, importer: str, module: str, names: str,
+                kind: str) -> list[tuple[str, str | None]]:
         """(module, target) pairs for one stored import row."""
         if kind == "py":
             return [(module, self.python_module(importer, module))]
@@ -202,7 +203,7 @@ class Resolver:
 
     def _rust_file(self, dir_path: str, segments: list[str]) -> str | None:
         for end in range(len(segments), 0, -1):
-            stem = posixpath.join(dir_path, *segments[:end]) if dir_path else "/".join(segments[:end])
+            stem = posixpath.join(dir_path, *segments[:end]).lstrip("/")
             for candidate in (stem + ".rs", posixpath.join(stem, "mod.rs")):
                 if candidate in self.files:
                     return candidate
@@ -216,8 +217,7 @@ class Resolver:
         if not segments:
             return None
         crate_dir = self._find_marker(_dir(importer), "Cargo.toml")
-        src = posixpath.join(crate_dir, "src") if crate_dir else "src"
-        src = src.lstrip("/") if crate_dir != "" else "src"
+        src = posixpath.join(crate_dir or "", "src")
         head = segments[0]
         if head == "crate":
             return self._rust_file(src, segments[1:])

@@ -9,9 +9,11 @@ loops); bad symlinks are counted as skipped.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
+import stat
 import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
@@ -64,6 +66,9 @@ class Walker:
             return None
         return language
 
+    def _excluded(self, rel: str, is_dir: bool) -> bool:
+        return bool(self.exclude) and matches_any(self.exclude, rel, is_dir)
+
     def walk(self) -> Listing:
         """List files by walking the tree and applying .gitignore rules."""
         listing = Listing(method="walk")
@@ -89,6 +94,11 @@ class Walker:
 
     def _visit(self, entry: os.DirEntry[str], rel: str, rules: list[Rule],
                listing: Listing) -> None:
+        if entry.is_symlink():
+            kind = _symlink_kind(entry.path)
+            if kind != "file":
+                listing.skipped[kind] += 1
+                return
         try:
             is_dir = entry.is_dir(follow_symlinks=False)
             is_file = not is_dir and entry.is_file()
@@ -98,19 +108,17 @@ class Walker:
         if is_dir:
             if entry.name in VENDORED_DIRS:
                 listing.skipped["vendored_dir"] += 1
-            elif decide(rules, rel, True) or (self.exclude and matches_any(self.exclude, rel, True)):
+            elif decide(rules, rel, True) or self._excluded(rel, True):
                 listing.skipped["ignored_dir"] += 1
             else:
                 self._walk_dir(rel, listing)
             return
         if not is_file:
-            if entry.is_symlink():
-                listing.skipped["bad_symlink"] += 1
             return
         language = language_for_path(rel)
         if language is None:
             return
-        if decide(rules, rel, False) or (self.exclude and matches_any(self.exclude, rel)):
+        if decide(rules, rel, False) or self._excluded(rel, False):
             return
         listing.files[rel] = language
 
@@ -139,6 +147,17 @@ class Walker:
                 continue
             listing.files[rel] = language
         return listing
+
+
+def _symlink_kind(path: str) -> str:
+    """"file", or why a symlink is skipped: symlinked_dir, symlink_loop, bad_symlink."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "bad_symlink"
+    except OSError as exc:
+        return "symlink_loop" if exc.errno == errno.ELOOP else "bad_symlink"
+    return "symlinked_dir" if stat.S_ISDIR(st.st_mode) else "file"
 
 
 def list_files(root: Path, exclude: tuple[str, ...] = (), use_git: bool = True) -> Listing:

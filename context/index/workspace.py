@@ -10,15 +10,18 @@ instance (one lock around the connection); several instances (processes) may sha
 
 from __future__ import annotations
 
+import errno
 import logging
 import multiprocessing
 import os
 import sqlite3
+import stat
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,10 +32,10 @@ from context import store
 from context.index import db, queries
 from context.index.edits import diff_edit
 from context.index.extract import (
+    BufferExtractor,
     FileResult,
     content_hash,
     ensure_utf8,
-    extract,
     read_and_extract,
 )
 from context.index.languages import get_parser, language_for_path
@@ -60,6 +63,7 @@ class _Buffer:
     data: bytes
     language: str | None
     tree: tree_sitter.Tree | None
+    extractor: BufferExtractor | None = None
 
 
 @dataclass(frozen=True)
@@ -142,15 +146,26 @@ class WorkspaceIndex:
             if rel in buffered:
                 continue
             abs_path = str(self.root / rel)
+            known = stored.get(rel)
             try:
                 st = os.stat(abs_path)
             except FileNotFoundError:
-                skipped["vanished" if os.path.lexists(abs_path) is False else "bad_symlink"] += 1
+                # git lists tracked files deleted from the worktree: gone, not skipped
+                if os.path.lexists(abs_path):
+                    skipped["bad_symlink"] += 1
+                if known is not None:
+                    stale.append(rel)
                 continue
             except OSError as exc:
-                skipped["symlink_loop" if exc.errno == 40 else "unreadable"] += 1
+                skipped["symlink_loop" if exc.errno == errno.ELOOP else "unreadable"] += 1
+                if known is not None:
+                    stale.append(rel)
                 continue
-            known = stored.get(rel)
+            if not stat.S_ISREG(st.st_mode):
+                skipped["not_a_file"] += 1
+                if known is not None:
+                    stale.append(rel)
+                continue
             if st.st_size > self.max_file_bytes:
                 skipped["too_large"] += 1
                 log.info("skipping %s: %d bytes is over the %d byte limit", rel, st.st_size,
@@ -169,11 +184,20 @@ class WorkspaceIndex:
         if len(tasks) < POOL_MIN_FILES or self.workers <= 1:
             yield from map(_run_task, tasks)
             return
+        # fork is cheapest, but never fork a process that has other threads running
         method = "fork" if threading.active_count() == 1 else "forkserver"
         context = multiprocessing.get_context(method)
         chunk = max(1, min(32, len(tasks) // (self.workers * 8)))
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
-            yield from pool.map(_run_task, tasks, chunksize=chunk)
+        done = 0
+        try:
+            with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
+                for result in pool.map(_run_task, tasks, chunksize=chunk):
+                    done += 1
+                    yield result
+        except (BrokenProcessPool, OSError) as exc:
+            log.warning("index worker pool failed (%s); parsing the remaining %d files here",
+                        exc, len(tasks) - done)
+            yield from map(_run_task, tasks[done:])
 
     def _read_all(self, tasks: list[_Task], skipped: Counter[str],
                   progress: Callable[[int, int], None] | None, cancel: _Cancel | None) -> int:
@@ -265,21 +289,28 @@ class WorkspaceIndex:
             old = self._buffers.get(path)
             if old is not None and old.data == data:
                 return
-            tree = None
+            buffer = _Buffer(text, data, language, None)
             if language is not None:
-                tree = self._reparse(path, language, old, data)
-            self._buffers[path] = _Buffer(text, data, language, tree)
+                self._reparse(path, language, old, buffer)
+            self._buffers[path] = buffer
 
-    def _reparse(self, path: str, language: str, old: _Buffer | None,
-                 data: bytes) -> tree_sitter.Tree:
+    def _reparse(self, path: str, language: str, old: _Buffer | None, new: _Buffer) -> None:
+        """Parse incrementally from the old tree (edited to match), extract, store."""
         old_tree = None
         if old is not None and old.tree is not None and old.language == language:
-            edit = diff_edit(old.data, data)
+            edit = diff_edit(old.data, new.data)
             if edit is not None:
                 old_tree = old.tree
                 old_tree.edit(edit.start_byte, edit.old_end_byte, edit.new_end_byte,
                               edit.start_point, edit.old_end_point, edit.new_end_point)
-        facts, tree = extract(language, data, old_tree, self._parser(language))
+            new.extractor = old.extractor
+        parser = self._parser(language)
+        new.tree = (parser.parse(new.data, old_tree) if old_tree is not None
+                    else parser.parse(new.data))
+        if new.extractor is None:
+            new.extractor = BufferExtractor(language)
+        facts = new.extractor.facts(new.tree, new.data)
+        data = new.data
         known = queries.file_id(self._conn, path) is not None
         with db.transaction(self._conn):
             db.write_facts(self._conn, path, language, content_hash(data), -1, -1, facts)
@@ -287,7 +318,6 @@ class WorkspaceIndex:
             self._touch()
         self._graph = None
         self._import_cache = None
-        return tree
 
     def close_buffer(self, path: str) -> None:
         """Forget the editor's text; the disk's content is indexed again."""

@@ -8,14 +8,10 @@ from .grammar import window
 from .multi import block_indent, cut_syntax, drop_suffix_repeat, stop_at_dedent
 from .policy import ends_with_opener, is_multiline
 from .single import fit_line
-from .text import cursor_line, cut_special_tokens, indent_of
+from .text import cursor_line, cut_special_tokens, indent_of, unix
 from .values import Cleaned, CompletionContext
 
 __all__ = ["clean"]
-
-
-def _unix(text: str) -> str:
-    return text.replace("\r\n", "\n")
 
 
 def _after_line(suffix: str) -> str:
@@ -75,12 +71,13 @@ def clean(
     Cuts at the first special token; one line (fitted to the brackets and text right of the
     cursor) or, in multi-line mode, at most ``max_lines`` lines that stop at a dedent out of the
     cursor's block, end where the code still parses, and do not repeat the lines after the cursor.
-    ``multiline=None`` asks :func:`is_multiline`.
+    ``multiline=None`` asks :func:`is_multiline`. A block written into ``{█}`` ends with a newline
+    and the cursor line's indent so the closer lands on its own line. CRLF documents get CRLF.
     """
     crlf = "\r\n" in ctx.prefix or "\r\n" in ctx.suffix
-    ctx = CompletionContext(ctx.language, _unix(ctx.prefix), _unix(ctx.suffix))
+    ctx = CompletionContext(ctx.language, unix(ctx.prefix), unix(ctx.suffix))
     mode = is_multiline(ctx) if multiline is None else multiline
-    text = _unix(cut_special_tokens(raw, special_tokens))
+    text = unix(cut_special_tokens(raw, special_tokens))
     replace = 0
     if mode:
         text = _multi(text, ctx, max_lines) if text.strip() else ""

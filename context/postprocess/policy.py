@@ -8,7 +8,7 @@ import tree_sitter
 
 from .brackets import CLOSERS, balance, code_part
 from .grammar import BRACE_LANGUAGES, parse, window
-from .text import cursor_line
+from .text import cursor_line, unix
 from .values import CompletionContext
 
 __all__ = ["ends_with_opener", "is_multiline"]
@@ -26,7 +26,7 @@ _PY_HEADER_NODES = frozenset(
 _CONTAINER_MARKERS = (
     "argument", "parameter", "list", "array", "dictionary", "object", "tuple", "set",
     "parenthesized", "subscript", "index_expression", "string", "comment", "initializer",
-    "template_string", "literal_value", "char_literal",
+    "template_string", "literal_value", "char_literal", "token_tree",
 )
 _CONTAINER_EXCEPTIONS = frozenset(
     {"declaration_list", "field_declaration_list", "enumerator_list", "expression_list",
@@ -88,17 +88,14 @@ def _in_container(ctx: CompletionContext) -> bool:
     text = pre + suf
     tree = parse(ctx.language, text)
     if tree is None:
-        return bool(balance(pre, ctx.language).open)
+        return _open_parens(pre, ctx.language)
     at = _byte_offset(text, len(pre))
     node = tree.root_node.descendant_for_byte_range(at, at)
-    saw_error = False
     while node is not None:
-        if node.start_byte < at < node.end_byte:
-            saw_error = saw_error or node.is_error
-            if not node.is_error and _is_container(node):
-                return True
+        if node.start_byte < at < node.end_byte and not node.is_error and _is_container(node):
+            return True
         node = node.parent
-    return saw_error and _open_parens(pre, ctx.language)
+    return tree.root_node.has_error and _open_parens(pre, ctx.language)
 
 
 def _open_parens(text: str, language: str | None) -> bool:
@@ -117,6 +114,7 @@ def is_multiline(ctx: CompletionContext) -> bool:
     """True when the cursor asks for a block: it starts an empty block, or sits on an empty line
     after a block opener or inside a block body. False in the middle of a line, with text right
     of the cursor, or inside an expression (call arguments, literals, strings, comments)."""
+    ctx = CompletionContext(ctx.language, unix(ctx.prefix), unix(ctx.suffix))
     left, right = cursor_line(ctx.prefix, ctx.suffix)
     before = ctx.prefix[: len(ctx.prefix) - len(left)]
     if right.strip():

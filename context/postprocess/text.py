@@ -10,6 +10,7 @@ __all__ = [
     "cursor_line",
     "indent_of",
     "indent_width",
+    "unix",
     "utf16_len",
 ]
 
@@ -24,6 +25,11 @@ SPECIAL_TOKEN = re.compile(
 def utf16_len(text: str) -> int:
     """Length of ``text`` in UTF-16 code units (LSP columns): astral characters count 2."""
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def unix(text: str) -> str:
+    """``text`` with CRLF line ends turned into LF."""
+    return text.replace("\r\n", "\n")
 
 
 def cut_special_tokens(text: str, special_tokens: Sequence[str] = ()) -> str:

@@ -108,7 +108,8 @@ def cut_prefix(
 ) -> int:
     """First line of a prefix that ends before line ``end`` and costs at most ``budget``.
 
-    The start is rounded up to a multiple of ``quantum`` lines so it moves rarely while typing.
+    The start is rounded up to a multiple of ``quantum`` lines (halved while it exceeds half
+    the lines that fit) so it moves rarely while typing.
     """
     start, total = end, 0
     while start > 0:
@@ -119,6 +120,8 @@ def cut_prefix(
         start -= 1
     if start == 0:
         return 0
+    while quantum > 1 and quantum > (end - start) // 2:
+        quantum //= 2
     return min(end, -(-start // quantum) * quantum)
 
 

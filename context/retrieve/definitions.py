@@ -124,9 +124,10 @@ def _module_wanted(q: Query, b: Binding, uses: dict[str, set[int]]) -> Iterator[
 
 
 def definitions(
-    view: WorkspaceView, q: Query, limits: DefinitionLimits = DefinitionLimits()
+    view: WorkspaceView, q: Query, limits: DefinitionLimits | None = None
 ) -> list[Candidate]:
     """Candidates for the definitions the cursor uses or will likely use, best first."""
+    limits = limits or DefinitionLimits()
     seen: set[tuple] = set()
     out: list[Candidate] = []
     wanted = sorted(set(_wanted(q)), key=lambda w: (-w[0], w[1], w[2]))

@@ -2,7 +2,8 @@
 
 aider's algorithm: the graph links files that share identifiers (the index's ``file_graph``);
 the random jump lands on the cursor's file and the files it imports, so rank concentrates
-around what the cursor is working with. Ranks are cached per (file, generation).
+around what the cursor is working with. The compiled graph is cached per index generation;
+only as many outlines are rendered as the budget can use.
 """
 
 from __future__ import annotations
@@ -10,39 +11,43 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .candidate import Candidate
-from .pagerank import pagerank
-from .snippets import outline_text
+from .lru import Lru
+from .pagerank import RankGraph
 from .view import WorkspaceView
 
-__all__ = ["rank_files", "repo_map"]
+__all__ = ["RepoMap", "rank_files"]
 
 
-def rank_files(
-    graph: Mapping[str, Mapping[str, float]], seeds: Mapping[str, float]
-) -> list[tuple[str, float]]:
+def rank_files(graph: RankGraph, seeds: Mapping[str, float]) -> list[tuple[str, float]]:
     """Files by personalised rank, best first (ties by path)."""
-    ranks = pagerank(graph, seeds)
-    return sorted(ranks.items(), key=lambda kv: (-kv[1], kv[0]))
+    return sorted(graph.rank(seeds, tol=1e-7).items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def repo_map(
-    view: WorkspaceView, path: str, seeds: Mapping[str, float], max_files: int = 400
-) -> list[Candidate]:
-    """One outline candidate per ranked file other than ``path``, best first."""
-    graph = view.graph()
-    if not graph:
-        return []
-    out: list[Candidate] = []
-    for other, rank in rank_files(graph, {path: 1.0, **seeds}):
-        if other == path:
-            continue
-        outline = view.outline(other)
-        lines = view.lines(other)
-        text = outline_text(lines, outline)
-        if not text:
-            continue
-        out.append(Candidate("repo_map", "repo_map", other, outline[0].start_line,
-                             max(s.end_line for s in outline), text, rank))
-        if len(out) >= max_files:
-            break
-    return out
+class RepoMap:
+    """Ranked outlines of the workspace's files for a cursor's file."""
+
+    def __init__(self, view: WorkspaceView) -> None:
+        self.view = view
+        self._graphs: Lru[RankGraph] = Lru(2)
+
+    def _graph(self) -> RankGraph | None:
+        graph = self.view.graph()
+        if not graph:
+            return None
+        return self._graphs.get_or(self.view.generation(), lambda: RankGraph(graph))
+
+    def candidates(self, path: str, seeds: Mapping[str, float], max_files: int) -> list[Candidate]:
+        """One outline candidate for each of the ``max_files`` best files other than ``path``."""
+        graph = self._graph()
+        if graph is None:
+            return []
+        out: list[Candidate] = []
+        for other, rank in rank_files(graph, {path: 1.0, **seeds}):
+            if len(out) >= max_files:
+                break
+            if other == path:
+                continue
+            text, start, end = self.view.outline_text(other)
+            if text:
+                out.append(Candidate("repo_map", "repo_map", other, start, end, text, rank))
+        return out

@@ -19,7 +19,7 @@ from .lru import Lru
 from .providers import EditRingLike, HistoryLike, IndexLike, guarded
 from .pyimports import resolve_module
 from .query import Query
-from .repomap import repo_map
+from .repomap import RepoMap
 from .similar_source import SimilarSource
 from .usages import usages
 from .view import WorkspaceView
@@ -46,25 +46,33 @@ class Retriever:
         index: IndexLike | None,
         history: HistoryLike | None = None,
         edit_ring: EditRingLike | None = None,
-        ttl_s: float = 5.0,
-        limits: DefinitionLimits = DefinitionLimits(),
+        ttl_s: float = 30.0,
+        limits: DefinitionLimits | None = None,
     ) -> None:
         self.view = WorkspaceView(index, ttl_s)
         self.history = history
         self.edit_ring = edit_ring
-        self.limits = limits
+        self.limits = limits or DefinitionLimits()
         self.similar = SimilarSource(self.view)
+        self.repo_map = RepoMap(self.view)
         self._ranked: Lru[dict[str, list[Candidate]]] = Lru(256)
 
     def retrieve(
-        self, q: Query, weights: Mapping[str, float], rrf_k: float = 20.0, cancel: Any = None
+        self,
+        q: Query,
+        weights: Mapping[str, float],
+        rrf_k: float = 20.0,
+        cancel: Any = None,
+        room: int = 8192,
     ) -> list[Candidate]:
-        """Fused, merged candidates for ``q``, best first (sources with weight 0 are skipped)."""
+        """Fused, merged candidates for ``q``, best first (sources with weight 0 are skipped).
+        ``room`` (tokens) bounds how much of the repo map is rendered."""
         enabled = frozenset(s for s, w in weights.items() if w > 0)
-        key = (self.view.generation(), q, enabled)
+        map_files = min(400, max(8, 1 << max(0, (room // 64).bit_length())))
+        key = (self.view.generation(), q, enabled, map_files)
         ranked = self._ranked.get(key)
         if ranked is None:
-            ranked = self._run_sources(q, enabled, cancel)
+            ranked = self._run_sources(q, enabled, cancel, map_files)
             self._ranked.put(key, ranked)
         if "flow" in enabled:
             edits = edit_candidates(self.edit_ring, q)
@@ -92,7 +100,7 @@ class Retriever:
         edits = guarded("edit_ring", lambda: list(self.edit_ring.recent(50)), [])
         return list(dict.fromkeys(e.path for e in edits))
 
-    def _run_sources(self, q: Query, enabled: frozenset[str], cancel: Any) -> dict[
+    def _run_sources(self, q: Query, enabled: frozenset[str], cancel: Any, map_files: int) -> dict[
         str, list[Candidate]
     ]:
         ranked: dict[str, list[Candidate]] = {}
@@ -110,7 +118,7 @@ class Retriever:
         if "repo_map" in enabled:
             _check(cancel)
             seeds = {t: 0.5 for t in targets}
-            ranked["repo_map"] = repo_map(self.view, q.path, seeds)
+            ranked["repo_map"] = self.repo_map.candidates(q.path, seeds, map_files)
         if "flow" in enabled:
             _check(cancel)
             flow = uncommitted_candidates(self.history, q) + commit_candidates(self.history, q)

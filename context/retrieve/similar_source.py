@@ -24,6 +24,7 @@ class SimilarSource:
     def __init__(self, view: WorkspaceView, size: int = 20, stride: int = 10) -> None:
         self.view, self.size, self.stride = view, size, stride
         self._bm25: Lru[Bm25] = Lru(32)
+        self._windows: Lru[list[Window]] = Lru(2048)
 
     def candidates(self, q: Query, pool: Sequence[str], k: int = 16) -> list[Candidate]:
         """The ``k`` windows most similar to the scope, best first."""
@@ -35,7 +36,9 @@ class SimilarSource:
         def build() -> Bm25:
             wins: list[Window] = []
             for p in pool:
-                wins.extend(windows(p, "".join(self.view.lines(p)), self.size, self.stride))
+                wins.extend(self._windows.get_or(
+                    (self.view.generation(), p),
+                    lambda p=p: windows(p, "".join(self.view.lines(p)), self.size, self.stride)))
             return Bm25(wins)
 
         bm25 = self._bm25.get_or(key, build)

@@ -2,7 +2,7 @@
 
 Keystrokes ask the same questions over and over (the file list, a module's outline, a file's
 lines); the answers are cached per *generation*: the index's own ``generation`` counter when it
-has one, else a time bucket of ``ttl_s`` seconds, so edits elsewhere show up within seconds.
+has one, else a time bucket of ``ttl_s`` seconds, so edits elsewhere show up within that time.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 from .lru import Lru
 from .providers import IndexLike, guarded
+from .snippets import outline_text
 
 __all__ = ["WorkspaceView"]
 
@@ -19,7 +20,7 @@ __all__ = ["WorkspaceView"]
 class WorkspaceView:
     """Memoised access to an index (or to nothing: ``index=None`` answers empty)."""
 
-    def __init__(self, index: IndexLike | None, ttl_s: float = 5.0) -> None:
+    def __init__(self, index: IndexLike | None, ttl_s: float = 30.0) -> None:
         self.index = index
         self.ttl_s = ttl_s
         self._cache: Lru[Any] = Lru(4096)
@@ -73,7 +74,10 @@ class WorkspaceView:
     def references(self, name: str, limit: int = 200) -> tuple[Any, ...]:
         """References to ``name`` anywhere."""
         return self._memo(
-            ("refs", name, limit), "references", lambda: tuple(self.index.references(name, limit)), ()
+            ("refs", name, limit),
+            "references",
+            lambda: tuple(self.index.references(name, limit)),
+            (),
         )
 
     def imports(self, path: str) -> tuple[Any, ...]:
@@ -83,3 +87,15 @@ class WorkspaceView:
     def graph(self) -> dict[str, dict[str, float]]:
         """The weighted file graph of the workspace."""
         return self._memo(("graph",), "file_graph", lambda: dict(self.index.file_graph()), {})
+
+    def outline_text(self, path: str) -> tuple[str, int, int]:
+        """The file's outline text and the span it covers ("" when it has no symbols)."""
+
+        def render() -> tuple[str, int, int]:
+            outline = self.outline(path)
+            if not outline:
+                return "", 0, 0
+            text = outline_text(self.lines(path), outline)
+            return text, outline[0].start_line, max(s.end_line for s in outline)
+
+        return self._memo(("outline_text", path), "outline", render, ("", 0, 0))

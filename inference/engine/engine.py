@@ -147,6 +147,7 @@ class Engine:
         text = TextStream(self._tokenizer, req.stop)
         slot, reused = self.cache.acquire(req.slot, ids)
         out: list[int] = []
+        unsent = 0  # tokens in out not yet carried by a Delta
         reason, ttft, first_at = "", 0.0, start
         try:
             logits = self._prefill(slot, ids[reused:], cancel)
@@ -163,13 +164,14 @@ class Engine:
                 out.append(token)
                 delta = text.push(token)
                 if delta:
-                    yield Delta(delta, (token,))
+                    yield Delta(delta, tuple(out[unsent:]))
+                    unsent = len(out)
                 reason = self._stop_reason(req, text, out, start, cancel, len(slot.ids))
                 if not reason:
                     logits = self._step(slot, [token])
             tail = text.finish()
-            if tail:
-                yield Delta(tail, ())
+            if tail or unsent < len(out):
+                yield Delta(tail, tuple(out[unsent:]))
         finally:
             self.cache.enforce_cap(keep=req.slot)
             elapsed = time.perf_counter() - first_at

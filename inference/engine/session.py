@@ -49,7 +49,7 @@ class GraphLayout:
 
 
 def choose_providers(provider: str) -> list[str]:
-    """Providers to try for `auto` / `cpu` / `cuda` (ValueError when CUDA is asked for but absent)."""
+    """Providers to try for `auto` / `cpu` / `cuda` (ValueError: CUDA asked for, absent)."""
     available = ort.get_available_providers()
     if provider == "cpu":
         return [CPU]
@@ -141,7 +141,8 @@ class OrtSession:
     def empty_state(self) -> list[Any]:
         """Zero-length past for every cache input."""
         shape = (1, self.layout.num_kv_heads, 0, self.layout.head_dim)
-        return [self.to_state(np.zeros(shape, self.layout.kv_dtype)) for _ in self.layout.past_names]
+        empty = np.zeros(shape, self.layout.kv_dtype)
+        return [self.to_state(empty) for _ in self.layout.past_names]
 
     def to_state(self, array: np.ndarray) -> Any:
         """A host array in the form `run` keeps state in (an `OrtValue` with I/O binding)."""

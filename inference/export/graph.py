@@ -32,6 +32,24 @@ def kv_names(num_layers: int, loop: bool) -> tuple[list[str], list[str]]:
     return past, present
 
 
+def _cat_bias(*linears: nn.Linear) -> torch.Tensor | None:
+    if all(lin.bias is None for lin in linears):
+        return None
+    return torch.cat([lin.bias if lin.bias is not None else torch.zeros(lin.out_features)
+                      for lin in linears]).detach()
+
+
+def fuse_layer(layer: nn.Module) -> dict[str, torch.Tensor | None]:
+    """One weight for q/k/v and one for gate/up: fewer, larger MatMuls per token."""
+    attn, mlp = layer.self_attn, layer.mlp
+    return {
+        "qkv_w": torch.cat([attn.q_proj.weight, attn.k_proj.weight, attn.v_proj.weight]).detach(),
+        "qkv_b": _cat_bias(attn.q_proj, attn.k_proj, attn.v_proj),
+        "gu_w": torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight]).detach(),
+        "gu_b": _cat_bias(mlp.gate_proj, mlp.up_proj),
+    }
+
+
 def _rotate_half(x: torch.Tensor) -> torch.Tensor:
     half = x.shape[-1] // 2
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
@@ -50,6 +68,7 @@ class CachedDecoder(nn.Module):
         self.num_heads = int(cfg.num_attention_heads)
         self.num_kv_heads = int(cfg.num_key_value_heads)
         self.head_dim = int(getattr(cfg, "head_dim", None) or cfg.hidden_size // self.num_heads)
+        self.fused = [fuse_layer(layer) for layer in model.model.layers]
         rotary = model.model.rotary_emb
         self.register_buffer("inv_freq", rotary.inv_freq.detach().clone().float(), persistent=False)
         self.rope_scale = float(rotary.attention_scaling)
@@ -65,11 +84,11 @@ class CachedDecoder(nn.Module):
         k_pos = torch.arange(steps + past_len)
         causal = k_pos[None, :] <= q_pos[:, None]
         presents: list[torch.Tensor] = []
-        for layer, (pk, pv) in zip(self.model.model.layers, shared, strict=True):
-            q, k, v = self._qkv(layer, h, cos, sin)
+        for i, (layer, (pk, pv)) in enumerate(zip(self.model.model.layers, shared, strict=True)):
+            q, k, v = self._qkv(i, layer, h, cos, sin)
             k, v = torch.cat((pk, k), dim=2), torch.cat((pv, v), dim=2)
             presents += [k, v]
-            h = self._finish(layer, h, self._attend(q, k, v, causal))
+            h = self._finish(i, layer, h, self._attend(q, k, v, causal))
         if self.loop:
             h, local_presents = self._pass2(h, past[2 * n:], presents, q_pos, causal, cos, sin)
             presents += local_presents
@@ -86,14 +105,14 @@ class CachedDecoder(nn.Module):
         window = (diff >= 0) & (diff < self.window)
         presents: list[torch.Tensor] = []
         for i, layer in enumerate(self.model.model.layers):
-            q, k, v = self._qkv(layer, h, cos, sin)
+            q, k, v = self._qkv(i, layer, h, cos, sin)
             k = torch.cat((past_local[2 * i], k), dim=2)
             v = torch.cat((past_local[2 * i + 1], v), dim=2)
             presents += [k, v]
             g = layer.gate_projection(q)
             glob = self._attend(q, shared[2 * i], shared[2 * i + 1], causal)
             mixed = g * glob + (1 - g) * self._attend(q, k, v, window)
-            h = self._finish(layer, h, mixed)
+            h = self._finish(i, layer, h, mixed)
         return h, presents
 
     def _rope(self, pos: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
@@ -101,13 +120,16 @@ class CachedDecoder(nn.Module):
         emb = torch.cat((freqs, freqs), dim=-1)
         return (emb.cos() * self.rope_scale).to(dtype), (emb.sin() * self.rope_scale).to(dtype)
 
-    def _qkv(self, layer: nn.Module, h: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor
-             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        attn, steps = layer.self_attn, h.shape[1]
+    def _qkv(self, index: int, layer: nn.Module, h: torch.Tensor, cos: torch.Tensor,
+             sin: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        fused, steps = self.fused[index], h.shape[1]
         x = layer.input_layernorm(h)
-        q = attn.q_proj(x).view(1, steps, self.num_heads, self.head_dim).transpose(1, 2)
-        k = attn.k_proj(x).view(1, steps, self.num_kv_heads, self.head_dim).transpose(1, 2)
-        v = attn.v_proj(x).view(1, steps, self.num_kv_heads, self.head_dim).transpose(1, 2)
+        qkv = nn.functional.linear(x, fused["qkv_w"], fused["qkv_b"])
+        sizes = [self.num_heads * self.head_dim] + [self.num_kv_heads * self.head_dim] * 2
+        q, k, v = qkv.split(sizes, dim=-1)
+        q = q.view(1, steps, self.num_heads, self.head_dim).transpose(1, 2)
+        k = k.view(1, steps, self.num_kv_heads, self.head_dim).transpose(1, 2)
+        v = v.view(1, steps, self.num_kv_heads, self.head_dim).transpose(1, 2)
         q = q * cos + _rotate_half(q) * sin
         k = k * cos + _rotate_half(k) * sin
         return q, k, v
@@ -124,11 +146,14 @@ class CachedDecoder(nn.Module):
         probs = probs.view(1, self.num_kv_heads, rep * steps, -1)
         return torch.matmul(probs, v).view(1, self.num_heads, steps, self.head_dim)
 
-    def _finish(self, layer: nn.Module, h: torch.Tensor, attn_out: torch.Tensor) -> torch.Tensor:
-        steps = attn_out.shape[2]
+    def _finish(self, index: int, layer: nn.Module, h: torch.Tensor, attn_out: torch.Tensor
+                ) -> torch.Tensor:
+        fused, steps = self.fused[index], attn_out.shape[2]
         out = attn_out.transpose(1, 2).reshape(1, steps, self.num_heads * self.head_dim)
         h = h + layer.self_attn.o_proj(out)
-        return h + layer.mlp(layer.post_attention_layernorm(h))
+        gu = nn.functional.linear(layer.post_attention_layernorm(h), fused["gu_w"], fused["gu_b"])
+        gate, up = gu.chunk(2, dim=-1)
+        return h + layer.mlp.down_proj(layer.mlp.act_fn(gate) * up)
 
     def _last(self, h: torch.Tensor, num_logits: torch.Tensor) -> torch.Tensor:
         idx = torch.arange(num_logits) + (h.shape[1] - num_logits)

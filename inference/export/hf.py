@@ -55,7 +55,8 @@ def read_checkpoint(hf_dir: str | Path) -> Checkpoint:
     family = next((FAMILY_BY_ARCHITECTURE[a] for a in archs if a in FAMILY_BY_ARCHITECTURE), None)
     if family is None:
         known = ", ".join(FAMILY_BY_ARCHITECTURE)
-        raise ModelDirError(f"{path / 'config.json'}: architectures {archs} not supported ({known})")
+        raise ModelDirError(f"{path / 'config.json'}: architectures {archs} not supported "
+                            f"({known})")
     architecture = "loop" if family == "iquestloopcoder" else "dense"
     return Checkpoint(path=path, family=family, architecture=architecture, config=config)
 

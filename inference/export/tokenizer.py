@@ -44,22 +44,39 @@ def added_tokens(hf_dir: Path) -> list[str]:
 
 def spm_to_tokenizer(model_file: Path, specials: list[str] | None = None) -> Any:
     """A `tokenizers.Tokenizer` equivalent to the SentencePiece model in model_file."""
-    from tokenizers import AddedToken
+    from tokenizers import AddedToken, normalizers
+    from transformers import LlamaTokenizer
     from transformers.convert_slow_tokenizer import LlamaConverter
 
-    class _Original:  # what LlamaConverter reads from a slow tokenizer
-        vocab_file = str(model_file)
-        legacy = True
-        add_prefix_space = None
-
-    tok = LlamaConverter(_Original()).converted()
+    slow = LlamaTokenizer(vocab_file=str(model_file), legacy=True, add_bos_token=False)
+    tok = LlamaConverter(slow).converted()
+    extra = _spm_normalizers(model_file)
+    if extra:
+        tok.normalizer = normalizers.Sequence([*extra, tok.normalizer])
     vocab = tok.get_vocab()
-    # SentencePiece user-defined/control symbols must stay whole, as in sentencepiece.
+    # User-defined symbols stay whole. Text between them is encoded as sentencepiece encodes a
+    # whole string (dummy prefix "▁" included), as transformers' slow LlamaTokenizer does.
     special = [s for s in (specials or []) if s in vocab]
     special += [s for s in _spm_user_symbols(model_file) if s not in special]
     if special:
         tok.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in special])
     return tok
+
+
+def _spm_normalizers(model_file: Path) -> list[Any]:
+    """What LlamaConverter leaves out: the charsmap and whitespace collapsing, when used."""
+    from sentencepiece import sentencepiece_model_pb2 as pb
+    from tokenizers import Regex, normalizers
+
+    proto = pb.ModelProto()
+    proto.ParseFromString(model_file.read_bytes())
+    spec = proto.normalizer_spec
+    out: list[Any] = []
+    if spec.name != "identity" and spec.precompiled_charsmap:
+        out.append(normalizers.Precompiled(spec.precompiled_charsmap))
+    if spec.remove_extra_whitespaces:
+        out += [normalizers.Strip(left=True, right=True), normalizers.Replace(Regex(" {2,}"), " ")]
+    return out
 
 
 def _spm_user_symbols(model_file: Path) -> list[str]:

@@ -76,7 +76,7 @@ class SampleMix:
 
     fim_rate: float = 0.5
     line_fim_rate: float = 0.5
-    repo_rate: float = 0.1
+    repo_rate: float = 0.2
     window_chars: int = 3000
 
 
@@ -177,9 +177,13 @@ def window(text: str, rng: random.Random, size: int) -> tuple[str, bool]:
 def make_sample(files: Sequence[SourceFile], rng: random.Random, mix: SampleMix) -> str:
     """One training text drawn from ``files`` (chosen with probability ∝ length)."""
     if rng.random() < mix.repo_rate:
-        return repo_sample(files, rng, mix.window_chars)
+        return repo_sample(files, rng, mix)
     source = _pick_file(files, rng)
     chunk, at_end = window(source.text, rng, mix.window_chars)
+    return _maybe_fim(chunk, at_end, rng, mix)
+
+
+def _maybe_fim(chunk: str, at_end: bool, rng: random.Random, mix: SampleMix) -> str:
     if rng.random() < mix.fim_rate:
         cut = split_lines if rng.random() < mix.line_fim_rate else split_chars
         split = cut(chunk, rng)
@@ -188,21 +192,26 @@ def make_sample(files: Sequence[SourceFile], rng: random.Random, mix: SampleMix)
     return chunk + (ENDOFTEXT if at_end else "")
 
 
-def repo_sample(files: Sequence[SourceFile], rng: random.Random, budget: int) -> str:
-    """Repo-level format: several files of one package separated by ``<|file_sep|>``."""
+def repo_sample(files: Sequence[SourceFile], rng: random.Random, mix: SampleMix) -> str:
+    """Repo-level format (Qwen2.5-Coder / IQuest): snippets of up to three files of the same
+    package, each after ``<|file_sep|>{path}\n``, then the current file, FIM or plain::
+
+        <|repo_name|>cpython\n<|file_sep|>a.py\n...\n<|file_sep|>b.py\n<|fim_prefix|>...
+    """
     anchor = _pick_file(files, rng)
-    package = anchor.path.rsplit("/", 1)[0] if "/" in anchor.path else ""
-    siblings = [f for f in files if f.path.rsplit("/", 1)[0] == package] if package else [anchor]
-    rng.shuffle(siblings)
+    package = _package(anchor.path)
+    siblings = [f for f in files if _package(f.path) == package and f.path != anchor.path]
     parts = [f"{REPO_NAME}cpython\n"]
-    used = 0
-    for f in [anchor, *[s for s in siblings if s.path != anchor.path]]:
-        content = f.text[: max(0, budget - used)]
-        parts.append(f"{FILE_SEP}{f.path}\n{content}")
-        used += len(content)
-        if used >= budget:
-            break
-    return "".join(parts) + ENDOFTEXT
+    for other in rng.sample(siblings, min(len(siblings), rng.randint(1, 3))):
+        snippet, _ = window(other.text, rng, rng.randint(100, mix.window_chars // 3))
+        parts.append(f"{FILE_SEP}{other.path}\n{snippet.rstrip()}\n")
+    chunk, at_end = window(anchor.text, rng, mix.window_chars // 2)
+    parts.append(f"{FILE_SEP}{anchor.path}\n{_maybe_fim(chunk, at_end, rng, mix)}")
+    return "".join(parts)
+
+
+def _package(path: str) -> str:
+    return path.rsplit("/", 1)[0] if "/" in path else ""
 
 
 def _pick_file(files: Sequence[SourceFile], rng: random.Random) -> SourceFile:

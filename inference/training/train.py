@@ -135,9 +135,13 @@ def lr_at(cfg: TrainConfig, prog: Progress) -> float:
     return cfg.lr * warm * (cfg.min_lr_ratio + (1.0 - cfg.min_lr_ratio) * left)
 
 
-def get_tokenizer(out: Path, corpus: Corpus, vocab_size: int) -> Tokenizer:
-    """Load ``out/tokenizer.json`` or train it on the training files."""
+def get_tokenizer(out: Path, corpus: Corpus, vocab_size: int,
+                  init_from: Path | None = None) -> Tokenizer:
+    """``out/tokenizer.json``, else the initial checkpoint's, else one trained on the corpus."""
     path = out / "tokenizer.json"
+    if not path.exists() and init_from is not None and (init_from / "tokenizer.json").exists():
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(init_from / "tokenizer.json", path)  # continue with the model's tokenizer
     if path.exists():
         return Tokenizer.from_file(str(path))
     tok = train_tokenizer((f.text for f in corpus.train), vocab_size)
@@ -255,7 +259,8 @@ def train(cfg: TrainConfig) -> Progress:
     device = pick_device(cfg.device)
     autocast = pick_precision(cfg.precision, device)
     corpus = load_corpus(Path(cfg.corpus_root) if cfg.corpus_root else None)
-    tok = get_tokenizer(out, corpus, cfg.vocab_size)
+    init = Path(cfg.init_from) if cfg.init_from else None
+    tok = get_tokenizer(out, corpus, cfg.vocab_size, init)
     model = build(cfg, tok.get_vocab_size()).to(device)
     opt = make_optimizer(model, cfg)
     prog = load_checkpoint(out, model, opt) or Progress()

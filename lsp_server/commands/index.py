@@ -50,7 +50,8 @@ def collect(root: Path, history: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {
         "files": stats.files, "symbols": stats.symbols, "refs": stats.refs,
         "languages": stats.languages, "skipped": stats.skipped, "parsed": stats.parsed,
-        "removed": stats.removed, "rebuilt": stats.rebuilt, "index_seconds": round(stats.seconds, 3),
+        "removed": stats.removed, "rebuilt": stats.rebuilt,
+        "index_seconds": round(stats.seconds, 3),
         "commits": 0,
     }
     if history:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from inference.cancel import CancelToken, Cancelled
+from inference.cancel import Cancelled, CancelToken
 
 from .. import convert
 from ..workers import Priority
@@ -90,9 +90,8 @@ def register(server: CodeflowServer) -> None:
 
         def send(delta: str) -> None:
             if partial is not None:
-                ls.call_soon(
-                    ls.protocol.notify, types.PROGRESS, {"token": partial, "value": {"delta": delta}}
-                )
+                payload = {"token": partial, "value": {"delta": delta}}
+                ls.call_soon(ls.protocol.notify, types.PROGRESS, payload)
 
         def work(token: CancelToken) -> tuple[str, str]:
             from .generation import chat_prompt, stream_answer

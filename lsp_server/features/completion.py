@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from inference.cancel import CancelToken, Cancelled
+from inference.cancel import Cancelled, CancelToken
 
 from .. import convert
 from ..workers import Priority
@@ -147,7 +147,9 @@ class CompletionService:
         if current is not None:
             self._tasks[uri] = current
 
-    async def complete(self, uri: str, line: int, character: int, invoked: bool) -> Suggestion | None:
+    async def complete(
+        self, uri: str, line: int, character: int, invoked: bool
+    ) -> Suggestion | None:
         """The suggestion at a position, or None. Raises CancelledError when superseded."""
         ls = self.server
         cfg = ls.config.completion
@@ -218,9 +220,7 @@ def register(server: CodeflowServer) -> None:
     """Attach inline completion and the completion fallback."""
     server.completion = CompletionService(server)
 
-    @server.feature(
-        types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions()
-    )
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(
         ls: CodeflowServer, params: types.InlineCompletionParams
     ) -> types.InlineCompletionList | None:
@@ -272,9 +272,7 @@ def _inline_items(
     return types.InlineCompletionList(items=[item])
 
 
-def _completion_items(
-    ls: CodeflowServer, uri: str, sug: Suggestion | None
-) -> types.CompletionList:
+def _completion_items(ls: CodeflowServer, uri: str, sug: Suggestion | None) -> types.CompletionList:
     if sug is None or not sug.text:
         return types.CompletionList(is_incomplete=True, items=[])
     first = sug.text.strip().splitlines()[0] if sug.text.strip() else sug.text

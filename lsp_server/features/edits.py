@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ..server import CodeflowServer
 
 FENCE = re.compile(r"```[^\n`]*\n(.*?)(?:```|\Z)", re.DOTALL)
-DEF_LINE = re.compile(r"^(\s*)(?:async\s+def|def|class)\s+(\w+)", re.MULTILINE)
+DEF_LINE = re.compile(r"^([ \t]*)(?:async\s+def|def|class)\s+(\w+)", re.MULTILINE)
 
 
 class OutsideWorkspace(ValueError):
@@ -267,7 +267,7 @@ def text_edits(text: str, changes: list[TextChange]) -> list[types.TextEdit]:
 def workspace_edit(
     uri: str, text: str, new_text: str, version: int | None = None
 ) -> types.WorkspaceEdit:
-    """A `WorkspaceEdit` of the minimal changes text→new_text (versioned when `version` is known)."""
+    """The minimal-changes `WorkspaceEdit` text→new_text (versioned when `version` is set)."""
     edits: list[Any] = text_edits(text, minimal_edits(text, new_text))
     if version is None:
         return types.WorkspaceEdit(changes={uri: edits})
@@ -308,7 +308,9 @@ def _range_offsets(text: str, rng: dict[str, Any]) -> tuple[int, int]:
     out = []
     for key in ("start", "end"):
         pos = rng.get(key) or {}
-        line, col = convert.clamp_position(lines, int(pos.get("line", 0)), int(pos.get("character", 0)))
+        line, col = convert.clamp_position(
+            lines, int(pos.get("line", 0)), int(pos.get("character", 0))
+        )
         out.append(starts[line] + col)
     return out[0], max(out)
 

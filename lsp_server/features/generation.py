@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from inference.backends.base import GenerateRequest
-from inference.cancel import CancelToken, Cancelled
+from inference.cancel import Cancelled, CancelToken
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -90,11 +90,12 @@ def complete_once(
     ctx = CompletionContext(language_for_path(path), prefix, suffix)
     multiline = is_multiline(ctx)
     stop = _stop_strings(assembler, backend) + (() if multiline else ("\n",))
+    max_tokens = cfg.completion.max_tokens if multiline else min(cfg.completion.max_tokens, 48)
     t1 = time.monotonic()
     gen = backend.generate(
         GenerateRequest(
             prompt_ids=tuple(prompt.ids),
-            max_tokens=cfg.completion.max_tokens if multiline else min(cfg.completion.max_tokens, 48),
+            max_tokens=max_tokens,
             stop=stop,
             max_time_s=cfg.completion.timeout_ms / 1000.0,
             slot="completion",

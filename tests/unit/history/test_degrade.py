@@ -90,6 +90,10 @@ def test_workspace_in_a_subdirectory(make_repo: Callable[[str], Repo]) -> None:
         ("b.py", "@@ -1 +1 @@\n-b = 1\n+b = 3\n")
     ]
     assert [e.commit.summary for e in hist.blame("a.py", 0, 0)] == ["a and c"]
+    # Files outside the workspace are not answered for, even though they are in the repo.
+    assert hist.commits_touching("../other/c.py") == []
+    assert hist.uncommitted("../other/c.py") == []
+    assert hist.blame("../other/c.py", 0, 0) == []
     hist.close()
 
 

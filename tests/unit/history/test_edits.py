@@ -97,3 +97,12 @@ def test_line_edit_turns_a_range_change_into_whole_lines() -> None:
         "def f():\n    x = 0\n    return 1\n",
     )
     assert line_edit(doc, 0, 0, 1, 12, "") == (0, "def f():\n    return 1\n", "\n")
+
+
+def test_texts_without_the_final_newline() -> None:
+    ring = EditRing()
+    ring.record("a.py", 4, "", "x", timestamp=1.0)  # typing on an empty line
+    ring.record("a.py", 4, "x", "xy", timestamp=2.0)
+    ring.record("a.py", 4, "xy", "xy\n", timestamp=3.0)  # Enter at the end of the line
+    ring.record("a.py", 9, "tail", "tail", timestamp=4.0)  # no change: ignored
+    assert ring.recent() == [RecentEdit("a.py", 4, 5, "\n", "xy\n\n", 3.0)]

@@ -116,18 +116,35 @@ def test_branch_switch_and_detached_head(make_repo: Callable[[str], Repo]) -> No
 
 def test_max_commits_bounds_the_first_ingest(make_repo: Callable[[str], Repo]) -> None:
     repo = make_repo("deep")
+    repo.write("old.py", "o = 1\n")
+    repo.write("f.py", "v = 'first'\n")
+    repo.commit("old file")
     _linear(repo, 6)
     hist = History(repo.root, max_commits=4)
     stats = hist.ingest()
     assert (stats.commits, stats.new_commits) == (4, 4)
-    assert _summaries(hist, "f.py") == ["step 5", "step 4", "step 3", "step 2"]
+    assert _summaries(hist, "f.py", limit=4) == ["step 5", "step 4", "step 3", "step 2"]
+    assert hist.ingest().commits == 4
+    # Older commits are fetched on demand, once, and stored below the cut.
+    assert _summaries(hist, "f.py", limit=10) == [
+        "step 5",
+        "step 4",
+        "step 3",
+        "step 2",
+        "step 1",
+        "step 0",
+        "old file",
+    ]
+    assert hist.ingest().commits == 7
+    assert _summaries(hist, "old.py") == ["old file"]
+    assert [c.path for c in hist.cochanged("old.py")] == ["f.py"]
     _linear(repo, 1, "g.py")
     assert hist.ingest().new_commits == 1
     # More new commits than max_commits since the last run: rebuilt from HEAD.
     _linear(repo, 5, "k.py")
     stats = hist.ingest()
     assert (stats.commits, stats.new_commits) == (4, 4)
-    assert _summaries(hist, "k.py") == ["step 4", "step 3", "step 2", "step 1"]
+    assert _summaries(hist, "k.py", limit=4) == ["step 4", "step 3", "step 2", "step 1"]
     hist.close()
 
 
@@ -187,4 +204,21 @@ def test_unborn_branch(make_repo: Callable[[str], Repo]) -> None:
     assert stats == HistoryStats(0, 0, stats.seconds, None, False, True)
     assert [h.text for h in hist.uncommitted()] == ["@@ -0,0 +1 @@\n+n = 1\n"]
     assert hist.blame("new.py", 0, 0) == []
+    hist.close()
+
+
+def test_odd_messages(make_repo: Callable[[str], Repo]) -> None:
+    repo = make_repo("messages")
+    repo.write("a.py", "a = 1\n")
+    repo.commit("Fix ünïcode ✓\n\n  indented body\n\ttab")
+    repo.write("a.py", "a = 2\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "--allow-empty-message", "-m", "")
+    hist = History(repo.root)
+    hist.ingest()
+    changes = hist.commits_touching("a.py")
+    assert [(c.commit.summary, c.commit.message) for c in changes] == [
+        ("", ""),
+        ("Fix ünïcode ✓", "Fix ünïcode ✓\n\n  indented body\n\ttab"),
+    ]
     hist.close()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from context.history import Hunk
 from context.history.gitcli import Git, find_git, read_head
@@ -16,7 +20,7 @@ from context.history.parse import (
     split_records,
     unquote_path,
 )
-from context.history.ranges import Block, blocks_of, map_range_back, touching
+from context.history.ranges import Block, blocks_of, line_origins, map_range_back, touching
 
 from .gitrepo import DAY, T0, Repo
 
@@ -112,9 +116,9 @@ HUNKS = [
 
 
 def test_blocks_of_a_hunk() -> None:
-    assert blocks_of(HUNKS[0]) == [Block(3, 0, 3, 1), Block(5, 1, 6, 2), Block(7, 1, 9, 0)]
+    assert blocks_of(HUNKS[0]) == (Block(3, 0, 3, 1), Block(5, 1, 6, 2), Block(7, 1, 9, 0))
     pure_add = Hunk("f.py", 0, 0, 1, 2, "@@ -0,0 +1,2 @@\n+a\n+b\n")
-    assert blocks_of(pure_add) == [Block(1, 0, 1, 2)]
+    assert blocks_of(pure_add) == (Block(1, 0, 1, 2),)
 
 
 def test_touching_hunks() -> None:
@@ -137,6 +141,11 @@ def test_map_range_back() -> None:
     assert map_range_back([], 4, 6) == (4, 6)
 
 
+def test_line_origins() -> None:
+    assert line_origins(HUNKS, 1, 11) == [1, 2, None, 3, 4, None, None, 6, 8, 9, 10]
+    assert line_origins([], 3, 4) == [3, 4]
+
+
 def test_read_head_without_a_subprocess(make_repo: Callable[[str], Repo]) -> None:
     repo = make_repo("heads")
     repo.write("a.py", "a\n")
@@ -152,3 +161,45 @@ def test_read_head_without_a_subprocess(make_repo: Callable[[str], Repo]) -> Non
     wt_git_dir = repo.root / ".git" / "worktrees" / "wt"
     assert read_head(wt_git_dir) == first
     assert read_head(repo.root / "nope") is None
+
+
+def _unified_zero(old: list[str], new: list[str]) -> list[Hunk]:
+    """A -U0 diff of two line lists in git's numbering, from difflib's opcodes."""
+    hunks = []
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        old_start = i1 + 1 if i2 > i1 else i1
+        new_start = j1 + 1 if j2 > j1 else j1
+        body = "".join(f"-{x}\n" for x in old[i1:i2]) + "".join(f"+{x}\n" for x in new[j1:j2])
+        header = f"@@ -{old_start},{i2 - i1} +{new_start},{j2 - j1} @@\n"
+        hunks.append(Hunk("f.py", old_start, i2 - i1, new_start, j2 - j1, header + body))
+    return hunks
+
+
+_LINES = st.lists(st.sampled_from(["a", "b", "c", "d", "e"]), max_size=25)
+
+
+@settings(max_examples=150, deadline=None)
+@given(old=_LINES, new=_LINES)
+def test_line_origins_point_at_equal_lines(old: list[str], new: list[str]) -> None:
+    hunks = _unified_zero(old, new)
+    origins = line_origins(hunks, 1, len(new)) if new else []
+    kept = [o for o in origins if o is not None]
+    assert kept == sorted(set(kept))  # monotonic, no line used twice
+    for line, origin in enumerate(origins, start=1):
+        if origin is not None:
+            assert new[line - 1] == old[origin - 1]
+    # Every old line that survived is the origin of exactly one new line.
+    survived = sum(
+        size
+        for _, _, size in difflib.SequenceMatcher(
+            a=old, b=new, autojunk=False
+        ).get_matching_blocks()
+    )
+    assert len(kept) == survived
+    # Every line the diff added is touched by one of its hunks.
+    for line, origin in enumerate(origins, start=1):
+        if origin is None:
+            assert touching(hunks, line, line) != []

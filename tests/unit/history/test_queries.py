@@ -141,6 +141,26 @@ def test_blame_of_the_cursor_region(flow: tuple[Repo, dict[str, str]]) -> None:
     hist.close()
 
 
+def test_blame_maps_through_uncommitted_insertions(flow: tuple[Repo, dict[str, str]]) -> None:
+    repo, ids = flow
+    hist = History(repo.root, clock=lambda: T0 + 10 * DAY)
+    hist.ingest()
+    assert [(e.commit.id, e.start_line, e.end_line) for e in hist.blame("ops.py", 0, 2)] == [
+        (ids["header"], 0, 1),
+        (ids["add"], 2, 2),
+    ]
+    repo.replace("ops.py", "# header\n", "import os\nimport re\n# header\n")
+    entries = hist.blame("ops.py", 0, 3)
+    assert [(e.commit.id, e.start_line, e.end_line, e.age_s) for e in entries] == [
+        (UNCOMMITTED, 0, 1, 0),
+        (ids["header"], 2, 3, 5 * DAY),
+    ]
+    assert entries[0].commit == Commit(
+        UNCOMMITTED, "Not Committed Yet", T0 + 10 * DAY, "Not committed yet", ""
+    )
+    hist.close()
+
+
 def test_blame_cache_follows_the_file_content(flow: tuple[Repo, dict[str, str]]) -> None:
     repo, ids = flow
     hist = History(repo.root)
@@ -237,6 +257,17 @@ def test_binary_and_huge_diffs_are_summarised(make_repo: Callable[[str], Repo]) 
         Hunk("big.py", 0, 0, 0, 0, "@@ -0,0 +0,0 @@ +30 -0 lines: diff too large, skipped\n"),
     )
     assert hist.commits_touching("logo.png", 0, 0) == []
+    repo.write("min.js", "var a=1;" * 30_000 + "\n")
+    repo.commit("minified bundle")
+    repo.write("min.js", "var b=2;" * 30_000 + "\n")
+    repo.commit("rebuild bundle")
+    hist.ingest()
+    assert [(c.commit.summary, c.hunks) for c in hist.commits_touching("min.js", limit=1)] == [
+        (
+            "rebuild bundle",
+            (Hunk("min.js", 0, 0, 0, 0, "@@ -0,0 +0,0 @@ +1 -1 lines: diff too large, skipped\n"),),
+        )
+    ]
     repo.lines("big.py", 60)
     assert hist.uncommitted("big.py") == [
         Hunk("big.py", 0, 0, 0, 0, "@@ -0,0 +0,0 @@ +30 -0 lines: diff too large, skipped\n")
@@ -259,4 +290,17 @@ def test_odd_paths_round_trip(make_repo: Callable[[str], Repo]) -> None:
         changes = hist.commits_touching(name, 0, 0)
         assert _summaries(changes) == ["edit odd names", "odd names"], name
         assert changes[0].hunks == (Hunk(name, 1, 1, 1, 1, "@@ -1 +1 @@\n-x = 1\n+x = 2\n"),)
+    hist.close()
+
+
+def test_commit_files_lists_what_changed_alongside(flow: tuple[Repo, dict[str, str]]) -> None:
+    repo, ids = flow
+    hist = History(repo.root)
+    hist.ingest()
+    assert [(c.path, c.old_path, c.added, c.removed) for c in hist.commit_files(ids["two"])] == [
+        ("ops.py", "ops.py", 1, 1),
+        ("docs.md", "docs.md", 1, 0),
+    ]
+    assert [c.path for c in hist.commit_files(ids["add"], limit=1)] == ["calc.py"]
+    assert hist.commit_files("f" * 40) == []
     hist.close()

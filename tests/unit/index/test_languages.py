@@ -117,7 +117,9 @@ def test_c_definitions(index: WorkspaceIndex) -> None:
         ("macro", "UTIL_H", 1, 1), ("macro", "SQUARE", 2, 2), ("struct", "pair", 4, 4),
         ("field", "pair.a", 4, 4), ("field", "pair.b", 4, 4),
     ]
-    assert _defs(index, "c/util.c") == [("function", "sum_pair", 4, 6), ("function", "names", 8, 10)]
+    assert _defs(index, "c/util.c") == [
+        ("function", "sum_pair", 4, 6), ("function", "names", 8, 10),
+    ]
     sum_pair = index.symbols_in("c/util.c")[0]
     assert (sum_pair.signature, sum_pair.doc) == ("int sum_pair(const struct pair *p)",
                                                   "Adds the two members.")

@@ -95,7 +95,10 @@ def test_unknown_architecture_is_refused(tmp_path: Path) -> None:
         read_checkpoint(tmp_path)
 
 
-def test_sentencepiece_model_converts_to_identical_tokenizer(tmp_path: Path) -> None:
+@pytest.mark.parametrize("code_style", [True, False])
+def test_sentencepiece_model_converts_to_identical_tokenizer(tmp_path: Path,
+                                                             code_style: bool) -> None:
+    """code_style: identity normalisation, whitespace kept (as Llama-family code models)."""
     spm = pytest.importorskip("sentencepiece")
     from inference.export.tokenizer import write_tokenizer
 
@@ -107,7 +110,8 @@ def test_sentencepiece_model_converts_to_identical_tokenizer(tmp_path: Path) -> 
         input=str(corpus), model_prefix=str(tmp_path / "tokenizer"), vocab_size=400,
         model_type="bpe", byte_fallback=True, character_coverage=1.0,
         user_defined_symbols=["<|im_start|>", "<|im_end|>", "<|fim_prefix|>"],
-        minloglevel=2,
+        minloglevel=2, remove_extra_whitespaces=not code_style,
+        normalization_rule_name="identity" if code_style else "nmt_nfkc",
     )
     (tmp_path / "config.json").write_text("{}")
     write_tokenizer(tmp_path, tmp_path)
@@ -115,11 +119,18 @@ def test_sentencepiece_model_converts_to_identical_tokenizer(tmp_path: Path) -> 
 
     ours = Tokenizer.from_file(str(tmp_path / "tokenizer.json"))
     ref = spm.SentencePieceProcessor(model_file=str(tmp_path / "tokenizer.model"))
-    samples = lines + ["日本語 ✓ unseen ünïcode", "<|im_start|>user\nhi<|im_end|>",
-                       "<|fim_prefix|>def f():", "   leading spaces", "tabs\tand\nnewlines", ""]
+    samples = lines + ["日本語 ✓ unseen ünïcode", "   leading spaces", "tabs\tand\nnewlines",
+                       "trailing  ", ""]
     for text in samples:
         assert ours.encode(text, add_special_tokens=False).ids == ref.encode(text), text
         assert ours.decode(ref.encode(text)) == ref.decode(ref.encode(text)), text
+    # Around special tokens: split first, then each piece as sentencepiece encodes it alone.
+    with_specials = {"<|im_start|>user\nhi<|im_end|>": ["<|im_start|>", "user\nhi", "<|im_end|>"],
+                     "x = 1<|fim_prefix|> def f():": ["x = 1", "<|fim_prefix|>", " def f():"]}
+    for text, pieces in with_specials.items():
+        expected = [i for p in pieces for i in ([ref.piece_to_id(p)] if p.startswith("<|")
+                                                  else ref.encode(p))]
+        assert ours.encode(text, add_special_tokens=False).ids == expected, text
 
 
 def test_cli_export_and_generate(hf_dirs: dict[str, Path], tmp_path: Path,

@@ -63,9 +63,17 @@ def test_heldout_split_is_deterministic_and_small(tiny_corpus: Path) -> None:
 
 def test_repo_sample_format(tiny_corpus: Path) -> None:
     files = load_corpus(tiny_corpus).train
-    text = repo_sample(files, random.Random(0), budget=400)
-    assert text.startswith("<|repo_name|>cpython\n<|file_sep|>")
-    assert text.endswith("<|endoftext|>")
+    rng = random.Random(0)
+    fim_seen = 0
+    for _ in range(20):
+        text = repo_sample(files, rng, SampleMix(fim_rate=0.5, window_chars=600))
+        assert text.startswith("<|repo_name|>cpython\n<|file_sep|>")
+        assert text.count("<|file_sep|>") >= 2
+        last = text.rsplit("<|file_sep|>", 1)[1]
+        path = last.split("\n", 1)[0]
+        assert path in {f.path for f in files}
+        fim_seen += last.startswith(f"{path}\n<|fim_prefix|>")
+    assert 0 < fim_seen < 20
 
 
 def test_packer_batches_depend_only_on_step(tiny_corpus: Path, tiny_tokenizer: Tokenizer) -> None:

@@ -38,6 +38,9 @@ export interface Bridge {
   posted: HostToPage[];
   /** Everything the page posted to the host, in order. */
   received: PageToHost[];
+  /** How each codeflow/chat request ended at the JSON-RPC level. */
+  outcomes: { ok: boolean; code?: number; message?: string }[];
+  post(m: HostToPage): void;
   controller: ChatController;
   close(): Promise<void>;
 }
@@ -58,8 +61,16 @@ export async function startBridge(opts: {
     const data = `data: ${JSON.stringify(m)}\n\n`;
     for (const c of clients) c.write(data);
   };
+  const outcomes: Bridge["outcomes"] = [];
   const rpc: RpcLike = {
-    sendRequest: (method, params, token) => opts.server.conn.sendRequest(method, params, token as never),
+    sendRequest: <R>(method: string, params: unknown, token?: unknown) => {
+      const p = opts.server.conn.sendRequest<R>(method, params, token as never);
+      p.then(
+        () => outcomes.push({ ok: true }),
+        (e: { code?: number; message?: string }) => outcomes.push({ ok: false, code: e?.code, message: e?.message }),
+      );
+      return p;
+    },
     onProgress: (token, handler) => opts.server.conn.onProgress(new ProgressType<ChatProgress>(), token, handler),
   };
   const controller = new ChatController(
@@ -128,6 +139,8 @@ export async function startBridge(opts: {
     url: `http://127.0.0.1:${port}/`,
     posted,
     received,
+    outcomes,
+    post,
     controller,
     close: async () => {
       for (const c of clients) c.end();

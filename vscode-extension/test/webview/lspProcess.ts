@@ -28,7 +28,8 @@ export function defaultServerCommand(): { command: string; args: string[] } {
     const [command, ...args] = env.split(" ").filter(Boolean);
     return { command, args: args.length ? args : ["serve"] };
   }
-  return { command: path.resolve(__dirname, "../../../.venv/bin/codeflow"), args: ["serve"] };
+  // Bundled into dist-test/: the repo root is two levels up.
+  return { command: path.resolve(__dirname, "../../.venv/bin/codeflow"), args: ["serve"] };
 }
 
 export async function startServer(opts: {
@@ -45,7 +46,13 @@ export async function startServer(opts: {
   proc.stderr!.on("data", (d: string) => {
     stderr = (stderr + d).slice(-20000);
   });
-  const exited = new Promise<number | null>((res) => proc.on("exit", (code) => res(code)));
+  const exited = new Promise<number | null>((res) => {
+    proc.on("exit", (code) => res(code));
+    proc.on("error", (e) => {
+      stderr += `\nspawn ${cmd.command} failed: ${e.message}`;
+      res(null);
+    });
+  });
   const conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
   const notifications: { method: string; params: unknown }[] = [];
   conn.onNotification((method, params) => {

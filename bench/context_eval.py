@@ -1,0 +1,330 @@
+"""Context quality: does the assembled prompt contain the definition the blanked line needs?
+
+Tasks come from code we did not write (a copy of part of the standard library): in module A, a
+one-line statement inside a function uses a name imported from module B (``from B import name``
+or ``import B`` + ``B.name``); the line is blanked to its indentation and the cursor put there.
+Gold = the first line of the name's definition in B. Recall = share of tasks whose prompt has a
+section of B containing that line. Baseline at equal cross-file characters: RepoCoder's Jaccard
+sliding windows (20 lines, stride 10, query = identifiers of the 10 lines above the cursor).
+Also: per-source ablation (alone / leave-one-out) and assembly time on the warm index.
+
+    .venv/bin/python bench/context_eval.py [--tasks 300] [--tokenizer PATH] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+import sysconfig
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from context.assemble import Assembler, AssemblerConfig, PromptRequest  # noqa: E402
+from context.retrieve import SOURCES, jaccard_top, windows  # noqa: E402
+from context.retrieve.text import identifiers  # noqa: E402
+
+WORK = ROOT / "bench" / "_work"
+PACKAGES = ("asyncio email json http logging concurrent importlib urllib xml unittest "
+            "multiprocessing collections ctypes sqlite3 wsgiref xmlrpc").split()
+MODEL_JSON = {
+    "format_version": 1, "name": "eval", "family": "iquestcoder", "architecture": "dense",
+    "prompt_format": {"fim": "iquest", "chat": "chatml"},
+    "special_tokens": {"eos": "<|endoftext|>", "fim_prefix": "<|fim_prefix|>",
+                       "fim_suffix": "<|fim_suffix|>", "fim_middle": "<|fim_middle|>",
+                       "repo_name": "<|repo_name|>", "file_sep": "<|file_sep|>",
+                       "im_start": "<|im_start|>", "im_end": "<|im_end|>", "bos": None,
+                       "pad": None},
+}
+SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|fim_prefix|>", "<|fim_suffix|>",
+            "<|fim_middle|>", "<|repo_name|>", "<|file_sep|>"]
+QWEN_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"
+              r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+
+
+@dataclass(frozen=True)
+class Task:
+    """A blanked line in ``path`` whose gold definition starts at ``gold_line`` of ``gold_path``."""
+
+    path: str
+    line: int
+    indent: str
+    name: str
+    gold_path: str
+    gold_line: int
+    gold_text: str
+
+
+def stdlib_workspace() -> Path:
+    """A copy of part of the standard library (made once under bench/_work)."""
+    dst = WORK / "stdlib"
+    if dst.exists():
+        return dst
+    src = Path(sysconfig.get_paths()["stdlib"])
+    dst.mkdir(parents=True)
+    for f in sorted(src.glob("*.py")):
+        shutil.copy2(f, dst / f.name)
+    for pkg in PACKAGES:
+        shutil.copytree(src / pkg, dst / pkg,
+                        ignore=shutil.ignore_patterns("test", "tests", "__pycache__"))
+    return dst
+
+
+def tokenizer_file(arg: str | None, corpus: Path) -> Path:
+    """The tokenizer to count with: --tokenizer, the bundled model's, or one trained here."""
+    if arg:
+        return Path(arg)
+    bundled = ROOT / "inference" / "models" / "default" / "tokenizer.json"
+    if bundled.is_file():
+        return bundled
+    out = WORK / "tokenizer-8k.json"
+    if not out.is_file():
+        from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(QWEN_SPLIT), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(vocab_size=8192, special_tokens=SPECIALS,
+                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                      show_progress=False)
+        files = sorted(corpus.rglob("*.py"))[::3]
+        tok.train_from_iterator((f.read_text("utf-8", "replace") for f in files), trainer)
+        tok.save(str(out))
+    return out
+
+
+# -- tasks ------------------------------------------------------------------------------------
+
+def _edges_by_line(index, path: str) -> dict[int, list]:
+    out: dict[int, list] = {}
+    for e in index.imports(path):
+        if e.target:
+            out.setdefault(e.line, []).append(e)
+    return out
+
+
+def _bindings(tree: ast.Module, edges: dict[int, list]) -> tuple[dict, dict]:
+    """(name bindings alias → (target, name), module bindings alias → target)."""
+    names, modules = {}, {}
+    for node in tree.body:
+        at = edges.get(node.lineno - 1, [])
+        if isinstance(node, ast.ImportFrom) and at:
+            for a in node.names:
+                sub = [e for e in at if e.module.rsplit(".", 1)[-1] == a.name and
+                       e.module.endswith("." + a.name)]
+                if sub and not node.module:
+                    modules[a.asname or a.name] = sub[0].target
+                elif len(at) == 1:
+                    names[a.asname or a.name] = (at[0].target, a.name)
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                hit = [e for e in at if e.module == a.name]
+                if hit and (a.asname or "." not in a.name):
+                    modules[a.asname or a.name] = hit[0].target
+    return names, modules
+
+
+def _uses(stmt: ast.stmt, names: dict, modules: dict) -> list[tuple[str, str]]:
+    out = []
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Name) and node.id in names:
+            out.append(names[node.id])
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
+                node.value.id in modules:
+            out.append((modules[node.value.id], node.attr))
+    return out
+
+
+def _simple_lines(tree: ast.Module) -> list[ast.stmt]:
+    out = []
+    for fn in ast.walk(tree):
+        if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+            for stmt in ast.walk(fn):
+                if isinstance(stmt, ast.Expr | ast.Assign | ast.AugAssign | ast.AnnAssign |
+                              ast.Return | ast.Raise) and stmt.lineno == stmt.end_lineno:
+                    out.append(stmt)
+    return out
+
+
+def make_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]:
+    """Up to ``n`` tasks, at most ``per_file`` per module, sampled with a fixed seed."""
+    by_file: dict[str, list[Task]] = {}
+    for path in sorted(index.files()):
+        text = index.file_text(path) or ""
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        names, modules = _bindings(tree, _edges_by_line(index, path))
+        if not names and not modules:
+            continue
+        lines = text.splitlines()
+        seen = set()
+        for stmt in _simple_lines(tree):
+            for target, name in _uses(stmt, names, modules):
+                task = _task(index, path, lines, stmt.lineno - 1, target, name)
+                if task and task.line not in seen:
+                    seen.add(task.line)
+                    by_file.setdefault(path, []).append(task)
+    rng = random.Random(seed)
+    picked: list[Task] = []
+    for path in sorted(by_file):
+        tasks = sorted(by_file[path], key=lambda t: (t.line, t.name))
+        picked += rng.sample(tasks, min(per_file, len(tasks)))
+    rng.shuffle(picked)
+    return picked[:n]
+
+
+def _task(index, path: str, lines: list[str], line: int, target: str, name: str) -> Task | None:
+    if target == path:
+        return None
+    gold = [s for s in index.outline(target) if s.qualname == name]
+    if not gold:
+        return None
+    gold_lines = (index.file_text(target) or "").splitlines()
+    first = gold_lines[gold[0].start_line].strip() if gold[0].start_line < len(gold_lines) else ""
+    if len(first) < 6:
+        return None
+    row = lines[line]
+    return Task(path, line, row[: len(row) - len(row.lstrip())], name, target,
+                gold[0].start_line, first)
+
+
+# -- scoring ----------------------------------------------------------------------------------
+
+def blanked(index, task: Task) -> str:
+    lines = (index.file_text(task.path) or "").splitlines(keepends=True)
+    lines[task.line] = task.indent + "\n"
+    return "".join(lines)
+
+
+def hit_sections(prompt, task: Task) -> bool:
+    return any(s.path == task.gold_path and task.gold_text in
+               {x.strip() for x in s.text.splitlines()} for s in prompt.sections
+               if s.kind not in ("prefix", "suffix", "format"))
+
+
+def cross_chars(prompt, task: Task) -> int:
+    return sum(len(s.text) for s in prompt.sections
+               if s.path and s.path != task.path and s.kind not in ("prefix", "suffix"))
+
+
+class Baseline:
+    """RepoCoder's sparse retrieval: Jaccard over 20-line windows of the other files."""
+
+    def __init__(self, index) -> None:
+        self.pool = []
+        for path in sorted(index.files()):
+            self.pool += windows(path, index.file_text(path) or "", 20, 10)
+
+    def hit(self, text: str, task: Task, chars: int) -> bool:
+        lines = text.splitlines()
+        query = identifiers("\n".join(lines[max(0, task.line - 10) : task.line]))
+        pool = [w for w in self.pool if w.path != task.path]
+        for _, w in jaccard_top(query, pool, 200):
+            if chars <= 0:
+                break
+            body = w.text[:chars]
+            chars -= len(w.text)
+            if w.path == task.gold_path and task.gold_text in {x.strip() for x in
+                                                               body.splitlines()}:
+                return True
+        return False
+
+
+def assembler(index, tok: Path, weights: dict[str, float] | None = None) -> Assembler:
+    cfg = AssemblerConfig(repo_name="stdlib")
+    if weights is not None:
+        cfg = cfg.with_weights("completion", **weights)
+    return Assembler(index, None, tok, MODEL_JSON, config=cfg)
+
+
+def run_config(index, asm: Assembler, tasks: list[Task], budget: int,
+               baseline: Baseline | None = None) -> dict:
+    hits = base_hits = 0
+    times, chars = [], []
+    for task in tasks:
+        text = blanked(index, task)
+        index.update_buffer(task.path, text)
+        start = time.perf_counter()
+        prompt = asm.build(PromptRequest(task.path, text, task.line, len(task.indent), budget))
+        times.append((time.perf_counter() - start) * 1000.0)
+        index.close_buffer(task.path)
+        hits += hit_sections(prompt, task)
+        chars.append(cross_chars(prompt, task))
+        if baseline is not None:
+            base_hits += baseline.hit(text, task, chars[-1])
+    out = {"recall": hits / len(tasks), "p50_ms": statistics.median(times),
+           "p90_ms": sorted(times)[int(0.9 * (len(times) - 1))],
+           "cross_chars_mean": statistics.mean(chars)}
+    if baseline is not None:
+        out["baseline_recall"] = base_hits / len(tasks)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tasks", type=int, default=300)
+    ap.add_argument("--tokenizer")
+    ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--no-ablation", action="store_true")
+    ap.add_argument("--timing-tasks", type=int, default=40, help="tasks timed at 128K")
+    args = ap.parse_args()
+    os.environ.setdefault("CODEFLOW_CACHE_DIR", str(WORK / "cache"))
+    from context.index import WorkspaceIndex
+
+    ws = stdlib_workspace()
+    tok = tokenizer_file(args.tokenizer, ws)
+    index = WorkspaceIndex(ws)
+    stats = index.refresh()
+    tasks = make_tasks(index, args.tasks)
+    print(f"corpus {ws}: {stats.files} files, {stats.symbols} symbols; {len(tasks)} tasks; "
+          f"tokenizer {tok}")
+    baseline = Baseline(index)
+    results: dict = {"tasks": len(tasks), "tokenizer": str(tok)}
+    full = assembler(index, tok)
+    for budget in (2048, 8192):
+        r = run_config(index, full, tasks, budget, baseline)
+        results[f"full@{budget}"] = r
+        print(f"budget {budget:>6}: recall {r['recall']:.3f}  baseline {r['baseline_recall']:.3f}"
+              f"  p50 {r['p50_ms']:.1f} ms  p90 {r['p90_ms']:.1f} ms  "
+              f"cross-file chars {r['cross_chars_mean']:.0f}")
+    r = run_config(index, full, tasks[: args.timing_tasks], 131072)
+    results["full@131072"] = r
+    print(f"budget 131072: recall {r['recall']:.3f}  p50 {r['p50_ms']:.1f} ms  "
+          f"p90 {r['p90_ms']:.1f} ms  ({args.timing_tasks} tasks)")
+    warm = run_config(index, full, tasks[: args.timing_tasks], 131072)
+    results["full@131072_warm"] = warm
+    print(f"budget 131072 again (retrieval cached): p50 {warm['p50_ms']:.1f} ms")
+    if not args.no_ablation:
+        ablation(index, tok, tasks, results)
+    index.close()
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2), "utf-8")
+    return 0
+
+
+def ablation(index, tok: Path, tasks: list[Task], results: dict) -> None:
+    base = dict(AssemblerConfig().completion.weights)
+    for source in SOURCES:
+        alone = {s: (w if s == source else 0.0) for s, w in base.items()}
+        loo = {**base, source: 0.0}
+        a = run_config(index, assembler(index, tok, alone), tasks, 2048)["recall"]
+        b = run_config(index, assembler(index, tok, loo), tasks, 2048)["recall"]
+        results[f"alone:{source}@2048"], results[f"without:{source}@2048"] = a, b
+        print(f"  {source:<12} alone {a:.3f}   without {b:.3f}   (2K)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,264 @@
+"""The assembler: a request in, a ranked, budgeted, cache-friendly prompt out.
+
+Per request: plan the current file's prefix/suffix cuts (line-level token counts, quantised);
+reserve their share; retrieve (cached per scope), fuse, drop what the prompt already shows and
+what echoes the cursor's surroundings; pack the best candidates into the rest of the budget
+with exact token counts; order stable material first; lay out in the model's format; take every
+section's ids from the content-keyed cache. ``build`` is safe to call from worker threads.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..retrieve.candidate import Candidate
+from ..retrieve.current import Cursor, cut_prefix, cut_suffix, enclosing_headers
+from ..retrieve.fusion import drop_echoes, drop_visible
+from ..retrieve.providers import EditRingLike, HistoryLike, IndexLike
+from ..retrieve.query import make_query
+from ..retrieve.retriever import Retriever
+from .config import AssemblerConfig, BudgetSplit, KindConfig
+from .format import PromptFormat, neutraliser
+from .layout import Piece, chat_layout, completion_layout, context_header
+from .tokens import TokenCache
+from .types import ChatMessage, Prompt, PromptRequest, Section
+
+__all__ = ["Assembler", "KIND_ORDER"]
+
+log = logging.getLogger(__name__)
+
+KIND_ORDER = {"repo_map": 0, "outline": 1, "definition": 2, "usage": 3, "blame": 4,
+              "commit": 5, "cochange": 5, "similar": 6, "uncommitted": 7, "edit": 8}
+"""Retrieved sections go in this order (stable kinds first); ties by path and line."""
+
+_MIN_PIECE = 16
+
+
+@dataclass(frozen=True)
+class CurrentPlan:
+    """The current file's pieces and what they reserve of the budget."""
+
+    prefix: tuple[Piece, ...]
+    suffix: Piece | None
+    visible: tuple[tuple[int, int], ...]
+    reserve: int
+
+
+def _round_up(n: int, quantum: int) -> int:
+    return -(-n // quantum) * quantum if quantum > 0 else n
+
+
+def _repo_name(index: Any) -> str:
+    root = getattr(index, "root", None)
+    return Path(root).resolve().name if root else "workspace"
+
+
+def _looks_special(token: str) -> bool:
+    return (token.startswith("<") and token.endswith(">")) or "｜" in token
+
+
+def _piece(c: Candidate, text: str) -> Piece:
+    """A retrieved piece without leading blank lines (a section must not start with a newline:
+    it would merge with the newline that ends its header)."""
+    lines = text.splitlines(keepends=True)
+    skip = 0
+    while skip < len(lines) - 1 and not lines[skip].strip():
+        skip += 1
+    start = c.start_line + skip if c.contiguous else c.start_line
+    return Piece(c.kind, c.path, start, c.end_line, "".join(lines[skip:]), c.score)
+
+
+def _messages(req: PromptRequest) -> list[tuple[str, str]]:
+    out = []
+    for m in req.messages:
+        role, content = (m.role, m.content) if isinstance(m, ChatMessage) else (m[0], m[1])
+        out.append((str(role), str(content)))
+    return out
+
+
+class Assembler:
+    """Builds prompts for one model (tokenizer + format) over one workspace."""
+
+    def __init__(
+        self,
+        index: IndexLike | None,
+        history: HistoryLike | None,
+        tokenizer_path: str | Path,
+        model_json: Mapping[str, Any],
+        edit_ring: EditRingLike | None = None,
+        config: AssemblerConfig | None = None,
+    ) -> None:
+        self.format = PromptFormat.from_model_json(model_json)
+        self.tokens = TokenCache.from_file(tokenizer_path)
+        self.config = config = config or AssemblerConfig()
+        self.retriever = Retriever(index, history, edit_ring)
+        added = {t for t in self.tokens.added_tokens() if _looks_special(t)}
+        self.neutralise = neutraliser(set(self.format.specials) | added)
+        self.repo = self.neutralise(config.repo_name or _repo_name(index))
+        if not self.tokens.concat_safe():
+            log.warning("tokenizer %s merges across line ends: prompt ids are the concatenation "
+                        "of section ids and may differ from tokenizing the prompt text",
+                        tokenizer_path)
+
+    def build(self, req: PromptRequest) -> Prompt:
+        """The prompt for ``req`` (raises ``BuildCancelled`` when its token is tripped)."""
+        kc = self.config.for_kind(req.kind)
+        cursor = Cursor.of(req.text, req.line, req.character)
+        chat = req.kind == "chat"
+        fim = self.format.supports_fim and not chat
+        messages = _messages(req) if chat else []
+        msg_cost = sum(self.tokens.count(self.neutralise(c)) + 8 for _, c in messages)
+        budget = max(0, req.budget - msg_cost)
+        plan = self._plan_current(cursor, budget, kc.split, with_suffix=fim or chat)
+        overhead = self._overhead(req, cursor, plan, messages, chat)
+        room = min(budget - overhead - plan.reserve, int(kc.split.retrieved * req.budget))
+        context = self._context(req, cursor, plan, kc, room)
+        pieces = self._layout(req, cursor, plan, context, messages, chat)
+        return self._fit(req, pieces, chat, fim)
+
+    # -- current file ---------------------------------------------------------------------
+
+    def _plan_current(
+        self, cursor: Cursor, budget: int, split: BudgetSplit, with_suffix: bool
+    ) -> CurrentPlan:
+        lines, count = cursor.lines, self.tokens.line_count
+        partial = self.neutralise(cursor.before)
+        heads = enclosing_headers(cursor)
+        cap = int(budget * split.prefix)
+        avail = cap - self.tokens.count(partial) - sum(count(lines[h]) for h in heads)
+        start = cut_prefix(lines, cursor.line, max(0, avail), count, split.prefix_quantum_lines)
+        used = sum(count(lines[i]) for i in range(start, cursor.line)) + self.tokens.count(partial)
+        while start < cursor.line and not lines[start].strip():
+            start += 1
+        kept = [h for h in heads if h < start]
+        prefix = []
+        if kept:
+            text = self.neutralise("".join(lines[h] for h in kept))
+            prefix.append(Piece("prefix", None, kept[0], kept[-1], text))
+            used += self.tokens.count(text)
+        if start < cursor.line:
+            body = self.neutralise("".join(lines[start : cursor.line]))
+            prefix.append(Piece("prefix", None, start, cursor.line - 1, body))
+        prefix.append(Piece("prefix", None, cursor.line, cursor.line, partial))
+        reserve = cap if start > 0 else min(cap, _round_up(used + 64, split.quantum))
+        visible = [(start, cursor.line), *((h, h) for h in kept)]
+        suffix = None
+        if with_suffix:
+            suffix, s_reserve, s_span = self._plan_suffix(cursor, budget, split)
+            reserve += s_reserve
+            visible.append(s_span)
+        return CurrentPlan(tuple(prefix), suffix, tuple(visible), reserve)
+
+    def _plan_suffix(
+        self, cursor: Cursor, budget: int, split: BudgetSplit
+    ) -> tuple[Piece | None, int, tuple[int, int]]:
+        lines = cursor.lines
+        cap = min(int(budget * split.suffix), split.suffix_max)
+        after = self.neutralise(cursor.after)
+        first = self.tokens.count(after)
+        if first > cap:
+            return None, 0, (cursor.line, cursor.line)
+        stop = cut_suffix(lines, cursor.line + 1, cap - first, self.tokens.line_count)
+        text = after + self.neutralise("".join(lines[cursor.line + 1 : stop]))
+        used = first + sum(self.tokens.line_count(x) for x in lines[cursor.line + 1 : stop])
+        reserve = cap if stop < len(lines) else min(cap, _round_up(used + 16, split.quantum))
+        end = max(cursor.line, stop - 1)
+        return Piece("suffix", None, cursor.line, end, text), reserve, (cursor.line, end)
+
+    def _overhead(self, req: PromptRequest, cursor: Cursor, plan: CurrentPlan,
+                  messages: list[tuple[str, str]], chat: bool) -> int:
+        pieces = self._layout(req, cursor, plan, [], messages, chat)
+        return sum(self.tokens.count(p.text) for p in pieces if p.kind == "format")
+
+    # -- retrieved context ----------------------------------------------------------------
+
+    def _context(self, req: PromptRequest, cursor: Cursor, plan: CurrentPlan, kc: KindConfig,
+                 room: int) -> list[Piece]:
+        if room < _MIN_PIECE:
+            return []
+        q = make_query(req.path, cursor)
+        cands = self.retriever.retrieve(q, kc.weights, kc.rrf_k, req.cancel, room)
+        cands = drop_visible(cands, req.path, plan.visible)
+        lo, hi = max(0, cursor.line - kc.echo_window), cursor.line + kc.echo_window + 1
+        local = [x for i, x in enumerate(cursor.lines[lo:hi], lo) if i != cursor.line]
+        cands = drop_echoes(cands, local, kc.echo_threshold)
+        chosen = self._pack(cands, room, req.kind == "chat")
+        chosen.sort(key=lambda c: (KIND_ORDER.get(c.kind, 9), c.path or "", c.start_line,
+                                   c.end_line))
+        return [_piece(c, self.neutralise(c.text)) for c in chosen]
+
+    def _header_cost(self, path: str | None, chat: bool) -> int:
+        if chat:
+            return 24
+        return self.tokens.count(context_header(self.format, self.neutralise(path or "")))
+
+    def _pack(self, cands: Sequence[Candidate], room: int, chat: bool) -> list[Candidate]:
+        chosen: list[Candidate] = []
+        for i in range(0, len(cands), 32):
+            chunk = cands[i : i + 32]
+            ids = self.tokens.many([self.neutralise(c.text) for c in chunk])
+            for cand, cand_ids in zip(chunk, ids, strict=True):
+                cost = len(cand_ids) + self._header_cost(cand.path, chat)
+                if cost <= room:
+                    chosen.append(cand)
+                    room -= cost
+            if room < _MIN_PIECE:
+                break
+        return chosen
+
+    # -- layout and fitting ---------------------------------------------------------------
+
+    def _layout(self, req: PromptRequest, cursor: Cursor, plan: CurrentPlan,
+                context: Sequence[Piece], messages: list[tuple[str, str]],
+                chat: bool) -> list[Piece]:
+        path = self.neutralise(req.path)
+        context = [Piece(p.kind, self.neutralise(p.path or ""), p.start_line, p.end_line, p.text,
+                         p.score) for p in context]
+        prefix = [Piece(p.kind, path, p.start_line, p.end_line, p.text) for p in plan.prefix]
+        suffix = plan.suffix and Piece("suffix", path, plan.suffix.start_line,
+                                       plan.suffix.end_line, plan.suffix.text)
+        if chat:
+            current = [*prefix, *([suffix] if suffix else [])]
+            msgs = [(r, self.neutralise(c)) for r, c in messages]
+            return chat_layout(self.format, self.config.system_prompt, path, cursor.line,
+                               context, current, msgs)
+        return completion_layout(self.format, self.repo, path, context, prefix, suffix)
+
+    def _fit(self, req: PromptRequest, pieces: list[Piece], chat: bool, fim: bool) -> Prompt:
+        ids_list = self.tokens.many([p.text for p in pieces])
+        total = sum(len(x) for x in ids_list)
+        while total > req.budget:
+            drop = self._least_useful(pieces)
+            if drop is None:
+                log.warning("prompt for %s needs %d tokens, over the budget of %d", req.path,
+                            total, req.budget)
+                break
+            total -= sum(len(ids_list[i]) for i in drop)
+            pieces = [p for i, p in enumerate(pieces) if i not in drop]
+            ids_list = [x for i, x in enumerate(ids_list) if i not in drop]
+        sections = tuple(
+            Section(p.kind, p.path, p.start_line, p.end_line, p.text, len(x), p.score)
+            for p, x in zip(pieces, ids_list, strict=True)
+        )
+        ids = tuple(i for x in ids_list for i in x)
+        return Prompt("".join(p.text for p in pieces), ids, sections, self.format, len(ids), fim)
+
+    def _least_useful(self, pieces: list[Piece]) -> set[int] | None:
+        """Indices of the lowest-scored retrieved piece and its header, or None."""
+        best = None
+        for i, p in enumerate(pieces):
+            if p.kind not in ("format", "prefix", "suffix", "message", "system"):
+                if best is None or p.score < pieces[best].score:
+                    best = i
+        if best is None:
+            return None
+        drop = {best}
+        if best > 0 and pieces[best - 1].kind == "format":
+            drop.add(best - 1)
+        if best + 1 < len(pieces) and pieces[best + 1].text == "```\n":
+            drop.add(best + 1)
+        return drop

@@ -1,0 +1,182 @@
+-- codeflow for Neovim: require("codeflow").setup{...}
+--   server:  `codeflow serve` through Neovim's LSP client (0.7.2+)
+--   ghost:   inline completions as extmarks (native vim.lsp.inline_completion on 0.12+)
+--   chat:    :CodeflowChat, streamed into a scratch buffer
+--   tests:   :CodeflowRunTests, :CodeflowFix ("Fix with codeflow" code action)
+--   health:  :checkhealth codeflow
+local client = require("codeflow.client")
+local config = require("codeflow.config")
+local util = require("codeflow.util")
+
+local M = {}
+
+local function native_inline()
+  return config.options.native_inline and vim.lsp.inline_completion ~= nil and util.has("nvim-0.12")
+end
+
+function M.run_tests()
+  local c = client.get()
+  if not c then
+    return util.notify("the server is not running", vim.log.levels.WARN)
+  end
+  local buf = vim.api.nvim_get_current_buf()
+  local args = vim.bo[buf].buftype == "" and { vim.uri_from_bufnr(buf) } or {}
+  c.request("workspace/executeCommand", { command = "codeflow.runTests", arguments = args }, function(err, result)
+    if err then
+      return util.notify("running the tests failed: " .. tostring(err.message), vim.log.levels.ERROR)
+    end
+    local msg = type(result) == "table" and (result.summary or result.message) or "tests finished"
+    util.notify(tostring(msg) .. " (failures are diagnostics; :CodeflowFix on one)")
+  end, buf)
+end
+
+---Runs the "Fix with codeflow" code action at the cursor.
+function M.fix()
+  local c = client.get()
+  if not c then
+    return util.notify("the server is not running", vim.log.levels.WARN)
+  end
+  local buf = vim.api.nvim_get_current_buf()
+  local params = vim.lsp.util.make_range_params(0, c.offset_encoding)
+  local row = params.range.start.line
+  local diags
+  if vim.lsp.diagnostic.get_line_diagnostics then -- 0.7 .. 0.9
+    diags = vim.lsp.diagnostic.get_line_diagnostics(buf, row)
+  else
+    diags = {}
+    for _, d in ipairs(vim.diagnostic.get(buf, { lnum = row })) do
+      local lsp = d.user_data and d.user_data.lsp
+      if lsp then
+        table.insert(diags, lsp)
+      end
+    end
+  end
+  params.context = { diagnostics = diags, only = { "quickfix" } }
+  c.request("textDocument/codeAction", params, function(err, actions)
+    if err then
+      return util.notify("code actions failed: " .. tostring(err.message), vim.log.levels.ERROR)
+    end
+    local pick
+    for _, a in ipairs(actions or {}) do
+      if type(a.title) == "string" and a.title:find("Fix with codeflow", 1, true) then
+        pick = a
+        break
+      end
+    end
+    if not pick then
+      return util.notify("no 'Fix with codeflow' action here (run :CodeflowRunTests first)", vim.log.levels.WARN)
+    end
+    local function run(action)
+      if action.edit then
+        vim.lsp.util.apply_workspace_edit(action.edit, c.offset_encoding)
+      end
+      local cmd = type(action.command) == "table" and action.command or (type(action.command) == "string" and action or nil)
+      if cmd then
+        c.request("workspace/executeCommand", { command = cmd.command, arguments = cmd.arguments }, function() end, buf)
+      end
+    end
+    if not pick.edit and not pick.command and c.server_capabilities.codeActionProvider
+      and type(c.server_capabilities.codeActionProvider) == "table" and c.server_capabilities.codeActionProvider.resolveProvider then
+      c.request("codeAction/resolve", pick, function(e2, resolved)
+        if e2 then
+          return util.notify("resolving the fix failed: " .. tostring(e2.message), vim.log.levels.ERROR)
+        end
+        run(resolved or pick)
+      end, buf)
+    else
+      run(pick)
+    end
+  end, buf)
+end
+
+---Short status for the statusline: "codeflow: model · CPU · 120 ms".
+function M.statusline()
+  local s = client.status
+  if not client.get() then
+    return client.error and "codeflow: error" or ""
+  end
+  if not s then
+    return "codeflow: starting"
+  end
+  local parts = { s.model ~= "" and vim.fn.fnamemodify(s.model, ":t") or "codeflow", s.device == "cuda" and "GPU" or "CPU" }
+  if s.state == "indexing" and type(s.indexing) == "table" and (s.indexing.total or 0) > 0 then
+    table.insert(parts, string.format("indexing %d%%", math.floor(100 * s.indexing.done / s.indexing.total)))
+  elseif s.state == "error" then
+    table.insert(parts, "error")
+  elseif type(s.lastLatencyMs) == "number" then
+    table.insert(parts, string.format("%d ms", s.lastLatencyMs))
+  end
+  return "codeflow: " .. table.concat(parts, " · ")
+end
+
+function M.setup(opts)
+  config.set(opts)
+  local group = vim.api.nvim_create_augroup("codeflow", { clear = true })
+  local chat = require("codeflow.chat")
+  chat.install_progress_handler()
+
+  vim.api.nvim_create_autocmd({ "FileType", "BufEnter" }, {
+    group = group,
+    callback = function(ev)
+      client.attach(ev.buf)
+    end,
+  })
+
+  if native_inline() then
+    client.on_ready = {
+      function()
+        pcall(vim.lsp.inline_completion.enable, config.options.ghost.enabled)
+      end,
+    }
+    local k = config.options.keys
+    if k.accept and k.accept ~= "" then
+      vim.keymap.set("i", k.accept, function()
+        if not vim.lsp.inline_completion.get() then
+          return k.accept
+        end
+      end, { expr = true, replace_keycodes = true, desc = "codeflow: accept suggestion" })
+    end
+  else
+    local ghost = require("codeflow.ghost")
+    ghost.setup_autocmds(group)
+    ghost.setup_keymaps()
+  end
+
+  vim.api.nvim_create_user_command("CodeflowChat", chat.command, { nargs = "*", range = true, desc = "Ask codeflow" })
+  vim.api.nvim_create_user_command("CodeflowChatCancel", chat.cancel, { desc = "Cancel the streaming answer" })
+  vim.api.nvim_create_user_command("CodeflowChatReset", chat.reset, { desc = "Forget the chat history" })
+  vim.api.nvim_create_user_command("CodeflowRunTests", M.run_tests, { desc = "Run the tests; failures become diagnostics" })
+  vim.api.nvim_create_user_command("CodeflowFix", M.fix, { desc = "Fix with codeflow (code action at the cursor)" })
+  vim.api.nvim_create_user_command("CodeflowToggle", function()
+    local g = require("codeflow.ghost")
+    g.enabled = not g.enabled
+    g.dismiss()
+    local c = client.get()
+    if c then
+      c.request("workspace/executeCommand", { command = "codeflow.toggleCompletions", arguments = {} }, function() end)
+    end
+    util.notify("inline completions " .. (g.enabled and "on" or "off"))
+  end, { desc = "Toggle inline completions" })
+  vim.api.nvim_create_user_command("CodeflowRestart", function()
+    client.stop()
+    vim.defer_fn(function()
+      client.attach(vim.api.nvim_get_current_buf())
+    end, 500)
+  end, { desc = "Restart the codeflow server" })
+
+  -- Buffers already open when setup runs.
+  for _, buf in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(buf) then
+      client.attach(buf)
+    end
+  end
+  return M
+end
+
+---Changes settings at runtime and mirrors them to the server (didChangeConfiguration).
+function M.update_settings(settings)
+  config.options.settings = vim.tbl_deep_extend("force", config.options.settings or {}, settings or {})
+  client.push_settings()
+end
+
+return M

@@ -1,0 +1,292 @@
+-- Headless Neovim test of the codeflow plugin against the real server.
+--   nvim --headless -u NONE -i NONE --cmd "set rtp+=editors/nvim" -c "luafile editors/nvim/tests/run.lua"
+-- Env: CODEFLOW_SERVER (executable, default codeflow), CODEFLOW_WORKSPACE (a dir to edit in),
+--      CODEFLOW_NVIM_RESULT (JSON result file), CODEFLOW_NVIM_PARTS ("attach,ghost,chat"; default all),
+--      CODEFLOW_TIMEOUT_S (per wait, default 180).
+-- Steps run from timers so that Neovim's main loop processes the typed keys (insert-mode
+-- autocmds fire as for a user). Exits 0 when every check passed, 1 otherwise.
+local result_path = os.getenv("CODEFLOW_NVIM_RESULT")
+local server = os.getenv("CODEFLOW_SERVER") or "codeflow"
+local ws = os.getenv("CODEFLOW_WORKSPACE") or vim.fn.tempname()
+local timeout_ms = tonumber(os.getenv("CODEFLOW_TIMEOUT_S") or "180") * 1000
+local parts = {}
+for p in (os.getenv("CODEFLOW_NVIM_PARTS") or "attach,ghost,chat"):gmatch("[^,]+") do
+  parts[p] = true
+end
+
+local results = { checks = {}, nvim = tostring(vim.version().major .. "." .. vim.version().minor .. "." .. vim.version().patch) }
+local failed = false
+
+local function finish()
+  results.ok = not failed
+  if result_path then
+    local f = assert(io.open(result_path, "w"))
+    f:write(vim.fn.json_encode(results))
+    f:close()
+  end
+  io.stdout:write(vim.fn.json_encode(results) .. "\n")
+  local c = require("codeflow.client").get()
+  if c then
+    c.stop()
+  end
+  vim.defer_fn(function()
+    vim.cmd(failed and "cquit 1" or "qall!")
+  end, 200)
+end
+
+local function check(name, cond, detail)
+  table.insert(results.checks, { name = name, ok = cond and true or false, detail = detail })
+  if not cond then
+    failed = true
+    io.stderr:write("FAIL " .. name .. ": " .. vim.inspect(detail) .. "\n")
+  else
+    io.stderr:write("ok   " .. name .. "\n")
+  end
+  return cond
+end
+
+-- A tiny sequencer: each step gets `next`; wait_until polls without blocking the main loop.
+local steps, idx = {}, 0
+local function step(fn)
+  table.insert(steps, fn)
+end
+local function run_next()
+  idx = idx + 1
+  if failed or idx > #steps then
+    return finish()
+  end
+  local ok, err = pcall(steps[idx], run_next)
+  if not ok then
+    check("step " .. idx .. " raised", false, err)
+    finish()
+  end
+end
+local function wait_until(what, cond, k, ms)
+  local t0 = vim.loop.now()
+  local function poll()
+    local ok, v = pcall(cond)
+    if ok and v then
+      return k()
+    end
+    if vim.loop.now() - t0 > (ms or timeout_ms) then
+      check("wait: " .. what, false, ok and "timed out" or v)
+      return finish()
+    end
+    vim.defer_fn(poll, 20)
+  end
+  poll()
+end
+local function feed(keys)
+  vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes(keys, true, false, true), "t", false)
+end
+
+-- Workspace and file.
+vim.fn.mkdir(ws, "p")
+local file = ws .. "/calc.py"
+local f = assert(io.open(file, "w"))
+f:write('"""Tiny calculator."""\n\n\ndef add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n')
+f:close()
+
+-- Record what the plugin sends.
+local sent = {}
+local codeflow = require("codeflow")
+codeflow.setup({ cmd = { server, "serve" }, ghost = { debounce_ms = 30 } })
+local client = require("codeflow.client")
+local ghost = require("codeflow.ghost")
+local chat = require("codeflow.chat")
+
+step(function(next)
+  local cmd, err = require("codeflow.config").server_cmd()
+  if not check("server command", cmd ~= nil, err) then
+    return next()
+  end
+  vim.cmd("edit " .. vim.fn.fnameescape(file))
+  wait_until("server initialized", function()
+    return client.get() and client.ready
+  end, function()
+    local c = client.get()
+    local orig = c.notify
+    c.notify = function(method, params)
+      table.insert(sent, { method = method, params = params })
+      return orig(method, params)
+    end
+    check("attached", vim.lsp.buf_is_attached(0, c.id))
+    check("inlineCompletionProvider", c.server_capabilities.inlineCompletionProvider ~= nil, c.server_capabilities)
+    results.capabilities = vim.tbl_keys(c.server_capabilities)
+    local cmds = (c.server_capabilities.executeCommandProvider or {}).commands or {}
+    results.commands = cmds
+    check("offset encoding", c.offset_encoding == "utf-16" or c.offset_encoding == "utf-8", c.offset_encoding)
+    next()
+  end, 60000)
+end)
+
+step(function(next)
+  wait_until("codeflow/status", function()
+    return client.status ~= nil
+  end, function()
+    results.status = client.status
+    check("status has model/device", type(client.status.device) == "string" and client.status.state ~= nil, client.status)
+    next()
+  end, 30000)
+end)
+
+if parts.ghost then
+  step(function(next)
+    -- Type the body of mul() like a user: insert mode at the end of the file.
+    vim.api.nvim_win_set_cursor(0, { vim.api.nvim_buf_line_count(0), 0 })
+    feed("A")
+    vim.defer_fn(function()
+      feed("    return a")
+    end, 50)
+    wait_until("a ghost text extmark", function()
+      return ghost.current ~= nil and ghost.shown_text(0) ~= nil
+    end, function()
+      local shown = ghost.shown_text(0)
+      results.suggestion = ghost.last.text
+      results.shown = shown
+      results.latency_ms = ghost.last.latency_ms
+      check("mode is insert", vim.fn.mode() == "i", vim.fn.mode())
+      check("extmark text == the server's insertText", shown == ghost.last.shown and ghost.last.text:sub(-#shown) == shown, { shown = shown, server = ghost.last.text })
+      local show = vim.tbl_filter(function(s)
+        return s.method == "codeflow/didShowCompletion"
+      end, sent)
+      check("didShowCompletion sent", #show >= 1 and show[#show].params.text == shown, show)
+      results.before_accept = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+      feed("<Tab>")
+      wait_until("accepted", function()
+        return ghost.current == nil
+      end, function()
+        local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n")
+        results.after_accept = text
+        check("accept inserted the suggestion", text:find("    return a" .. shown, 1, true) ~= nil, text)
+        check("extmarks cleared", ghost.shown_text(0) == nil)
+        local acc = vim.tbl_filter(function(s)
+          return s.method == "codeflow/didAcceptCompletion"
+        end, sent)
+        check("didAcceptCompletion sent", #acc >= 1 and acc[1].params.acceptedLength == require("codeflow.util").utf16_len(shown) and acc[1].params.text == shown, acc)
+        next()
+      end, 5000)
+    end)
+  end)
+
+  step(function(next)
+    -- Partial accept and dismissal: a new suggestion, accept a word, then <Esc>.
+    ghost.dismiss()
+    feed("<CR>")
+    vim.defer_fn(function()
+      feed("# ")
+    end, 50)
+    wait_until("a second suggestion", function()
+      return ghost.current ~= nil
+    end, function()
+      local before = #sent
+      local full = ghost.current.full
+      local wl = ghost.next_word_len(full)
+      local partial = wl < #full
+      feed("<M-Right>")
+      wait_until("accept word", function()
+        return ghost.current == nil or ghost.current.accepted > 0
+      end, function()
+        feed("<Esc>")
+        wait_until("dismissed on InsertLeave", function()
+          return vim.fn.mode() == "n" and ghost.shown_text(0) == nil and ghost.current == nil
+        end, function()
+          local acc = {}
+          for i = before + 1, #sent do
+            if sent[i].method == "codeflow/didAcceptCompletion" then
+              table.insert(acc, sent[i].params)
+            end
+          end
+          check("one didAccept for the word", #acc == 1 and acc[1].text == full and acc[1].acceptedLength == require("codeflow.util").utf16_len(full:sub(1, wl)), { acc = acc, partial = partial, full = full })
+          next()
+        end, 5000)
+      end, 5000)
+    end)
+  end)
+
+  step(function(next)
+    -- <Tab> with nothing shown inserts a tab as usual.
+    ghost.enabled = false
+    vim.bo.expandtab = false
+    feed("o<Tab>x<Esc>")
+    wait_until("plain tab", function()
+      return vim.fn.mode() == "n" and vim.api.nvim_get_current_line() == "\tx"
+    end, function()
+      check("<Tab> falls through", true)
+      ghost.enabled = true
+      next()
+    end, 5000)
+  end)
+end
+
+if parts.chat then
+  step(function(next)
+    local done = nil
+    local deltas = {}
+    local token_probe = chat.partial
+    local ok = chat.ask("What does add in @calc.py do? Answer in one sentence.", {
+      on_done = function(r)
+        done = r
+      end,
+    })
+    check("chat request sent", ok)
+    local buf = chat.buf
+    local seen_partial = false
+    wait_until("chat answer", function()
+      if chat.running and chat.running.deltas > 0 and not done then
+        seen_partial = true
+      end
+      return done ~= nil
+    end, function()
+      local text = table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
+      results.chat = { answer = done.text, finishReason = done.finishReason, deltas = done.deltas }
+      check("chat finished", done.finishReason == "stop" or done.finishReason == "length", done)
+      check("chat streamed deltas", done.deltas >= 1 and done.streamed == done.text, done)
+      check("chat buffer saw a partial answer", seen_partial or done.deltas == 1, done.deltas)
+      check("chat buffer holds the answer", done.text ~= "" and text:find(done.text, 1, true) ~= nil, text)
+      next()
+    end)
+    _ = deltas
+    _ = token_probe
+  end)
+
+  step(function(next)
+    local done = nil
+    chat.ask("Write a long, detailed tutorial on mean and variance with many examples.", {
+      on_done = function(r)
+        done = r
+      end,
+    })
+    wait_until("first delta of the second answer", function()
+      return (chat.running and chat.running.deltas > 0) or done
+    end, function()
+      chat.cancel()
+      wait_until("cancelled", function()
+        return done ~= nil
+      end, function()
+        results.chat_cancel = { finishReason = done.finishReason, chars = #done.text }
+        check("chat cancelled", done.finishReason == "cancelled", done)
+        local text = table.concat(vim.api.nvim_buf_get_lines(chat.buf, 0, -1, false), "\n")
+        check("chat buffer says cancelled", text:find("> cancelled", 1, true) ~= nil)
+        next()
+      end, 30000)
+    end)
+  end)
+end
+
+step(function(next)
+  -- :checkhealth codeflow runs and reports the running server.
+  vim.cmd("checkhealth codeflow")
+  local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n")
+  results.health = text
+  check("checkhealth", text:find("server running", 1, true) ~= nil and text:find("inline completion: server offers", 1, true) ~= nil, text)
+  next()
+end)
+
+-- Watchdog.
+vim.defer_fn(function()
+  check("watchdog", false, "the test took too long")
+  finish()
+end, timeout_ms * 3)
+
+vim.defer_fn(run_next, 10)

@@ -1,0 +1,186 @@
+"""The assembler end to end on the real index: layout, budgets, ids, formats, stability."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tokenizers import Tokenizer
+
+from context.assemble import (
+    ZWSP,
+    Assembler,
+    BuildCancelled,
+    ChatMessage,
+    PromptFormat,
+    PromptRequest,
+)
+from context.index import WorkspaceIndex
+
+from .conftest import GEO, MAIN, model_json, write_workspace
+
+BLANKED = MAIN.replace("    edge = util.perimeter(w, h)\n", "    \n")  # cursor at (7, 4)
+
+
+def build(index: WorkspaceIndex | None, tok: Path, fim: str = "iquest", text: str = BLANKED,
+          line: int = 7, col: int = 4, budget: int = 2048, **kw: object):
+    asm = Assembler(index, None, tok, model_json(fim))
+    return asm, asm.build(PromptRequest("geo/main.py", text, line, col, budget, **kw))
+
+
+def encode(tok: Path, text: str) -> tuple[int, ...]:
+    return tuple(Tokenizer.from_file(str(tok)).encode(text, add_special_tokens=False).ids)
+
+
+def test_iquest_repo_level_layout_and_exact_ids(geo_index, tokenizer_path) -> None:
+    _, p = build(geo_index, tokenizer_path)
+    assert p.text.startswith("<|repo_name|>ws\n<|file_sep|>")
+    assert p.text.endswith("    return 1\n<|fim_middle|>")
+    assert "<|file_sep|>geo/main.py\n<|fim_prefix|>from geo.util import area" in p.text
+    assert "    total = area(w, h)\n    <|fim_suffix|>\n    return s.describe()" in p.text
+    assert "def perimeter(width, height):\n" in p.text
+    assert p.fim is True
+    assert sum(s.tokens for s in p.sections) == p.prompt_tokens == len(p.ids)
+    assert p.ids == encode(tokenizer_path, p.text)
+    assert "".join(s.text for s in p.sections) == p.text
+
+
+def test_sections_in_prompt_order_with_stable_material_first(geo_index, tokenizer_path) -> None:
+    _, p = build(geo_index, tokenizer_path)
+    kinds = [s.kind for s in p.sections]
+    assert kinds[0] == "format"
+    assert kinds[-5:] == ["prefix", "prefix", "format", "suffix", "format"]
+    content = [s for s in p.sections if s.kind not in ("format", "prefix", "suffix")]
+    assert {s.path for s in content} == {"geo/util.py", "app/cli.py"}
+    assert all(s.path is None and s.start_line == -1 for s in p.sections if s.kind == "format")
+    prefix = [s for s in p.sections if s.kind == "prefix"]
+    assert [(s.path, s.start_line, s.end_line) for s in prefix] == [
+        ("geo/main.py", 0, 6), ("geo/main.py", 7, 7)]
+
+
+@pytest.mark.parametrize("budget", [64, 128, 200, 333, 1000, 4096])
+def test_budget_is_never_exceeded_and_counts_are_exact(geo_index, tokenizer_path, budget) -> None:
+    _, p = build(geo_index, tokenizer_path, budget=budget)
+    assert p.prompt_tokens <= budget
+    assert p.prompt_tokens == sum(s.tokens for s in p.sections) == len(p.ids)
+    assert p.ids == encode(tokenizer_path, p.text)
+
+
+def test_small_budget_keeps_enclosing_header_when_top_is_cut(tmp_path, tokenizer_path) -> None:
+    body = "".join(f"        v{i} = compute(v{i - 1}, {i})\n" for i in range(1, 120))
+    text = f"import os\n\n\nclass Big:\n    def method(self, v0):\n{body}        \n"
+    _, p = build(None, tokenizer_path, text=text, line=124, col=8, budget=256)
+    prefix = [s for s in p.sections if s.kind == "prefix"]
+    assert prefix[0].text == "class Big:\n    def method(self, v0):\n"
+    assert (prefix[0].start_line, prefix[0].end_line) == (3, 4)
+    assert prefix[1].start_line % 4 == 0 and prefix[1].end_line == 123
+    assert "import os" not in p.text
+    assert p.prompt_tokens <= 256
+
+
+def test_special_tokens_in_files_are_neutralised(tmp_path, tokenizer_path) -> None:
+    evil = 'MARK = "<|fim_prefix|> and <|endoftext|>"\n'
+    root = write_workspace(tmp_path / "ws", {**GEO, "geo/util.py": evil + GEO["geo/util.py"]})
+    index = WorkspaceIndex(root, store_path=tmp_path / "s.sqlite3")
+    index.refresh()
+    try:
+        text = BLANKED.replace("def report", "# <|file_sep|> in a comment\ndef report")
+        asm, p = build(index, tokenizer_path, text=text, line=8)
+    finally:
+        index.close()
+    ids = asm.tokens.tokenizer
+    specials = {t: ids.token_to_id(t) for t in ("<|fim_prefix|>", "<|endoftext|>",
+                                                "<|file_sep|>")}
+    assert p.ids.count(specials["<|fim_prefix|>"]) == 1
+    assert p.ids.count(specials["<|endoftext|>"]) == 0
+    assert p.ids.count(specials["<|file_sep|>"]) == p.text.count("<|file_sep|>")
+    assert f"# <{ZWSP}|file_sep|> in a comment" in p.text
+    assert f'MARK = "<{ZWSP}|fim_prefix|> and <{ZWSP}|endoftext|>"' in p.text
+
+
+@pytest.mark.parametrize(("fim", "start", "end"), [
+    ("starcoder2", "<repo_name>ws<file_sep>", "    return 1\n<fim_middle>"),
+    ("deepseek", "<｜begin▁of▁sentence｜><｜fim▁begin｜># ", "    return 1\n<｜fim▁end｜>"),
+    ("codellama", "<s><PRE> # ", "    return 1\n <MID>"),
+    ("none", "# ", "    total = area(w, h)\n    "),
+])
+def test_other_formats(geo_index, tokenizer_path, fim, start, end) -> None:
+    _, p = build(geo_index, tokenizer_path, fim=fim)
+    assert p.text.startswith(start)
+    assert p.text.endswith(end)
+    assert p.fim is (fim != "none")
+    assert sum(s.tokens for s in p.sections) == p.prompt_tokens
+
+
+def test_starcoder2_current_file_header(geo_index, tokenizer_path) -> None:
+    _, p = build(geo_index, tokenizer_path, fim="starcoder2")
+    assert "<file_sep><fim_prefix>geo/main.py\nfrom geo.util import" in p.text
+
+
+def test_chat_layout_messages_and_stops(geo_index, tokenizer_path) -> None:
+    msgs = (ChatMessage("user", "What does report return?"), ("assistant", "A tuple."),
+            ChatMessage("user", "Explain <|im_end|> please"))
+    _, p = build(geo_index, tokenizer_path, kind="chat", messages=msgs, budget=4096)
+    assert p.text.startswith("<|im_start|>system\nYou are a coding assistant")
+    assert p.text.endswith(
+        "<|im_start|>user\nWhat does report return?<|im_end|>\n<|im_start|>assistant\nA tuple."
+        f"<|im_end|>\n<|im_start|>user\nExplain <{ZWSP}|im_end|> please<|im_end|>\n"
+        "<|im_start|>assistant\n")
+    assert "### Current file: geo/main.py (cursor at line 8)" in p.text
+    assert p.fim is False
+    assert p.stop == ("<|im_end|>", "<|endoftext|>", "<|im_start|>")
+    assert [s.kind for s in p.sections].count("message") == 3
+
+
+def test_stop_strings_of_formats() -> None:
+    assert PromptFormat.from_model_json(model_json("iquest")).stop_strings == (
+        "<|endoftext|>", "<|file_sep|>", "<|repo_name|>", "<|fim_prefix|>", "<|fim_suffix|>",
+        "<|fim_middle|>", "<|im_end|>", "<|im_start|>")
+    assert PromptFormat.from_model_json(model_json("codellama")).stop_strings[:2] == (
+        "</s>", "<EOT>")
+    with pytest.raises(ValueError, match="unknown prompt_format.fim"):
+        PromptFormat.from_model_json(model_json("gpt9"))
+
+
+def test_deterministic_across_assemblers(geo_index, tokenizer_path) -> None:
+    _, a = build(geo_index, tokenizer_path)
+    _, b = build(geo_index, tokenizer_path)
+    assert a.ids == b.ids and a.sections == b.sections
+
+
+def test_typing_keeps_everything_before_the_cursor_line(geo_index, tokenizer_path) -> None:
+    asm = Assembler(geo_index, None, tokenizer_path, model_json("iquest"))
+    typed = "edge = util.perimeter(w, h)"
+    prev = None
+    for n in range(len(typed) + 1):
+        text = BLANKED.replace("    \n    return s", f"    {typed[:n]}\n    return s", 1)
+        p = asm.build(PromptRequest("geo/main.py", text, 7, 4 + n, 2048))
+        stable = [s for s in p.sections if not (s.kind == "prefix" and s.start_line == 7)]
+        stable = stable[: stable.index(next(s for s in stable if s.kind == "suffix")) - 1]
+        if prev is not None:
+            assert stable == prev
+        prev = stable
+    assert asm.tokens._ids.hits > 0
+
+
+def test_without_index_or_history_only_the_current_file(tokenizer_path) -> None:
+    _, p = build(None, tokenizer_path)
+    assert {s.kind for s in p.sections} == {"format", "prefix", "suffix"}
+
+
+def test_cancelled_request_raises(geo_index, tokenizer_path) -> None:
+    class Tripped:
+        cancelled = True
+
+    with pytest.raises(BuildCancelled):
+        build(geo_index, tokenizer_path, cancel=Tripped())
+
+
+def test_retrieval_weights_switch_sources_off(geo_index, tokenizer_path) -> None:
+    from context.assemble import AssemblerConfig
+
+    cfg = AssemblerConfig().with_weights("completion", definitions=0.0, similar=0.0,
+                                         repo_map=0.0, flow=0.0)
+    asm = Assembler(geo_index, None, tokenizer_path, model_json("iquest"), config=cfg)
+    p = asm.build(PromptRequest("geo/main.py", BLANKED, 7, 4, 2048))
+    assert [s.kind for s in p.sections if s.path and s.path != "geo/main.py"] == ["usage"]

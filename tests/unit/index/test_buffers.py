@@ -1,0 +1,155 @@
+"""Open buffers win over the disk; incremental re-parses give what a fresh parse gives."""
+
+from __future__ import annotations
+
+import random
+from array import array
+from pathlib import Path
+
+import pytest
+
+from context.index import WorkspaceIndex
+from context.index.edits import diff_edit
+from context.index.extract import BufferExtractor, extract
+
+from .helpers import write
+
+SOURCE = '''"""Module."""
+
+
+class Account:
+    """Money."""
+
+    def deposit(self, amount):
+        self.balance = self.balance + amount
+        return self.balance
+
+    def withdraw(self, amount):
+        return self.deposit(-amount)
+
+
+def open_account():
+    return Account()
+'''
+
+
+def test_diff_edit_finds_the_changed_region() -> None:
+    edit = diff_edit(b"ab\ncd\nef", b"ab\ncXd\nef")
+    assert edit is not None
+    assert (edit.start_byte, edit.old_end_byte, edit.new_end_byte) == (4, 4, 5)
+    assert (edit.start_point, edit.old_end_point, edit.new_end_point) == ((1, 1), (1, 1), (1, 2))
+    assert diff_edit(b"same", b"same") is None
+    removal = diff_edit(b"line1\nline2\nline3\n", b"line1\nline3\n")
+    assert removal is not None
+    assert (removal.start_byte, removal.old_end_byte, removal.new_end_byte) == (10, 16, 10)
+
+
+def test_buffer_wins_over_disk_until_closed(tmp_path: Path) -> None:
+    write(tmp_path, "bank.py", SOURCE)
+    with WorkspaceIndex(tmp_path) as ix:
+        ix.refresh()
+        edited = SOURCE.replace("def withdraw", "def take_out")
+        ix.update_buffer("bank.py", edited)
+        assert ix.file_text("bank.py") == edited
+        assert [d.qualname for d in ix.definitions("take_out")] == ["Account.take_out"]
+        assert ix.definitions("withdraw") == []
+        assert ix.refresh().parsed == 0  # a refresh does not overwrite the open buffer
+        assert ix.definitions("withdraw") == []
+        ix.close_buffer("bank.py")
+        assert ix.file_text("bank.py") == SOURCE
+        assert [d.qualname for d in ix.definitions("withdraw")] == ["Account.withdraw"]
+        assert ix.definitions("take_out") == []
+
+
+def test_buffer_for_a_new_unsaved_file_is_indexed(tmp_path: Path) -> None:
+    with WorkspaceIndex(tmp_path) as ix:
+        ix.refresh()
+        ix.update_buffer("draft.py", "from bank import Account\n\ndef draft():\n    pass\n")
+        assert ix.files() == ["draft.py"]
+        assert [d.path for d in ix.definitions("draft")] == ["draft.py"]
+        ix.close_buffer("draft.py")  # never saved: it disappears
+        assert ix.files() == []
+
+
+def test_restart_after_buffer_edit_rereads_the_disk(tmp_path: Path) -> None:
+    write(tmp_path, "bank.py", SOURCE)
+    with WorkspaceIndex(tmp_path) as ix:
+        ix.refresh()
+        ix.update_buffer("bank.py", SOURCE.replace("deposit", "put"))
+    with WorkspaceIndex(tmp_path) as ix:
+        assert ix.refresh().parsed == 1
+        assert [d.qualname for d in ix.definitions("deposit")] == ["Account.deposit"]
+
+
+def _positions(refs: dict[str, bytes]) -> dict[str, list[tuple[int, int]]]:
+    out = {}
+    for name, blob in refs.items():
+        values = array("I")
+        values.frombytes(blob)
+        out[name] = sorted(zip(values[0::2], values[1::2], strict=True))
+    return out
+
+
+JS_SOURCE = """// Adds.
+export function add(a, b) {
+  return a + b;
+}
+
+/** A vector. */
+export class Vector {
+  constructor(x) { this.x = x; }
+  len() { return add(this.x, 0); }
+}
+const z = require('./z');
+"""
+
+
+@pytest.mark.parametrize(("language", "source", "pieces"), [
+    ("python", SOURCE, ["x", "\n", "    ", "def f(a):\n    return a\n", "class K:\n    pass\n",
+                        "(", ")", ":", "# note\n", "é", "@deco\n"]),
+    ("javascript", JS_SOURCE, ["x", "\n", "{", "}", "function g() {}\n", "// c\n", "é", ";"]),
+])
+def test_incremental_parse_and_chunked_extraction_equal_a_fresh_parse(
+    language: str, source: str, pieces: list[str]
+) -> None:
+    rng = random.Random(7)
+    ix_text = source
+    old_data = ix_text.encode()
+    _, tree = extract(language, old_data)
+    chunked = BufferExtractor(language)
+    chunked.facts(tree, old_data)
+    for _ in range(80):
+        start = rng.randrange(len(ix_text) + 1)
+        end = min(len(ix_text), start + rng.randrange(8))
+        ix_text = ix_text[:start] + rng.choice(pieces) + ix_text[end:]
+        new_data = ix_text.encode()
+        edit = diff_edit(old_data, new_data)
+        if edit is None:  # the random replacement happened to change nothing
+            assert new_data == old_data
+            continue
+        tree.edit(edit.start_byte, edit.old_end_byte, edit.new_end_byte, edit.start_point,
+                  edit.old_end_point, edit.new_end_point)
+        incremental, tree = extract(language, new_data, tree)
+        fresh, fresh_tree = extract(language, new_data)
+        assert (incremental.defs, incremental.imports) == (fresh.defs, fresh.imports)
+        assert _positions(incremental.refs) == _positions(fresh.refs)
+        by_chunks = chunked.facts(tree, new_data)
+        assert (by_chunks.defs, by_chunks.imports, by_chunks.lines) == (
+            fresh.defs, fresh.imports, fresh.lines)
+        assert _positions(by_chunks.refs) == _positions(fresh.refs)
+        assert str(tree.root_node) == str(fresh_tree.root_node)
+        old_data = new_data
+
+
+def test_update_buffer_incrementally_tracks_typing(tmp_path: Path) -> None:
+    write(tmp_path, "bank.py", SOURCE)
+    with WorkspaceIndex(tmp_path) as ix:
+        ix.refresh()
+        text = SOURCE
+        for ch in "\ndef typed_fn(q):\n    return q\n":
+            text += ch
+            ix.update_buffer("bank.py", text)
+        fresh, _ = extract("python", text.encode())
+        assert [(s.name, s.start_line, s.end_line) for s in ix.symbols_in("bank.py")] == [
+            (d[0], d[3], d[5]) for d in fresh.defs]
+        assert ix.definitions("typed_fn")[0].start_line == 17

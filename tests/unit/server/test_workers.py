@@ -1,0 +1,86 @@
+"""The inference worker's priority order and cancel handling; supersede tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from inference.cancel import Cancelled, CancelToken
+from lsp_server.workers import InferenceWorker, Priority, Supersede
+
+
+def test_priority_order_completion_first() -> None:
+    worker = InferenceWorker()
+    gate = threading.Event()
+    order: list[str] = []
+    blocker = worker.submit(lambda t: gate.wait(5), Priority.WARMUP, CancelToken())
+    futs = [
+        worker.submit(lambda t, n=name: order.append(n), prio, CancelToken())
+        for name, prio in [
+            ("warmup", Priority.WARMUP),
+            ("chat", Priority.CHAT),
+            ("fix", Priority.FIX),
+            ("completion", Priority.COMPLETION),
+        ]
+    ]
+    gate.set()
+    blocker.result(5)
+    for f in futs:
+        f.result(5)
+    worker.stop()
+    assert order == ["completion", "fix", "chat", "warmup"]
+
+
+def test_cancelled_while_queued_is_dropped() -> None:
+    worker = InferenceWorker()
+    gate = threading.Event()
+    ran: list[int] = []
+    blocker = worker.submit(lambda t: gate.wait(5), Priority.COMPLETION, CancelToken())
+    token = CancelToken()
+    fut = worker.submit(lambda t: ran.append(1), Priority.COMPLETION, token)
+    token.cancel("superseded")
+    gate.set()
+    blocker.result(5)
+    with pytest.raises(Cancelled, match="superseded"):
+        fut.result(5)
+    worker.stop()
+    assert ran == []
+
+
+def test_awaiting_cancel_trips_token() -> None:
+    worker = InferenceWorker()
+    seen: list[str] = []
+
+    def work(token: CancelToken) -> None:
+        while not token.cancelled:
+            threading.Event().wait(0.005)
+        seen.append(token.reason)
+
+    async def main() -> None:
+        token = CancelToken()
+        task = asyncio.ensure_future(worker.run(work, Priority.CHAT, token))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert token.cancelled
+
+    asyncio.run(main())
+    done = worker.submit(lambda t: "after", Priority.CHAT, CancelToken())
+    assert done.result(5) == "after"
+    worker.stop()
+    assert seen == ["request cancelled"]
+
+
+def test_supersede_cancels_older_token_for_same_key_only() -> None:
+    sup = Supersede()
+    a = sup.begin(("completion", "file:///a"))
+    other = sup.begin(("completion", "file:///b"))
+    b = sup.begin(("completion", "file:///a"))
+    assert a.cancelled and a.reason == "superseded"
+    assert not b.cancelled and not other.cancelled
+    sup.end(("completion", "file:///a"), a)  # stale end does not drop the newer token
+    sup.cancel_all()
+    assert b.cancelled and other.cancelled
