@@ -72,10 +72,12 @@ def build_random(work: Path, threads: int) -> dict[str, Path]:
         save_file(state, str(dirs["hf_loop"] / "model.safetensors"))
         (dirs["hf_loop"] / "config.json").write_text(json.dumps(cfg))
         (dirs["hf_loop"] / "tokenizer.json").write_bytes(tok.read_bytes())
-    for name, src in (("dense", dirs["hf_dense"]), ("loop", dirs["hf_loop"])):
+    for name, src, dtype in (("dense", dirs["hf_dense"], "fp32"),
+                             ("dense_int8", dirs["hf_dense"], "int8"),
+                             ("loop", dirs["hf_loop"], "fp32")):
         out = work / f"model_{name}"
         if not (out / "model.onnx").is_file():
-            export_model(src, out)
+            export_model(src, out, dtype=dtype)
         dirs[name] = out
     return dirs
 
@@ -125,8 +127,8 @@ def torch_decode(hf_dir: Path, prompt: list[int], tokens: int, threads: int) -> 
     return decode_rate(run, tokens)
 
 
-def optimum_decode(hf_dir: Path, prompt: list[int], tokens: int, threads: int, work: Path
-                   ) -> float:
+def optimum_decode(hf_dir: Path, prompt: list[int], tokens: int, threads: int, work: Path,
+                   int8: bool = False) -> float:
     import onnxruntime as ort
     import torch
     from optimum.onnxruntime import ORTModelForCausalLM
@@ -142,6 +144,9 @@ def optimum_decode(hf_dir: Path, prompt: list[int], tokens: int, threads: int, w
         model = ORTModelForCausalLM.from_pretrained(hf_dir, export=True, session_options=opts,
                                                     use_cache=True)
         model.save_pretrained(saved)
+    if int8:
+        model = ORTModelForCausalLM.from_pretrained(quantized_copy(saved), session_options=opts,
+                                                    use_cache=True)
     ids = torch.tensor([prompt])
 
     def run(n: int) -> None:
@@ -150,6 +155,20 @@ def optimum_decode(hf_dir: Path, prompt: list[int], tokens: int, threads: int, w
         assert out.shape[1] == len(prompt) + n
 
     return decode_rate(run, tokens)
+
+
+def quantized_copy(saved: Path) -> Path:
+    """optimum's export with the same dynamic int8 MatMul quantization as `codeflow export`."""
+    import shutil
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    out = saved.with_name(saved.name + "_int8")
+    if not (out / "model.onnx").is_file():
+        shutil.copytree(saved, out, ignore=shutil.ignore_patterns("model.onnx*"))
+        quantize_dynamic(saved / "model.onnx", out / "model.onnx", weight_type=QuantType.QInt8,
+                         op_types_to_quantize=["MatMul"])
+    return out
 
 
 def ttft_edit(model_dir: Path, length: int, threads: int, vocab: int) -> tuple[float, float]:
@@ -172,6 +191,7 @@ def engine_only(args: argparse.Namespace) -> None:
     prompt = prompt_ids(args.prompt_tokens, vocab)
     result: dict[str, object] = {
         "engine_dense_tps": engine_decode(dense, prompt, args.tokens, args.threads),
+        "engine_int8_tps": engine_decode(Path(args.int8), prompt, args.tokens, args.threads),
         "engine_loop_tps": engine_decode(loop, prompt, args.tokens, args.threads),
     }
     for length in (2048, 8192):
@@ -181,8 +201,9 @@ def engine_only(args: argparse.Namespace) -> None:
     print(json.dumps(result))
 
 
-def run_child(dense: Path, loop: Path, args: argparse.Namespace) -> dict:
-    cmd = [sys.executable, __file__, "--engine-only", "--dense", str(dense), "--loop", str(loop),
+def run_child(dirs: dict[str, Path], args: argparse.Namespace) -> dict:
+    cmd = [sys.executable, __file__, "--engine-only", "--dense", str(dirs["dense"]),
+           "--loop", str(dirs["loop"]), "--int8", str(dirs["dense_int8"]),
            "--threads", str(args.threads), "--tokens", str(args.tokens),
            "--prompt-tokens", str(args.prompt_tokens)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
@@ -221,6 +242,7 @@ def main() -> int:
     p.add_argument("--engine-only", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--dense", help=argparse.SUPPRESS)
     p.add_argument("--loop", help=argparse.SUPPRESS)
+    p.add_argument("--int8", help=argparse.SUPPRESS)
     args = p.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     if args.engine_only:
@@ -233,20 +255,24 @@ def main() -> int:
           f"prompt, work dir {work}")
     bundled(args, work)
     dirs = build_random(work, args.threads)
-    child = run_child(dirs["dense"], dirs["loop"], args)
+    child = run_child(dirs, args)
     prompt = prompt_ids(args.prompt_tokens, QWEN_25M["vocab_size"])
     pt = torch_decode(dirs["hf_dense"], prompt, args.tokens, args.threads)
     opt = optimum_decode(dirs["hf_dense"], prompt, args.tokens, args.threads, work)
-    report(child, pt, opt)
+    opt8 = optimum_decode(dirs["hf_dense"], prompt, args.tokens, args.threads, work, int8=True)
+    report(child, pt, opt, opt8)
     return 0
 
 
-def report(child: dict, pt: float, opt: float) -> None:
-    ours, loop = child["engine_dense_tps"], child["engine_loop_tps"]
-    print(f"random Qwen2 ~25M decode: engine {ours:.1f} tok/s, PyTorch {pt:.1f} tok/s, "
-          f"optimum {opt:.1f} tok/s")
-    print(f"  engine / PyTorch = {ours / pt:.2f}x (target >= 2.5x)")
-    print(f"  engine / optimum = {ours / opt:.2f}x (target >= 1.25x)")
+def report(child: dict, pt: float, opt: float, opt8: float) -> None:
+    ours, ours8 = child["engine_dense_tps"], child["engine_int8_tps"]
+    loop = child["engine_loop_tps"]
+    print(f"random Qwen2 ~25M decode tok/s: engine fp32 {ours:.1f}, engine int8 {ours8:.1f}, "
+          f"PyTorch fp32 {pt:.1f}, optimum fp32 {opt:.1f}, optimum int8 {opt8:.1f}")
+    print(f"  engine fp32 / PyTorch fp32 = {ours / pt:.2f}x, engine int8 / PyTorch fp32 = "
+          f"{ours8 / pt:.2f}x (target >= 2.5x)")
+    print(f"  engine fp32 / optimum fp32 = {ours / opt:.2f}x, engine int8 / optimum int8 = "
+          f"{ours8 / opt8:.2f}x (target >= 1.25x)")
     for length in (2048, 8192):
         t = child[f"ttft_{length}"]
         print(f"  TTFT {length} tokens: cold {t['cold_ms']:.1f} ms, after a one-token edit "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,15 @@ def _register_lifecycle(server: CodeflowServer) -> None:
         ls.supersede.cancel_all()
         ls.services.close()
         ls.inference.stop()
+
+    @server.feature(types.EXIT)
+    def exit_(ls: CodeflowServer, params: Any) -> None:
+        # Worker threads (a model mid-prefill, a watcher, native pools) must neither keep the
+        # process alive nor crash it during interpreter teardown: leave at once.
+        code = 0 if ls.protocol._shutdown else 1
+        ls.services.close()
+        logging.shutdown()
+        os._exit(code)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(

@@ -198,8 +198,9 @@ class Assembler:
 
     def _pack(self, cands: Sequence[Candidate], room: int, chat: bool) -> list[Candidate]:
         chosen: list[Candidate] = []
-        for i in range(0, len(cands), 32):
-            chunk = cands[i : i + 32]
+        step = max(4, min(32, room // 256))
+        for i in range(0, len(cands), step):
+            chunk = cands[i : i + step]
             ids = self.tokens.many([self.neutralise(c.text) for c in chunk])
             for cand, cand_ids in zip(chunk, ids, strict=True):
                 cost = len(cand_ids) + self._header_cost(cand.path, chat)

@@ -34,7 +34,7 @@ class KindConfig:
 
     split: BudgetSplit = BudgetSplit()
     weights: Mapping[str, float] = field(default_factory=lambda: _weights(
-        definitions=1.0, usages=0.5, similar=0.6, repo_map=0.25, flow=0.7))
+        definitions=1.0, usages=0.4, similar=0.4, repo_map=0.2, flow=0.7))
     rrf_k: float = 20.0
     echo_window: int = 20
     echo_threshold: float = 0.5

@@ -8,6 +8,7 @@ Paths in and out are workspace-relative; the store keeps them relative to the re
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import posixpath
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from .. import store
 from . import tables
@@ -44,6 +46,26 @@ _SCAN_CHUNK = 16
 _HALF_LIFE_S = 30 * 86400
 _UNCOMMITTED_TTL_S = 1.0
 _HUNK_MEMO = 8192
+
+
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
+
+
+def _store_errors_as_empty(
+    method: Callable[_P, list[_T]],
+) -> Callable[_P, list[_T]]:
+    """A query whose store fails (locked past the busy timeout, file removed) returns []."""
+
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> list[_T]:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.Error as exc:
+            log.warning("history: %s failed on the store: %s", method.__name__, exc)
+            return []
+
+    return wrapper
 
 
 class History:
@@ -139,7 +161,8 @@ class History:
         except Cancelled:
             log.info("history: ingest cancelled")
             return 0
-        except GitError as exc:
+        except (GitError, sqlite3.Error) as exc:
+            self._paths.reload()
             log.warning("history: ingest failed: %s", exc)
             return 0
         if result.new_commits or result.dropped or result.rebuilt:
@@ -282,6 +305,7 @@ class History:
         ).fetchone()
         return int(row[0])
 
+    @_store_errors_as_empty
     def commits_touching(
         self,
         path: str,
@@ -384,6 +408,7 @@ class History:
             return start, end
         return map_range_back(hunks, start, end)
 
+    @_store_errors_as_empty
     def commit_files(self, commit_id: str, limit: int = 50) -> list[FileChange]:
         """What else one stored commit changed ("what changed alongside"), without hunks.
 
@@ -417,6 +442,7 @@ class History:
 
     # ---------------------------------------------------------------- blame
 
+    @_store_errors_as_empty
     def blame(self, path: str, start_line: int, end_line: int) -> list[BlameEntry]:
         """Who last changed lines ``start_line..end_line`` (0-based inclusive) of the file.
 
@@ -486,6 +512,7 @@ class History:
 
     # ---------------------------------------------------------------- co-change
 
+    @_store_errors_as_empty
     def cochanged(self, path: str, limit: int = 10) -> list[CoChange]:
         """Files that changed in the same commits as ``path``, most recent weight first.
 
@@ -567,6 +594,7 @@ class History:
 
     # ---------------------------------------------------------------- uncommitted
 
+    @_store_errors_as_empty
     def uncommitted(self, path: str | None = None) -> list[Hunk]:
         """The work tree (staged and unstaged) against HEAD, as hunks; binary or huge files
         come back as one summary hunk. ``path`` limits it to one file."""

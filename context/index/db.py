@@ -19,7 +19,7 @@ from context.store import connect, schema_version, set_schema_version
 log = logging.getLogger(__name__)
 
 __all__ = ["SCHEMA_VERSION", "StoredFile", "open_store", "remove_files", "transaction",
-           "write_facts", "write_stat"]
+           "write_delta", "write_facts", "write_stat"]
 
 SCHEMA_VERSION = 1
 COMPONENT = "index"
@@ -135,6 +135,34 @@ def write_facts(conn: sqlite3.Connection, path: str, language: str, digest: str,
         [(file_id, *imp) for imp in facts.imports],
     )
     return file_id
+
+
+def write_delta(conn: sqlite3.Connection, path: str, old_digest: str, digest: str,
+                old: Facts, new: Facts) -> bool:
+    """Rewrite only the rows that changed between two versions of a file (inside a
+    transaction). Returns False, writing nothing, when the stored entry is not ``old``."""
+    row = conn.execute("SELECT id, digest FROM idx_files WHERE path = ?", (path,)).fetchone()
+    if row is None or row[1] != old_digest:
+        return False
+    file_id = int(row[0])
+    conn.execute("UPDATE idx_files SET digest = ?, lines = ? WHERE id = ?",
+                 (digest, new.lines, file_id))
+    if old.defs != new.defs:
+        conn.execute("DELETE FROM idx_defs WHERE file_id = ?", (file_id,))
+        conn.executemany("INSERT INTO idx_defs VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         [(file_id, *d) for d in new.defs])
+    if old.imports != new.imports:
+        conn.execute("DELETE FROM idx_imports WHERE file_id = ?", (file_id,))
+        conn.executemany("INSERT INTO idx_imports VALUES(?, ?, ?, ?, ?)",
+                         [(file_id, *imp) for imp in new.imports])
+    changed = [name for name, blob in new.refs.items() if old.refs.get(name) != blob]
+    gone = [name for name in old.refs if name not in new.refs]
+    conn.executemany("DELETE FROM idx_refs WHERE file_id = ? AND name = ?",
+                     [(file_id, name) for name in changed + gone])
+    conn.executemany("INSERT INTO idx_refs VALUES(?, ?, ?, ?)",
+                     [(file_id, name, len(new.refs[name]) // 8, new.refs[name])
+                      for name in changed])
+    return True
 
 
 def write_stat(conn: sqlite3.Connection, path: str, size: int, mtime_ns: int) -> None:

@@ -3,6 +3,7 @@
 This runs in worker processes during a cold index, so everything it returns is plain tuples and
 bytes that pickle small. Definitions and imports come from the language's tags query (matches);
 references from its refs query (captures); Python-side work is per definition, not per node.
+``chunks.BufferExtractor`` does the same for an open buffer, chunk by chunk.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from context.index.model import SCOPE_KINDS
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "BufferExtractor", "DefRow", "Facts", "FileResult", "ImportRow", "extract", "read_and_extract",
+    "Columns", "DefRow", "Facts", "FileResult", "ImportRow", "extract", "read_and_extract",
+    "refs_in", "tags_in",
 ]
 
 # (name, qualname, kind, start_line, start_col, end_line, end_col, signature, doc)
@@ -128,14 +130,14 @@ def extract(
     parser = parser or get_parser(language)
     tree = parser.parse(data, old_tree) if old_tree is not None else parser.parse(data)
     root = tree.root_node
-    cols = _Columns(data)
-    defs, name_starts, imports = _tags(language, root, data, cols)
-    refs = _refs(language, root, name_starts, cols)
+    cols = Columns(data)
+    defs, name_starts, imports = tags_in(language, root, data, cols)
+    refs = refs_in(language, root, name_starts, cols)
     facts = Facts(tuple(defs), refs, tuple(imports), data.count(b"\n") + 1)
     return facts, tree
 
 
-class _Columns:
+class Columns:
     """Byte columns -> code point columns (identity for ASCII files)."""
 
     def __init__(self, data: bytes) -> None:
@@ -160,9 +162,9 @@ def _cursor(language: str, kind: str, span: tuple[int, int] | None) -> tree_sitt
     return cursor
 
 
-def _tags(
-    language: str, root: tree_sitter.Node, data: bytes, cols: _Columns,
-    span: tuple[int, int] | None = None,
+def tags_in(
+    language: str, root: tree_sitter.Node, data: bytes, cols: Columns,
+    span: tuple[int, int] | None = None, stack: list[tuple[int, str, str]] | None = None,
 ) -> tuple[list[DefRow], set[int], list[ImportRow]]:
     found: dict[tuple[int, int], _Found] = {}
     imports: list[ImportRow] = []
@@ -182,7 +184,7 @@ def _tags(
                     found[key] = (pattern, kind, node, name_node)
             elif cap.startswith("import."):
                 imports.extend(_imports(language, cap, nodes[0]))
-    defs, name_starts = _nest(language, found, data, cols)
+    defs, name_starts = _nest(language, found, data, cols, stack or [])
     return defs, name_starts, imports
 
 
@@ -213,10 +215,13 @@ def _nest(
     language: str,
     found: dict[tuple[int, int], _Found],
     data: bytes,
-    cols: _Columns,
+    cols: Columns,
+    stack: list[tuple[int, str, str]],
 ) -> tuple[list[DefRow], set[int]]:
-    """Order definitions, give them qualified names and method kinds from their nesting."""
-    stack: list[tuple[int, str, str]] = []  # (end_byte, qualname, kind) of open scopes
+    """Order definitions, give them qualified names and method kinds from their nesting.
+
+    ``stack`` holds the (end_byte, qualname, kind) of the scopes open around the definitions.
+    """
     defs: list[DefRow] = []
     name_starts: set[int] = set()
     for _, kind, node, name_node in sorted(
@@ -240,7 +245,7 @@ def _nest(
             ep = (ep[0] - 1, last - (data.rfind(b"\n", 0, last) + 1))
         defs.append((
             name, qualname, kind, sp[0], cols.col(sp[0], sp[1]), ep[0], cols.col(ep[0], ep[1]),
-            _signature(node, kind), _doc(language, node),
+            _signature(node, kind, data), _doc(language, node),
         ))
         if kind in SCOPE_KINDS:
             stack.append((node.end_byte, qualname, kind))
@@ -255,12 +260,13 @@ def _go_receiver(node: tree_sitter.Node) -> str:
     return words[-1] if words else ""
 
 
-def _signature(node: tree_sitter.Node, kind: str) -> str:
+def _signature(node: tree_sitter.Node, kind: str, data: bytes) -> str:
     body = node.child_by_field_name("body")
-    raw = node.text or b""
-    if body is not None and body.start_byte > node.start_byte and kind not in ("variable", "field"):
-        raw = raw[: body.start_byte - node.start_byte]
-    text = raw.decode("utf-8", "replace")
+    start, end = node.start_byte, node.end_byte
+    if body is not None and body.start_byte > start and kind not in ("variable", "field"):
+        end = body.start_byte
+    end = min(end, start + _MAX_SIGNATURE_CHARS * 2)
+    text = data[start:end].decode("utf-8", "replace")
     lines = text.split("\n")
     if body is None or kind in ("variable", "field", "constant", "type", "macro"):
         lines = lines[:1]
@@ -282,11 +288,11 @@ def _python_docstring(node: tree_sitter.Node) -> str:
     body = node.child_by_field_name("body")
     if body is None or body.named_child_count == 0:
         return ""
-    first = body.named_children[0]
-    if first.type != "expression_statement" or first.named_child_count == 0:
+    first = body.named_child(0)
+    if first is None or first.type != "expression_statement":
         return ""
-    string = first.named_children[0]
-    if string.type != "string":
+    string = first.named_child(0)
+    if string is None or string.type != "string":
         return ""
     parts = [_text(c) for c in string.named_children if c.type == "string_content"]
     return inspect.cleandoc("".join(parts))[:_MAX_DOC_CHARS]
@@ -385,8 +391,8 @@ def _split_top(text: str) -> list[str]:
     return parts
 
 
-def _refs(
-    language: str, root: tree_sitter.Node, name_starts: set[int], cols: _Columns,
+def refs_in(
+    language: str, root: tree_sitter.Node, name_starts: set[int], cols: Columns,
     span: tuple[int, int] | None = None,
 ) -> dict[str, bytes]:
     grouped: dict[bytes, array] = {}
@@ -405,84 +411,3 @@ def _refs(
             positions.append(row)
             positions.append(col)
     return {k.decode("utf-8", "replace"): v.tobytes() for k, v in grouped.items()}
-
-
-# Top-level nodes that belong with the node after them (leading comments, attributes).
-_LEADING = frozenset({"comment", "line_comment", "block_comment", "attribute_item", "decorator"})
-
-
-@dataclass(frozen=True)
-class _Chunk:
-    """Facts of a run of top-level nodes; lines relative to the chunk's first line."""
-
-    defs: tuple[DefRow, ...]
-    refs: tuple[tuple[str, bytes], ...]
-    imports: tuple[ImportRow, ...]
-
-
-def _groups(root: tree_sitter.Node) -> list[tuple[int, int, int]]:
-    """(start_byte, end_byte, start_row) of top-level chunks: each node with its leading ones."""
-    groups: list[tuple[int, int, int]] = []
-    pending: tuple[int, int] | None = None
-    for child in root.children:
-        start, row = (pending if pending is not None else (child.start_byte, child.start_point[0]))
-        if child.type in _LEADING:
-            pending = (start, row)
-            continue
-        pending = None
-        groups.append((start, child.end_byte, row))
-    if pending is not None:
-        groups.append((pending[0], root.end_byte, pending[1]))
-    return groups
-
-
-def _shift(blob: bytes, rows: int) -> array:
-    values = array("I")
-    values.frombytes(blob)
-    if rows:
-        values[0::2] = array("I", [v + rows for v in values[0::2]])
-    return values
-
-
-class BufferExtractor:
-    """Extraction for an open buffer: top-level chunks whose text did not change between edits
-    reuse their facts, so a keystroke re-extracts only the chunk it touched (the parse itself is
-    incremental through ``Tree.edit``). The result equals ``extract`` on the whole text."""
-
-    def __init__(self, language: str) -> None:
-        self.language = language
-        self._cache: dict[tuple[bytes, bytes], _Chunk] = {}
-
-    def facts(self, tree: tree_sitter.Tree, data: bytes) -> Facts:
-        root = tree.root_node
-        cols = _Columns(data)
-        cache: dict[tuple[bytes, bytes], _Chunk] = {}
-        defs: list[DefRow] = []
-        imports: list[ImportRow] = []
-        refs: dict[str, list[array]] = {}
-        for start, end, row in _groups(root):
-            line_start = data.rfind(b"\n", 0, start) + 1
-            key = (data[line_start:start], data[start:end])
-            chunk = cache.get(key) or self._cache.get(key)
-            if chunk is None:
-                chunk = self._extract(root, data, cols, (start, end), row)
-            cache[key] = chunk
-            defs.extend((d[0], d[1], d[2], d[3] + row, d[4], d[5] + row, *d[6:])
-                        for d in chunk.defs)
-            imports.extend((i[0], i[1], i[2] + row, i[3]) for i in chunk.imports)
-            for name, blob in chunk.refs:
-                refs.setdefault(name, []).append(_shift(blob, row))
-        self._cache = cache
-        merged = {name: b"".join(a.tobytes() for a in arrays) for name, arrays in refs.items()}
-        return Facts(tuple(defs), merged, tuple(imports), data.count(b"\n") + 1)
-
-    def _extract(self, root: tree_sitter.Node, data: bytes, cols: _Columns,
-                 span: tuple[int, int], row: int) -> _Chunk:
-        defs, name_starts, imports = _tags(self.language, root, data, cols, span)
-        refs = _refs(self.language, root, name_starts, cols, span)
-        return _Chunk(
-            tuple((d[0], d[1], d[2], d[3] - row, d[4], d[5] - row, *d[6:]) for d in defs),
-            tuple((name, _shift(blob, -row).tobytes() if row else blob)
-                  for name, blob in refs.items()),
-            tuple((i[0], i[1], i[2] - row, i[3]) for i in imports),
-        )

@@ -89,19 +89,15 @@ def rank_key(symbol: SymbolDef, near: tuple[int, int]) -> tuple:
     return (near, _KIND_ORDER.get(symbol.kind, 9), symbol.path, symbol.start_line)
 
 
-def _scopes_by_file(conn: sqlite3.Connection, ids: list[int]) -> dict[int, list[tuple]]:
-    scopes: dict[int, list[tuple]] = defaultdict(list)
-    kinds = ",".join(f"'{k}'" for k in sorted(SCOPE_KINDS))
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        for row in conn.execute(
-            f"SELECT file_id, qualname, start_line, start_col, end_line, end_col FROM idx_defs "
-            f"WHERE file_id IN ({marks}) AND kind IN ({kinds}) ORDER BY start_line, start_col",
-            chunk,
-        ):
-            scopes[int(row[0])].append(row[1:])
-    return scopes
+_SCOPE_SQL = (
+    "SELECT qualname, start_line, start_col, end_line, end_col FROM idx_defs "
+    "WHERE file_id = ? AND kind IN (" + ",".join(f"'{k}'" for k in sorted(SCOPE_KINDS)) + ") "
+    "ORDER BY start_line, start_col"
+)
+
+
+def _scopes(conn: sqlite3.Connection, fid: int) -> list[tuple]:
+    return conn.execute(_SCOPE_SQL, (fid,)).fetchall()
 
 
 def _innermost(scopes: list[tuple], line: int, col: int) -> str:
@@ -120,14 +116,14 @@ def references_named(conn: sqlite3.Connection, name: str, limit: int) -> list[Re
         "SELECT r.file_id, f.path, r.positions FROM idx_refs r JOIN idx_files f "
         "ON f.id = r.file_id WHERE r.name = ? ORDER BY f.path", (name,),
     ).fetchall()
-    scopes = _scopes_by_file(conn, [int(r[0]) for r in rows])
     out: list[Reference] = []
     for fid, path, blob in rows:
         positions = array("I")
         positions.frombytes(blob)
         pairs = sorted(zip(positions[0::2], positions[1::2], strict=True))
+        scopes = _scopes(conn, int(fid))
         for line, col in pairs:
-            out.append(Reference(path, name, line, col, _innermost(scopes[int(fid)], line, col)))
+            out.append(Reference(path, name, line, col, _innermost(scopes, line, col)))
             if len(out) >= limit:
                 return out
     return out

@@ -67,18 +67,27 @@ class Watcher:
         self._thread = threading.Thread(target=self._loop, name="codeflow-index-watch",
                                         daemon=True)
 
-    def start(self) -> None:
-        self._observer.schedule(_Handler(self), str(self.root), recursive=True)
-        self._observer.start()
+    def start(self) -> bool:
+        """Start observing; False (logged) when the OS refuses (e.g. inotify watch limit)."""
+        try:
+            self._observer.schedule(_Handler(self), str(self.root), recursive=True)
+            self._observer.start()
+        except OSError as exc:
+            log.warning("cannot watch %s for changes (%s); the index refreshes only on request",
+                        self.root, exc)
+            return False
         self._thread.start()
+        return True
 
     def stop(self) -> None:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        self._observer.stop()
-        self._observer.join(timeout=5)
-        self._thread.join(timeout=10)
+        if self._observer.is_alive():
+            self._observer.stop()
+            self._observer.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
 
     def note(self, abs_path: str, structural: bool) -> None:
         """Record one changed path (called on the observer's thread)."""

@@ -30,9 +30,10 @@ import tree_sitter
 
 from context import store
 from context.index import db, queries
+from context.index.chunks import BufferExtractor
 from context.index.edits import diff_edit
 from context.index.extract import (
-    BufferExtractor,
+    Facts,
     FileResult,
     content_hash,
     ensure_utf8,
@@ -64,6 +65,8 @@ class _Buffer:
     language: str | None
     tree: tree_sitter.Tree | None
     extractor: BufferExtractor | None = None
+    facts: Facts | None = None
+    digest: str = ""
 
 
 @dataclass(frozen=True)
@@ -309,11 +312,15 @@ class WorkspaceIndex:
                     else parser.parse(new.data))
         if new.extractor is None:
             new.extractor = BufferExtractor(language)
-        facts = new.extractor.facts(new.tree, new.data)
-        data = new.data
-        known = queries.file_id(self._conn, path) is not None
+        new.facts = new.extractor.facts(new.tree, new.data)
+        new.digest = content_hash(new.data)
         with db.transaction(self._conn):
-            db.write_facts(self._conn, path, language, content_hash(data), -1, -1, facts)
+            if old is not None and old.facts is not None and old.language == language and \
+                    db.write_delta(self._conn, path, old.digest, new.digest, old.facts, new.facts):
+                known = True
+            else:
+                known = queries.file_id(self._conn, path) is not None
+                db.write_facts(self._conn, path, language, new.digest, -1, -1, new.facts)
         if not known:
             self._touch()
         self._graph = None
@@ -517,8 +524,9 @@ class WorkspaceIndex:
 
         with self._lock:
             if self._watcher is None:
-                self._watcher = Watcher(self, self._walker)
-                self._watcher.start()
+                watcher = Watcher(self, self._walker)
+                if watcher.start():
+                    self._watcher = watcher
 
     def stop_watching(self) -> None:
         with self._lock:

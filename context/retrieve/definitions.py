@@ -29,8 +29,11 @@ class DefinitionLimits:
     """How much the definitions source may produce."""
 
     max_candidates: int = 80
-    scope_names: int = 40
+    scope_names: int = 16
     whole_max_lines: int = 12
+    """Whole bodies up to this many lines for names used in the enclosing scope..."""
+    brief_max_lines: int = 4
+    """...and up to this many for the others (signature + docstring beyond)."""
     outline_symbols: int = 40
 
 
@@ -42,8 +45,17 @@ class ModuleRef:
 
 
 def _bindings_of(view: WorkspaceView, path: str) -> tuple[Binding, ...]:
-    lines = view.lines(path)
-    return tuple(parse_imports("".join(lines))) if lines else ()
+    return view.memo(("bindings", path), lambda: tuple(parse_imports("".join(view.lines(path)))))
+
+
+def _target(view: WorkspaceView, module: str, from_path: str) -> str | None:
+    """Our resolution of ``module`` from ``from_path``, else the index's import edge."""
+    target = resolve_module(module, from_path, view.files())
+    if target is None:
+        for edge in view.imports(from_path):
+            if edge.module == module and edge.target:
+                return edge.target
+    return target
 
 
 def _submodule(module: str, name: str) -> str:
@@ -54,9 +66,9 @@ def resolve_symbol(
     view: WorkspaceView, from_path: str, module: str, name: str, depth: int = 0
 ) -> Any | ModuleRef | None:
     """The SymbolDef (or module) that ``from module import name`` in ``from_path`` binds,
-    following re-exports up to three hops; falls back to the index's own lookup."""
+    following re-exports up to three hops."""
     files = view.files()
-    target = resolve_module(module, from_path, files)
+    target = _target(view, module, from_path)
     if target is not None:
         for sym in view.outline(target):
             if sym.qualname == name:
@@ -71,9 +83,6 @@ def resolve_symbol(
                         mod = resolve_module(b.module, target, files)
                         return ModuleRef(mod) if mod else None
                     return resolve_symbol(view, target, b.module, b.name, depth + 1)
-    for sym in view.definitions(name, from_path, limit=3):
-        if sym.qualname == name:
-            return sym
     return None
 
 
@@ -119,7 +128,11 @@ def _module_wanted(q: Query, b: Binding, uses: dict[str, set[int]]) -> Iterator[
             lines = uses.get(key, set())
             tier = TIER_SCOPE if _distance(q, lines) == 0 else TIER_FILE
             yield tier, _distance(q, lines), key, (b.module, attr)
-    tier = TIER_OUTLINE_SCOPE if b.alias.split(".")[0] in q.scope_ids else TIER_OUTLINE
+    root = b.alias.split(".")[0]
+    if root not in q.file_ids:
+        tier = TIER_UNUSED - 0.5
+    else:
+        tier = TIER_OUTLINE_SCOPE if root in q.scope_ids else TIER_OUTLINE
     yield tier, _distance(q, uses.get(b.alias, set())), b.alias, ModuleRef(b.module)
 
 
@@ -152,7 +165,7 @@ def _resolve_candidate(
     if isinstance(target, Binding):
         found = resolve_symbol(view, q.path, target.module, target.name or "")
     elif isinstance(target, ModuleRef):
-        found = ModuleRef(resolve_module(target.path, q.path, view.files()) or "")
+        found = ModuleRef(_target(view, target.path, q.path) or "")
     else:
         found = resolve_symbol(view, q.path, target[0], target[1])
     if isinstance(found, ModuleRef):
@@ -167,9 +180,10 @@ def _symbol_candidate(
 ) -> Candidate | None:
     lines = view.lines(sym.path)
     outline = view.outline(sym.path) if sym.kind == "class" else ()
-    return definition_candidate(
-        lines, sym, score, outline, whole_max_lines=limits.whole_max_lines
-    )
+    if score >= TIER_SCOPE - 0.5:
+        return definition_candidate(lines, sym, score, outline, limits.whole_max_lines)
+    return definition_candidate(lines, sym, score, outline, limits.brief_max_lines,
+                                doc_max_lines=1, max_members=6)
 
 
 def _module_outline(
@@ -189,7 +203,7 @@ def _scope_names(
     view: WorkspaceView, q: Query, limits: DefinitionLimits, seen: set[tuple]
 ) -> Iterator[Candidate]:
     bound = {b.alias for b in q.bindings}
-    names = sorted(n for n in q.scope_ids - bound if n != q.scope_name)[: limits.scope_names]
+    names = sorted(n for n in q.scope_calls - bound if n != q.scope_name)[: limits.scope_names]
     for name in names:
         for sym in view.definitions(name, q.path, limit=2)[:1]:
             if sym.qualname != name and not sym.qualname.endswith(f".{name}"):

@@ -31,18 +31,20 @@ class Binding:
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """Import statements as (first line, joined text); other lines are skipped."""
     out: list[tuple[int, str]] = []
     lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        start, buf = i, lines[i]
-        while (buf.count("(") > buf.count(")") or buf.rstrip().endswith("\\")) and i + 1 < len(
+    for i, line in enumerate(lines):
+        head = line.lstrip()
+        if not head.startswith(("import ", "from ")):
+            continue
+        buf, j = line, i
+        while (buf.count("(") > buf.count(")") or buf.rstrip().endswith("\\")) and j + 1 < len(
             lines
         ):
-            i += 1
-            buf = buf.rstrip().rstrip("\\") + " " + lines[i]
-        out.append((start, buf))
-        i += 1
+            j += 1
+            buf = buf.rstrip().rstrip("\\") + " " + lines[j]
+        out.append((i, buf))
     return out
 
 

@@ -28,6 +28,8 @@ class Query:
     scope: tuple[int, int] | None
     scope_name: str | None
     scope_ids: frozenset[str]
+    scope_calls: frozenset[str]
+    """Names called or capitalised in the scope (likely defined elsewhere)."""
     file_ids: frozenset[str]
     bindings: tuple[Binding, ...]
     attrs: frozenset[tuple[str, str, int]]
@@ -66,6 +68,8 @@ def make_query(path: str, cursor: Cursor) -> Query:
         scope=span,
         scope_name=name,
         scope_ids=identifiers(scope_text),
+        scope_calls=frozenset(n for n in identifiers(scope_text)
+                              if n[0].isupper() or f"{n}(" in scope_text),
         file_ids=identifiers("".join(file_parts)),
         bindings=bindings,
         attrs=frozenset(attrs),

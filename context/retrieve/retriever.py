@@ -113,7 +113,7 @@ class Retriever:
             ranked["usages"] = usages(self.view, q)
         if "similar" in enabled:
             _check(cancel)
-            pool = list(dict.fromkeys([*self._recent_paths()[:8], *targets[:12], q.path]))
+            pool = list(dict.fromkeys([*self._recent_paths()[:8], *targets[:8], q.path]))
             ranked["similar"] = self.similar.candidates(q, pool)
         if "repo_map" in enabled:
             _check(cancel)

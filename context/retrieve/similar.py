@@ -58,35 +58,40 @@ def jaccard_top(query: Iterable[str], pool: Sequence[Window], k: int) -> list[tu
 
 
 class Bm25:
-    """Okapi BM25 over a fixed pool of windows (k1=1.2, b=0.75)."""
+    """Okapi BM25 over a fixed pool of windows (k1=1.2, b=0.75), with postings lists so a
+    query touches only the windows that contain its terms."""
 
     def __init__(self, pool: Sequence[Window], k1: float = 1.2, b: float = 0.75) -> None:
         self.pool = list(pool)
         self.k1, self.b = k1, b
-        self._tf = [Counter(w.terms) for w in self.pool]
-        self._len = [len(w.terms) for w in self.pool]
-        self._avg = (sum(self._len) / len(self._len)) if self._len else 0.0
-        df: Counter[str] = Counter()
-        for tf in self._tf:
-            df.update(tf.keys())
+        lengths = [len(w.terms) for w in self.pool]
+        avg = (sum(lengths) / len(lengths)) if lengths else 0.0
+        self._norm = [k1 * (1.0 - b + b * n / avg) if avg else k1 for n in lengths]
+        self._postings: dict[str, list[tuple[int, int]]] = {}
+        for i, w in enumerate(self.pool):
+            for term, f in Counter(w.terms).items():
+                self._postings.setdefault(term, []).append((i, f))
         n = len(self.pool)
-        self._idf = {t: math.log(1.0 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+        self._idf = {t: math.log(1.0 + (n - len(p) + 0.5) / (len(p) + 0.5))
+                     for t, p in self._postings.items()}
+
+    def scores(self, query: Iterable[str]) -> dict[int, float]:
+        """BM25 score of every window matching a query term (distinct terms counted once)."""
+        out: dict[int, float] = {}
+        for term in set(query):
+            idf = self._idf.get(term)
+            if idf is None:
+                continue
+            for i, f in self._postings[term]:
+                out[i] = out.get(i, 0.0) + idf * f * (self.k1 + 1.0) / (f + self._norm[i])
+        return out
 
     def score(self, query: Iterable[str], i: int) -> float:
-        """BM25 score of window ``i`` for the query terms (each distinct term counted once)."""
-        tf, length = self._tf[i], self._len[i]
-        norm = self.k1 * (1.0 - self.b + self.b * length / self._avg) if self._avg else self.k1
-        total = 0.0
-        for term in set(query):
-            f = tf.get(term, 0)
-            if f:
-                total += self._idf[term] * f * (self.k1 + 1.0) / (f + norm)
-        return total
+        """BM25 score of window ``i`` for the query terms."""
+        return self.scores(query).get(i, 0.0)
 
     def top(self, query: Iterable[str], k: int) -> list[tuple[float, Window]]:
         """The ``k`` best windows for ``query`` (score > 0; ties: path, then line)."""
-        terms = frozenset(query)
-        scored = [(self.score(terms, i), w) for i, w in enumerate(self.pool)]
-        scored = [s for s in scored if s[0] > 0.0]
+        scored = [(s, self.pool[i]) for i, s in self.scores(query).items() if s > 0.0]
         scored.sort(key=lambda s: (-s[0], s[1].path, s[1].start_line))
         return scored[:k]

@@ -38,7 +38,8 @@ def _docstring(lines: Sequence[str], after: int, max_lines: int) -> list[str]:
         body = lines[i].strip()
         if (i > after + 1 and quote in body) or (i == after + 1 and body.count(quote) >= 2):
             return out
-    return out
+    indent = lines[after + 1][: len(lines[after + 1]) - len(lines[after + 1].lstrip())]
+    return [*out, f"{indent}{quote}\n"]
 
 
 def _members(outline: Sequence[Any], sym: Any) -> list[Any]:
@@ -58,11 +59,12 @@ def definition_candidate(
     outline: Sequence[Any] = (),
     whole_max_lines: int = 12,
     doc_max_lines: int = 4,
+    max_members: int = 40,
     kind: str = "definition",
     source: str = "definitions",
 ) -> Candidate | None:
     """A candidate for a symbol: its whole text when short, else its signature and docstring
-    (for a class, also its members' first lines) followed by an elision line."""
+    (for a class, also up to ``max_members`` members' first lines) and an elision line."""
     start, end = sym.start_line, min(sym.end_line, len(lines) - 1)
     if start < 0 or start >= len(lines) or end < start:
         return None
@@ -72,7 +74,7 @@ def definition_candidate(
     head = header_end(lines, start)
     body = list(lines[start : head + 1]) + _docstring(lines, head, doc_max_lines)
     if sym.kind == "class":
-        for member in _members(outline, sym):
+        for member in _members(outline, sym)[:max_members]:
             first = lines[member.start_line] if member.start_line < len(lines) else ""
             if first and first not in body:
                 body.append(first)

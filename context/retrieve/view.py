@@ -43,6 +43,15 @@ class WorkspaceView:
         self._cache.put(full, value)
         return value
 
+    def memo(self, key: tuple, make: Any) -> Any:
+        """``make()`` cached under ``key`` for this generation (for derived per-file values)."""
+        full = (self.generation(), "derived", *key)
+        hit = self._cache.get(full)
+        if hit is None:
+            hit = make()
+            self._cache.put(full, hit)
+        return hit
+
     def files(self) -> frozenset[str]:
         """Every indexed file."""
         return self._memo(("files",), "files", lambda: frozenset(self.index.files()), frozenset())

@@ -2,8 +2,10 @@
 
 `RemoteBackend` implements `Backend` over HTTP with the standard library only (http.client, ssl,
 json). FIM and other raw prompts go to `/v1/completions` as the exact prompt our assembler built
-(no server-side template): the text decoded from `prompt_ids`, or the ids themselves with
-`prompt_as="ids"` (vLLM and llama.cpp's own server accept token ids; llama-cpp-python does not).
+(no server-side template). `prompt_as="auto"` (the default) sends the ids themselves, which
+vLLM and llama.cpp's own server take, so the server sees exactly our tokens; a server that
+refuses them (HTTP 400/422, e.g. llama-cpp-python) gets the text decoded from `prompt_ids`
+from then on. `"ids"` and `"text"` force one way.
 A prompt that is a whole ChatML conversation ending in `<|im_start|>assistant\\n` goes to
 `/v1/chat/completions` as messages (the server applies the model's chat template); `stream_chat`
 takes messages directly. Both are streamed as server-sent events; `cache_prompt: true` asks
@@ -430,9 +432,9 @@ class RemoteBackend:
     """Streams generations from an OpenAI-compatible server; implements `Backend`."""
 
     def __init__(self, transport: Transport, model: str, tokenizer: Any, spec: ModelSpec,
-                 prompt_as: str = "text", chat_endpoint: bool = True) -> None:
-        if prompt_as not in ("text", "ids"):
-            raise RemoteConfigError(f"prompt_as {prompt_as!r}: use 'text' or 'ids'")
+                 prompt_as: str = "auto", chat_endpoint: bool = True) -> None:
+        if prompt_as not in ("auto", "text", "ids"):
+            raise RemoteConfigError(f"prompt_as {prompt_as!r}: use 'auto', 'text' or 'ids'")
         self.transport = transport
         self.model = model
         self._tokenizer = tokenizer
@@ -508,18 +510,45 @@ class RemoteBackend:
         if len(req.prompt_ids) >= self._spec.max_context:
             raise ValueError(f"prompt of {len(req.prompt_ids)} tokens exceeds max context "
                              f"{self._spec.max_context}")
-        text = self._decode(req.prompt_ids)
-        messages = self._chat_messages(text)
+        # a server-side tokenizer costs a round trip to decode: then ChatML goes as raw ids
+        remote_tok = isinstance(self._tokenizer, ServerTokenizer)
+        text = None if remote_tok else self._decode(req.prompt_ids)
+        messages = None if text is None else self._chat_messages(text)
         if messages is not None:
             return self._run(req, "/v1/chat/completions", self._chat_body(req, messages), cancel)
-        prompt: Any = list(req.prompt_ids) if self.prompt_as == "ids" else text
-        return self._run(req, "/v1/completions", self._completion_body(req, prompt), cancel)
+        return self._completion(req, text, cancel)
 
     def stream_chat(self, messages: Sequence[Mapping[str, str]], req: GenerateRequest,
                     cancel: CancelToken | None = None) -> Iterator[Delta]:
         """Stream an answer to chat messages (`req` gives sampling; its prompt_ids may be ())."""
         body = self._chat_body(req, [dict(m) for m in messages])
         return self._run(req, "/v1/chat/completions", body, cancel)
+
+    def _completion(self, req: GenerateRequest, text: str | None, cancel: CancelToken | None
+                    ) -> Iterator[Delta]:
+        """`/v1/completions` with token ids (auto, ids) or text; auto falls back to text when
+        the server refuses ids (and goes back to auto if text fails the same way)."""
+        if self.prompt_as != "text":
+            body = self._completion_body(req, list(req.prompt_ids))
+            try:
+                yield from self._run(req, "/v1/completions", body, cancel)
+                return
+            except RemoteHTTPError as exc:
+                if self.prompt_as == "ids" or exc.status not in (400, 422):
+                    raise
+                log.info("remote: %s refused a token-id prompt; trying text",
+                         self.transport.endpoint.url)
+                self.prompt_as = "text"
+                first = exc.status
+        else:
+            first = 0
+        text = self._decode(req.prompt_ids) if text is None else text
+        try:
+            yield from self._run(req, "/v1/completions", self._completion_body(req, text), cancel)
+        except RemoteHTTPError as exc:
+            if first and exc.status == first:
+                self.prompt_as = "auto"  # not about ids after all (e.g. prompt too long)
+            raise
 
     # ---- request bodies ----------------------------------------------------------------------
     def _decode(self, ids: Sequence[int]) -> str:
@@ -566,8 +595,8 @@ class RemoteBackend:
             self._last = self._generation(req, state, built, built)
             return
         conn = self.transport.connect()
-        watcher = _Watcher(conn, cancel, deadline)
-        responded = built
+        watcher = _Watcher(conn.sock, cancel, deadline)
+        responded, resp = built, None
         try:
             try:
                 resp = self.transport.send(conn, "POST", path, body)
@@ -580,6 +609,8 @@ class RemoteBackend:
             yield from self._read(resp, state, watcher, chat=path.endswith("chat/completions"))
         finally:
             watcher.stop()
+            if resp is not None:
+                resp.close()
             conn.close()
             done = time.perf_counter()
             sent = getattr(conn, "first_send", 0.0) or built
@@ -689,11 +720,14 @@ def _api_key(remote: Any, env: Mapping[str, str]) -> str:
 
 
 class _Watcher:
-    """Shuts a connection's socket when the cancel token trips or the deadline passes."""
+    """Shuts a socket down when the cancel token trips or the deadline passes.
 
-    def __init__(self, conn: http.client.HTTPConnection, cancel: CancelToken | None,
+    It holds the socket itself: http.client drops `conn.sock` once a `Connection: close`
+    response takes it over."""
+
+    def __init__(self, sock: socket.socket | None, cancel: CancelToken | None,
                  deadline: float | None) -> None:
-        self._conn = conn
+        self._sock = sock
         self._cancel = cancel
         self._deadline = deadline
         self._done = threading.Event()
@@ -721,10 +755,9 @@ class _Watcher:
     def _watch(self) -> None:
         while not self._done.wait(WATCH_INTERVAL_S):
             if self.check():
-                sock = self._conn.sock
-                if sock is not None:
+                if self._sock is not None:
                     try:
-                        sock.shutdown(socket.SHUT_RDWR)
+                        self._sock.shutdown(socket.SHUT_RDWR)
                     except OSError:
                         pass
                 return

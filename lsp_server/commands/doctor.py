@@ -1,6 +1,10 @@
 """`codeflow doctor`: what codeflow found on this machine and what is missing, in plain words.
 
 Exit status 0 when the server can serve completions, 1 when something it needs is missing.
+
+A remote model server (`backend: remote`) is checked when `CODEFLOW_REMOTE_URL` is set, with
+`CODEFLOW_REMOTE_MODEL` (served model name) and `CODEFLOW_REMOTE_KEY_ENV` (the name of the
+variable holding the API key): reachable, model listed in /v1/models, one token generated.
 """
 
 from __future__ import annotations
@@ -8,12 +12,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import platform
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 RUNTIME_MODULES = (
     "pygls", "lsprotocol", "tree_sitter", "watchdog", "pygit2", "onnxruntime", "tokenizers",
@@ -128,10 +135,61 @@ def _index(workspace: str) -> list[Check]:
     ]
 
 
+def _remote_settings(env: Mapping[str, str]) -> Any:
+    from ..config import RemoteConfig
+
+    return RemoteConfig(url=env.get("CODEFLOW_REMOTE_URL", ""),
+                        model=env.get("CODEFLOW_REMOTE_MODEL", ""),
+                        api_key_env=env.get("CODEFLOW_REMOTE_KEY_ENV", ""))
+
+
+def _remote(model: str | None, env: Mapping[str, str]) -> list[Check]:
+    """The remote server: reachable, the model listed, one token generated."""
+    from inference import default_model_dir
+    from inference.backends.remote import RemoteBackend, RemoteConfigError, RemoteError
+
+    cfg = _remote_settings(env)
+    model_dir = Path(model).expanduser() if model else default_model_dir()
+    fix = "start the server, or fix CODEFLOW_REMOTE_URL / codeflow.remote.url"
+    try:
+        backend = RemoteBackend.from_config(cfg, model_dir, environ=env)
+        served = [str(m.get("id", "")) for m in backend.models()]
+    except RemoteConfigError as exc:
+        return [Check("remote server", False, str(exc), "fix the remote settings")]
+    except RemoteError as exc:
+        return [Check("remote server", False, str(exc), fix)]
+    checks = [Check("remote server", True, f"{backend.transport.endpoint.url} answers; serves "
+                    + (", ".join(served) or "no models"))]
+    if cfg.model and cfg.model not in served:
+        checks.append(Check("remote model", False, f"the server does not serve {cfg.model!r}",
+                            "set CODEFLOW_REMOTE_MODEL / codeflow.remote.model to one of: "
+                            + ", ".join(served)))
+        return checks
+    checks.append(Check("remote model", True, cfg.model or f"none named: the server picks "
+                        f"{served[0] if served else '?'}"))
+    return [*checks, _remote_generation(backend)]
+
+
+def _remote_generation(backend: Any) -> Check:
+    from inference.backends import GenerateRequest
+    from inference.backends.remote import RemoteError
+
+    ids = tuple(backend.tokenizer.encode("def main(", add_special_tokens=False).ids)
+    try:
+        gen = backend.generate(GenerateRequest(ids, max_tokens=1))
+    except RemoteError as exc:
+        return Check("remote generation", False, str(exc),
+                     "see the server's log; the model may still be loading")
+    ms = (backend.last_timing.done - backend.last_timing.built) * 1000
+    return Check("remote generation", True,
+                 f"1 token in {ms:.0f} ms: {gen.text!r} ({gen.stop_reason})")
+
+
 def collect(args: argparse.Namespace) -> list[Check]:
     """Run every check."""
+    remote = _remote(args.model, os.environ) if os.environ.get("CODEFLOW_REMOTE_URL") else []
     return [_python(), *_packages(), *_grammars(), _git(), *_model(args.model),
-            *_index(args.workspace)]
+            *_index(args.workspace), *remote]
 
 
 def run(args: argparse.Namespace) -> int:

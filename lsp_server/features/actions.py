@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
@@ -29,13 +29,11 @@ from pygls.uris import from_fs_path
 from inference.cancel import Cancelled, CancelToken
 
 from .. import convert
+from ..server import CodeflowServer  # runtime import: pygls resolves command annotations
 from . import edits, fixes
 from . import tests as test_feature
 from .edits import OutsideWorkspace, Region
 from .fixes import VERIFIED, FixResult, ModelUnavailable, Target
-
-if TYPE_CHECKING:
-    from ..server import CodeflowServer
 
 log = logging.getLogger(__name__)
 FIX_TEST_TITLE = "Fix failing test with codeflow"

@@ -29,16 +29,14 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
 from .. import convert
 from ..config import TestsConfig
-
-if TYPE_CHECKING:
-    from ..server import CodeflowServer
+from ..server import CodeflowServer  # runtime import: pygls resolves command annotations
 
 log = logging.getLogger(__name__)
 SOURCE = "codeflow-tests"

@@ -92,7 +92,7 @@ async def test_failures_become_diagnostics_and_passing_files_are_cleared(
     calc.write_text(calc.read_text().replace("len(values) - 1", "len(values)"))
     result = await run_tests(client)
     assert (result["passed"], result["failed"], result["diagnostics"]) == (3, 0, 0)
-    assert client.diagnostics == {(ws / "test_calc.py").as_uri(): [], calc.as_uri(): []}
+    assert client.diagnostics == {(ws / "test_calc.py").as_uri(): (), calc.as_uri(): ()}
 
 
 async def test_running_one_test_file_keeps_the_others_diagnostics(
@@ -105,7 +105,7 @@ async def test_running_one_test_file_keeps_the_others_diagnostics(
     (ws / "test_other.py").write_text("def test_other():\n    assert 2 == 2\n")
     result = await run_tests(client, (ws / "test_other.py").as_uri())
     assert (result["passed"], result["failed"]) == (1, 0)
-    assert client.diagnostics[(ws / "test_other.py").as_uri()] == []
+    assert client.diagnostics[(ws / "test_other.py").as_uri()] == ()
     assert [d[0] for d in _lines(client, ws / "test_calc.py")] == [8, 12]
 
 

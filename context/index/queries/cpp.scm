@@ -4,7 +4,7 @@
 (struct_specifier name: (type_identifier) @name body: (field_declaration_list)) @definition.struct
 (union_specifier name: (type_identifier) @name body: (field_declaration_list)) @definition.struct
 (enum_specifier name: (type_identifier) @name body: (enumerator_list)) @definition.enum
-(namespace_definition name: (namespace_identifier) @name) @definition.module
+(namespace_definition name: [(namespace_identifier) (nested_namespace_specifier)] @name) @definition.module
 (type_definition declarator: (type_identifier) @name) @definition.type
 (alias_declaration name: (type_identifier) @name) @definition.type
 (preproc_def name: (identifier) @name) @definition.macro

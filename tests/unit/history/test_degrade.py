@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -167,3 +168,21 @@ def test_git_never_writes_to_the_repo(make_repo: Callable[[str], Repo]) -> None:
     hist.close()
     after = {p: p.stat().st_mtime_ns for p in git_dir.rglob("*")}
     assert after == before
+
+
+def test_store_failure_returns_nothing(make_repo: Callable[[str], Repo]) -> None:
+    repo = make_repo("broken-store")
+    repo.write("a.py", "a = 1\n")
+    repo.write("b.py", "b = 1\n")
+    repo.commit("one")
+    hist = History(repo.root)
+    hist.ingest()
+    assert [c.path for c in hist.cochanged("a.py")] == ["b.py"]
+    other = sqlite3.connect(store_path(repo.root))
+    other.execute("DROP TABLE hist_files")
+    other.commit()
+    other.close()
+    assert hist.commits_touching("a.py") == []
+    assert hist.cochanged("a.py") == []
+    assert hist.ingest().new_commits == 0
+    hist.close()

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from context.index import WorkspaceIndex
+from context.index.chunks import BufferExtractor
 from context.index.edits import diff_edit
-from context.index.extract import BufferExtractor, extract
+from context.index.extract import extract
 
 from .helpers import write
 
@@ -104,19 +105,59 @@ const z = require('./z');
 """
 
 
+CPP_SOURCE = """#include "a.h"
+namespace geo {
+// A circle.
+class Circle {
+ public:
+  double area() const { return r * r; }
+  double r;
+};
+double Circle::twice() const { return 2 * area(); }
+}  // namespace geo
+"""
+
+RUST_SOURCE = """/// A point.
+pub struct P { x: i32 }
+
+impl P {
+    /// New.
+    pub fn new(x: i32) -> Self { P { x } }
+    fn get(&self) -> i32 { self.x }
+}
+"""
+
+JAVA_SOURCE = """import a.b.C;
+
+public class Outer {
+    /** Field. */
+    private int count;
+    public int inc() { return ++count; }
+    static class Inner { void m() {} }
+}
+"""
+
+PY_PIECES = ["x", "\n", "    ", "def f(a):\n    return a\n", "class K:\n    pass\n", "(", ")",
+             ":", "# note\n", "é", "@deco\n", '"""doc"""\n', "y = 1\n"]
+C_PIECES = ["x", "\n", "{", "}", "int g() { return 1; }\n", "// c\n", "é", ";", "class"]
+
+
 @pytest.mark.parametrize(("language", "source", "pieces"), [
-    ("python", SOURCE, ["x", "\n", "    ", "def f(a):\n    return a\n", "class K:\n    pass\n",
-                        "(", ")", ":", "# note\n", "é", "@deco\n"]),
+    ("python", SOURCE, PY_PIECES),
     ("javascript", JS_SOURCE, ["x", "\n", "{", "}", "function g() {}\n", "// c\n", "é", ";"]),
+    ("cpp", CPP_SOURCE, C_PIECES),
+    ("rust", RUST_SOURCE, C_PIECES + ["fn h() {}\n", "impl Q {\n"]),
+    ("java", JAVA_SOURCE, C_PIECES + ["void k() {}\n", "/** d */\n"]),
 ])
+@pytest.mark.parametrize("split_bytes", [2048, 0])
 def test_incremental_parse_and_chunked_extraction_equal_a_fresh_parse(
-    language: str, source: str, pieces: list[str]
+    language: str, source: str, pieces: list[str], split_bytes: int
 ) -> None:
     rng = random.Random(7)
     ix_text = source
     old_data = ix_text.encode()
     _, tree = extract(language, old_data)
-    chunked = BufferExtractor(language)
+    chunked = BufferExtractor(language, split_bytes=split_bytes)
     chunked.facts(tree, old_data)
     for _ in range(80):
         start = rng.randrange(len(ix_text) + 1)
@@ -153,3 +194,24 @@ def test_update_buffer_incrementally_tracks_typing(tmp_path: Path) -> None:
         assert [(s.name, s.start_line, s.end_line) for s in ix.symbols_in("bank.py")] == [
             (d[0], d[3], d[5]) for d in fresh.defs]
         assert ix.definitions("typed_fn")[0].start_line == 17
+
+
+def test_delta_writes_store_what_a_full_write_stores(tmp_path: Path) -> None:
+    write(tmp_path, "bank.py", SOURCE)
+    rng = random.Random(3)
+    pieces = ["x", "\n", "import os\n", "def g(b):\n    return b\n", "amount", "# c\n", ")"]
+    with WorkspaceIndex(tmp_path) as typed, \
+            WorkspaceIndex(tmp_path, store_path=tmp_path / "fresh.sqlite3") as fresh:
+        typed.refresh()
+        text = SOURCE
+        for _ in range(40):
+            start = rng.randrange(len(text) + 1)
+            text = text[:start] + rng.choice(pieces) + text[start + rng.randrange(4):]
+            typed.update_buffer("bank.py", text)
+        fresh.update_buffer("bank.py", text)
+        names = sorted(typed.identifiers("bank.py"))
+        assert names == sorted(fresh.identifiers("bank.py"))
+        assert typed.symbols_in("bank.py") == fresh.symbols_in("bank.py")
+        assert typed.imports("bank.py") == fresh.imports("bank.py")
+        for name in names:
+            assert typed.references(name) == fresh.references(name)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from context.index import WorkspaceIndex
 
@@ -84,3 +87,13 @@ def test_git_checkout_of_many_files_is_batched(tmp_path: Path) -> None:
         assert ix.definitions("old_0") == []
         assert [d.path for d in ix.definitions("new_599")] == ["src/m599.py"]
         assert sum(1 for f in ix.files() if f.startswith("lib/")) == 300
+
+
+def test_watching_a_missing_root_is_logged_not_raised(tmp_path: Path,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING), WorkspaceIndex(tmp_path / "missing") as ix:
+        stats = ix.refresh()
+        ix.start_watching()
+        assert ix.wait_idle(1.0) is True
+    assert (stats.files, stats.skipped) == (0, {"unreadable_dir": 1})
+    assert any("cannot watch" in r.getMessage() for r in caplog.records)

@@ -103,8 +103,10 @@ class Handler(BaseHTTPRequestHandler):
         try:
             while self.connection.recv(1024):
                 pass
-        except (TimeoutError, OSError):
+        except TimeoutError:
             return
+        except OSError:  # a reset is a close too
+            pass
         self.fake.client_closed.set()
 
 
@@ -137,7 +139,7 @@ def fake() -> Iterator[FakeServer]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield state
     state.release.set()

@@ -16,7 +16,7 @@ export interface CodeflowSettings {
   provider: Provider;
   completion: { enabled: boolean; debounceMs: number | null; maxTokens: number };
   context: { budgetTokens: number };
-  chat: { budgetTokens: number };
+  chat: { budgetTokens: number; maxTokens: number };
   tests: { command: string; trusted: boolean; runOnSave: boolean };
   backend: Backend;
   remote: { url: string; model: string; apiKeyEnv: string };
@@ -30,7 +30,7 @@ export const DEFAULT_SETTINGS: CodeflowSettings = Object.freeze({
   provider: "auto",
   completion: { enabled: true, debounceMs: null, maxTokens: 64 },
   context: { budgetTokens: 2048 },
-  chat: { budgetTokens: 8192 },
+  chat: { budgetTokens: 8192, maxTokens: 512 },
   tests: { command: "", trusted: false, runOnSave: false },
   backend: "local",
   remote: { url: "", model: "", apiKeyEnv: "" },
@@ -97,7 +97,10 @@ export function readSettings(get: SettingGetter): SettingsResult {
       maxTokens: pick(get, "completion.maxTokens", d.completion.maxTokens, isPosInt, p),
     },
     context: { budgetTokens: pick(get, "context.budgetTokens", d.context.budgetTokens, isPosInt, p) },
-    chat: { budgetTokens: pick(get, "chat.budgetTokens", d.chat.budgetTokens, isPosInt, p) },
+    chat: {
+      budgetTokens: pick(get, "chat.budgetTokens", d.chat.budgetTokens, isPosInt, p),
+      maxTokens: pick(get, "chat.maxTokens", d.chat.maxTokens, isPosInt, p),
+    },
     tests: {
       command: pick(get, "tests.command", d.tests.command, isString, p),
       trusted: pick(get, "tests.trusted", d.tests.trusted, isBool, p),

@@ -38,6 +38,7 @@ describe("settings", () => {
         "completion.maxTokens": 32,
         "completion.debounceMs": 75,
         "chat.budgetTokens": 4096,
+        "chat.maxTokens": 256,
         "tests.trusted": true,
         backend: "remote",
         "remote.url": "http://127.0.0.1:8000/v1",
@@ -46,7 +47,7 @@ describe("settings", () => {
     );
     expect(problems).toEqual([]);
     expect(settings.completion).toEqual({ enabled: true, debounceMs: 75, maxTokens: 32 });
-    expect(settings.chat.budgetTokens).toBe(4096);
+    expect(settings.chat).toEqual({ budgetTokens: 4096, maxTokens: 256 });
     expect(settings.tests).toEqual({ command: "", trusted: true, runOnSave: false });
     expect(settings.backend).toBe("remote");
     expect(settings.remote.url).toBe("http://127.0.0.1:8000/v1");

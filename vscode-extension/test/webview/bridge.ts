@@ -34,8 +34,9 @@ export const SHIM = `(() => {
 
 export interface Bridge {
   url: string;
-  /** Everything the host posted to the page, in order. */
+  /** Everything the host posted to the page, in order, and when (Date.now()). */
   posted: HostToPage[];
+  postedAt: number[];
   /** Everything the page posted to the host, in order. */
   received: PageToHost[];
   /** How each codeflow/chat request ended at the JSON-RPC level. */
@@ -53,11 +54,13 @@ export async function startBridge(opts: {
   log?: (line: string) => void;
 }): Promise<Bridge> {
   const posted: HostToPage[] = [];
+  const postedAt: number[] = [];
   const received: PageToHost[] = [];
   const clients = new Set<http.ServerResponse>();
   const log = opts.log ?? (() => undefined);
   const post = (m: HostToPage) => {
     posted.push(m);
+    postedAt.push(Date.now());
     const data = `data: ${JSON.stringify(m)}\n\n`;
     for (const c of clients) c.write(data);
   };
@@ -108,6 +111,9 @@ export async function startBridge(opts: {
       const file = path.join(opts.distDir, req.url.slice(1));
       res.writeHead(200, { "content-type": req.url.endsWith(".js") ? "text/javascript" : "text/css" });
       res.end(readFileSync(file));
+    } else if (req.url === "/favicon.ico") {
+      res.writeHead(204); // the browser asks; a webview never does
+      res.end();
     } else if (req.method === "GET" && req.url === "/events") {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
       res.write(": connected\n\n");
@@ -138,6 +144,7 @@ export async function startBridge(opts: {
   return {
     url: `http://127.0.0.1:${port}/`,
     posted,
+    postedAt,
     received,
     outcomes,
     post,

@@ -32,6 +32,13 @@ export function defaultServerCommand(): { command: string; args: string[] } {
   return { command: path.resolve(__dirname, "../../.venv/bin/codeflow"), args: ["serve"] };
 }
 
+/** The settings the tests send: defaults, or CODEFLOW_MODEL's model dir with small budgets. */
+export function testSettings(): CodeflowSettings {
+  const model = process.env.CODEFLOW_MODEL;
+  if (!model) return DEFAULT_SETTINGS;
+  return { ...DEFAULT_SETTINGS, modelPath: model, context: { budgetTokens: 384 }, chat: { budgetTokens: 384, maxTokens: 512 } };
+}
+
 export async function startServer(opts: {
   workspace: string;
   command?: string;
@@ -64,7 +71,7 @@ export async function startServer(opts: {
     opts.log?.(`[server→client request] ${method}`);
     if (method === "workspace/configuration") {
       const items = (params as { items?: { section?: string }[] }).items ?? [];
-      return items.map((i) => (i.section === "codeflow" ? (opts.settings ?? DEFAULT_SETTINGS) : null));
+      return items.map((i) => (i.section === "codeflow" ? (opts.settings ?? testSettings()) : null));
     }
     if (method === "workspace/applyEdit") return { applied: false, failureReason: "browser test" };
     return null;
@@ -76,7 +83,7 @@ export async function startServer(opts: {
     clientInfo: { name: "codeflow-webview-test", version: "0.1.0" },
     rootUri,
     workspaceFolders: [{ uri: rootUri, name: path.basename(opts.workspace) }],
-    initializationOptions: opts.settings ?? DEFAULT_SETTINGS,
+    initializationOptions: opts.settings ?? testSettings(),
     capabilities: {
       window: { workDoneProgress: true },
       workspace: { configuration: true, applyEdit: true, workspaceFolders: true },

@@ -138,7 +138,6 @@ async function main(): Promise<void> {
       timeoutMs,
     );
     if (first.type !== "delta") throw new Error(`chat failed before any token: ${JSON.stringify(bridge.posted.filter((m) => m.type === "error"))} ${JSON.stringify(bridge.outcomes)}`);
-    await page.waitForSelector(".msg.assistant.streaming .body:not(:empty)", { timeout: 10000 });
     const firstTokenMs = Date.now() - t0;
     await page.waitForSelector(".msg.assistant[data-finish]", { timeout: timeoutMs });
     const end1 = bridge.posted.find((m): m is Extract<HostToPage, { type: "end" }> => m.type === "end")!;
@@ -146,14 +145,19 @@ async function main(): Promise<void> {
     assert.ok(bridge.outcomes[0]?.ok, `chat request failed: ${JSON.stringify(bridge.outcomes[0])}`);
     assert.ok(deltas1.length >= 1, "the server streamed no $/progress deltas");
     assert.ok(end1.text.trim().length > 0, "empty answer");
-    assert.ok(["stop", "length"].includes(end1.finishReason), `finishReason ${end1.finishReason}`);
+    assert.ok(end1.finishReason && !["error", "cancelled"].includes(end1.finishReason), `finishReason ${end1.finishReason}`);
     assert.equal(deltas1.map((d) => d.delta).join(""), end1.text, "streamed deltas add up to the answer");
     const frames = await page.evaluate(() => (window as unknown as { __frames: string[] }).__frames);
-    if (deltas1.length >= 3) assert.ok(frames.length >= 2, `expected incremental renders, saw ${frames.length}`);
+    // Renders are batched per animation frame, so how many partial renders there are depends
+    // on how long the stream lasts; a stream spread over more than 250 ms must show at least two.
+    const at = bridge.posted.map((m, i) => (m.type === "delta" && m.id === start1.id ? bridge.postedAt[i] : -1)).filter((x) => x >= 0);
+    const spreadMs = at.length ? at[at.length - 1] - at[0] : 0;
+    if (spreadMs > 250) assert.ok(frames.length >= 2, `expected incremental renders over ${spreadMs} ms, saw ${frames.length}`);
+    for (const f of frames) assert.ok(end1.text.replace(/\s+/g, "").length >= f.replace(/\s+/g, "").length - 12, "partial renders are prefixes of the answer");
     const html1 = await page.innerHTML(".msg.assistant[data-finish] .body");
     assert.ok(html1.startsWith(renderMarkdown(end1.text).html), "final render is the markdown of the server's answer");
     assert.equal(await page.isHidden("#cancel"), true);
-    Object.assign(summary, { answer: end1.text, finishReason: end1.finishReason, deltas: deltas1.length, renders: frames.length, firstTokenMs });
+    Object.assign(summary, { answer: end1.text, finishReason: end1.finishReason, deltas: deltas1.length, renders: frames.length, streamMs: spreadMs, firstTokenMs });
 
     // 3. Cancel a second question right after its first token shows.
     const frames0 = frames.length;
@@ -161,7 +165,6 @@ async function main(): Promise<void> {
     await page.press("#input", "Enter");
     const start2 = await waitFor("second start", () => bridge.posted.filter((m) => m.type === "start")[1], 10000);
     await waitFor("a token of the second answer", () => bridge.posted.find((m) => (m.type === "delta" || m.type === "end") && m.id === start2.id), timeoutMs);
-    await page.waitForSelector(".msg.assistant.streaming .body:not(:empty)", { timeout: 10000 });
     const tc = Date.now();
     await page.click("#cancel");
     await page.waitForSelector(".msg.assistant[data-finish] >> nth=1", { timeout: 30000 });

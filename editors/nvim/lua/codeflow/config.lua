@@ -32,7 +32,7 @@ M.settings_defaults = {
   provider = "auto",
   completion = { enabled = true, maxTokens = 64 }, -- debounceMs: null (adaptive) unless set
   context = { budgetTokens = 2048 },
-  chat = { budgetTokens = 8192 },
+  chat = { budgetTokens = 8192, maxTokens = 512 },
   tests = { command = "", trusted = false, runOnSave = false },
   backend = "local",
   remote = { url = "", model = "", apiKeyEnv = "" },

@@ -112,12 +112,18 @@ function M.shown_text(buf)
   return table.concat(out, "\n")
 end
 
+---Text as the buffer can hold it: CRLF/CR → LF, other control characters (NUL, ...) dropped.
+function M.sanitize(text)
+  text = text:gsub("\r\n", "\n"):gsub("\r", "\n")
+  return (text:gsub("[%z\1-\8\11\12\14-\31\127]", ""))
+end
+
 local function item_text(item)
   local t = item.insertText
   if type(t) == "table" then
     t = t.value
   end
-  return type(t) == "string" and t or nil
+  return type(t) == "string" and M.sanitize(t) or nil
 end
 
 ---The part of `item` to show after the cursor at (row, col), or nil if it does not fit.
@@ -176,7 +182,13 @@ local function request(buf)
       return
     end
     local items = result and (result.items or result) or {}
-    M.last = { items = items, latency_ms = latency, text = items[1] and item_text(items[1]) or nil }
+    local raw = items[1] and items[1].insertText
+    M.last = {
+      items = items,
+      latency_ms = latency,
+      raw = type(raw) == "table" and raw.value or raw,
+      text = items[1] and item_text(items[1]) or nil,
+    }
     -- Still where we asked?
     if not vim.api.nvim_buf_is_valid(buf) or vim.api.nvim_get_current_buf() ~= buf or vim.fn.mode() ~= "i" then
       return
@@ -285,7 +297,7 @@ function M.accept_line()
 end
 
 local function feed(key)
-  vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes(key, true, false, true), "n", false)
+  vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes(key, true, false, true), "ni", false)
 end
 
 function M.setup_keymaps()

@@ -1,0 +1,66 @@
+"""`codeflow doctor`'s remote server checks against a scripted server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lsp_server.commands.doctor import Check, _remote
+
+from .conftest import FakeServer, Handler, free_port, stream_texts
+
+MODELS = {"object": "list", "data": [{"id": "coder", "object": "model"}]}
+
+
+def serve_models(fake: FakeServer) -> None:
+    fake.routes[("GET", "/v1/models")] = lambda h, b: h.send_json(200, MODELS)
+
+
+def test_all_good(fake: FakeServer, model_dir: Path) -> None:
+    serve_models(fake)
+    fake.routes[("POST", "/v1/completions")] = stream_texts(["):"])
+    checks = _remote(str(model_dir), {"CODEFLOW_REMOTE_URL": fake.url + "/v1",
+                                      "CODEFLOW_REMOTE_MODEL": "coder"})
+    assert [(c.name, c.ok) for c in checks] == [
+        ("remote server", True), ("remote model", True), ("remote generation", True)]
+    assert checks[0].detail == f"{fake.url} answers; serves coder"
+    assert checks[2].detail.endswith(" ms: '):' (length)")
+    assert fake.seen[-1].body["max_tokens"] == 1
+
+
+def test_model_not_served(fake: FakeServer, model_dir: Path) -> None:
+    serve_models(fake)
+    checks = _remote(str(model_dir), {"CODEFLOW_REMOTE_URL": fake.url,
+                                      "CODEFLOW_REMOTE_MODEL": "other"})
+    assert checks[1] == Check("remote model", False, "the server does not serve 'other'",
+                              "set CODEFLOW_REMOTE_MODEL / codeflow.remote.model to one of: coder")
+    assert len(checks) == 2
+
+
+def test_server_down(model_dir: Path) -> None:
+    port = free_port()
+    checks = _remote(str(model_dir), {"CODEFLOW_REMOTE_URL": f"http://127.0.0.1:{port}"})
+    assert [(c.name, c.ok, c.fix) for c in checks] == [
+        ("remote server", False,
+         "start the server, or fix CODEFLOW_REMOTE_URL / codeflow.remote.url")]
+    assert checks[0].detail.startswith(f"cannot reach the model server at http://127.0.0.1:{port}")
+
+
+def test_key_variable_missing(fake: FakeServer, model_dir: Path) -> None:
+    checks = _remote(str(model_dir), {"CODEFLOW_REMOTE_URL": fake.url,
+                                      "CODEFLOW_REMOTE_KEY_ENV": "TEAM_KEY"})
+    assert [(c.name, c.ok) for c in checks] == [("remote server", False)]
+    assert "environment variable TEAM_KEY, but it is not set" in checks[0].detail
+    assert fake.seen == []
+
+
+def test_wrong_key(fake: FakeServer, model_dir: Path) -> None:
+    def refuse(h: Handler, body: Any) -> None:
+        h.send_json(401, {"detail": "Invalid API key"})
+
+    fake.routes[("GET", "/v1/models")] = refuse
+    checks = _remote(str(model_dir), {"CODEFLOW_REMOTE_URL": fake.url,
+                                      "CODEFLOW_REMOTE_KEY_ENV": "TEAM_KEY", "TEAM_KEY": "nope"})
+    assert checks[0].detail == (f"{fake.url}/v1/models answered HTTP 401 (Invalid API key): the "
+                                "key in codeflow.remote.apiKeyEnv's variable was refused: check it")
+    assert fake.seen[0].headers["Authorization"] == "Bearer nope"
