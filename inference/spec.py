@@ -52,6 +52,7 @@ class KVSpec:
     num_kv_heads: int
     head_dim: int
     window: int | None = None
+    num_heads: int | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class ModelSpec:
                     num_kv_heads=int(kv["num_kv_heads"]),
                     head_dim=int(kv["head_dim"]),
                     window=None if kv.get("window") is None else int(kv["window"]),
+                    num_heads=None if kv.get("num_heads") is None else int(kv["num_heads"]),
                 ),
                 provenance=dict(data.get("provenance", {})),
                 format_version=int(data.get("format_version", FORMAT_VERSION)),

@@ -1,17 +1,15 @@
 """Read-side queries on the index tables: rows -> the values other rooms use.
 
 Everything here takes an open connection and plain arguments, so the workspace index can hold
-its lock around a call and nothing else. Ranking of definitions by import proximity and the
-weighted file graph for PageRank live here too.
+its lock around a call and nothing else. Ranking of definitions by import proximity lives here
+too; the file graph is in ``graph``.
 """
 
 from __future__ import annotations
 
-import math
 import posixpath
 import sqlite3
 from array import array
-from collections import defaultdict
 
 from context.index.model import SCOPE_KINDS, Reference, Scope, SymbolDef
 
@@ -23,13 +21,10 @@ __all__ = [
     "proximity",
     "references_named",
     "scope_chain",
-    "shared_identifier_edges",
 ]
 
 _DEF_COLUMNS = ("f.path, d.name, d.qualname, d.kind, f.language, d.start_line, d.end_line, "
                 "d.signature, d.doc")
-# Languages whose files can use each other's names.
-_FAMILY = {"typescript": "js", "tsx": "js", "javascript": "js", "c": "c", "cpp": "c"}
 _KIND_ORDER = {"class": 0, "struct": 0, "interface": 0, "function": 1, "method": 1, "type": 2,
                "enum": 2, "module": 3, "macro": 3, "constant": 4, "variable": 5, "field": 6}
 
@@ -149,40 +144,3 @@ def identifiers(conn: sqlite3.Connection, path: str) -> set[str]:
     names.update(row[0] for row in conn.execute(
         "SELECT name FROM idx_defs WHERE file_id = ? AND kind != 'impl'", (fid,)))
     return names
-
-
-def _name_weight(name: str, definers: int) -> float:
-    weight = 1.0
-    mixed_case = name.lower() != name and name.upper() != name
-    if len(name) >= 8 and ("_" in name.strip("_") or mixed_case):
-        weight *= 2.0
-    if name.startswith("_"):
-        weight *= 0.1
-    if definers > 5:
-        weight *= 0.1
-    return weight / definers
-
-
-def shared_identifier_edges(conn: sqlite3.Connection) -> dict[str, dict[str, float]]:
-    """Referencing file -> defining file -> weight, from identifiers they share."""
-    paths: dict[int, str] = {}
-    family: dict[int, str] = {}
-    for fid, path, language in conn.execute("SELECT id, path, language FROM idx_files"):
-        paths[fid] = path
-        family[fid] = _FAMILY.get(language, language)
-    definers: dict[tuple[str, str], set[int]] = defaultdict(set)
-    for fid, name in conn.execute(
-        "SELECT DISTINCT file_id, name FROM idx_defs WHERE kind != 'impl'"
-    ):
-        definers[(family.get(fid, ""), name)].add(int(fid))
-    graph: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for fid, name, count in conn.execute("SELECT file_id, name, count FROM idx_refs"):
-        owners = definers.get((family.get(fid, ""), name))
-        if not owners:
-            continue
-        weight = math.sqrt(count) * _name_weight(name, len(owners))
-        src = paths[fid]
-        for owner in owners:
-            if owner != fid:
-                graph[src][paths[owner]] += weight
-    return {src: dict(dsts) for src, dsts in graph.items()}

@@ -39,6 +39,7 @@ from context.index.extract import (
     ensure_utf8,
     read_and_extract,
 )
+from context.index.graph import IdentifierGraph
 from context.index.languages import get_parser, language_for_path
 from context.index.model import ImportEdge, IndexStats, Reference, Scope, SymbolDef
 from context.index.resolve import Resolver
@@ -109,7 +110,7 @@ class WorkspaceIndex:
         self._generation = 0
         self._cache_key: tuple[int, int] | None = None
         self._resolver: Resolver | None = None
-        self._graph: dict[str, dict[str, float]] | None = None
+        self._graph: IdentifierGraph | None = None
         self._import_cache: dict[str, set[str]] | None = None
         self._watcher: Any = None
         self.last_listing_method = ""
@@ -321,10 +322,23 @@ class WorkspaceIndex:
             else:
                 known = queries.file_id(self._conn, path) is not None
                 db.write_facts(self._conn, path, language, new.digest, -1, -1, new.facts)
-        if not known:
+        if known:
+            self._buffer_changed(path)
+        else:
             self._touch()
-        self._graph = None
-        self._import_cache = None
+
+    def _buffer_changed(self, path: str) -> None:
+        """Update the derived caches for one edited file instead of dropping them."""
+        if self._import_cache is not None:
+            targets = self._resolved_targets(path)
+            if targets:
+                self._import_cache[path] = targets
+            else:
+                self._import_cache.pop(path, None)
+        if self._graph is not None:
+            fid = queries.file_id(self._conn, path)
+            if fid is not None:
+                self._graph.update_file(self._conn, fid)
 
     def close_buffer(self, path: str) -> None:
         """Forget the editor's text; the disk's content is indexed again."""
@@ -440,6 +454,15 @@ class WorkspaceIndex:
         graph = self._import_graph()
         return {src for src, dsts in graph.items() if path in dsts}
 
+    def _resolved_targets(self, path: str) -> set[str]:
+        resolver = self._get_resolver()
+        rows = self._conn.execute(
+            "SELECT i.module, i.names, i.kind FROM idx_imports i JOIN idx_files f "
+            "ON f.id = i.file_id WHERE f.path = ?", (path,)).fetchall()
+        return {target for module, names, kind in rows
+                for _, target in resolver.resolve(path, module, names, kind)
+                if target is not None and target != path}
+
     def _import_graph(self) -> dict[str, set[str]]:
         resolver = self._get_resolver()
         if self._import_cache is not None:
@@ -509,13 +532,13 @@ class WorkspaceIndex:
         with self._lock:
             self._fresh_caches()
             if self._graph is None:
-                graph = queries.shared_identifier_edges(self._conn)
-                for src, targets in self._import_graph().items():
-                    row = graph.setdefault(src, {})
-                    for target in targets:
-                        row[target] = row.get(target, 0.0) + _IMPORT_WEIGHT
-                self._graph = graph
-            return {src: dict(dsts) for src, dsts in self._graph.items()}
+                self._graph = IdentifierGraph(self._conn)
+            graph = self._graph.by_path()
+            for src, targets in self._import_graph().items():
+                row = graph.setdefault(src, {})
+                for target in targets:
+                    row[target] = row.get(target, 0.0) + _IMPORT_WEIGHT
+            return graph
 
     # -- watching and lifetime ------------------------------------------------------------
     def start_watching(self) -> None:

@@ -35,6 +35,16 @@ log = logging.getLogger(__name__)
 
 DEFAULT_KV_CAP_TOKENS = 131072
 DEFAULT_PREFILL_CHUNK = 512
+SCORE_BUDGET = 1 << 26
+"""Most attention-score elements one prefill chunk may need (heads x chunk x context):
+long contexts get shorter chunks so memory stays bounded (256 MB of fp32 scores)."""
+MIN_CHUNK = 16
+
+
+def chunk_size(limit: int, num_heads: int, context: int) -> int:
+    """Prefill chunk for a context length: at most `limit`, scores within SCORE_BUDGET."""
+    fits = SCORE_BUDGET // max(1, num_heads * max(1, context))
+    return max(MIN_CHUNK, min(limit, fits))
 
 
 def load_tokenizer(path: Path) -> Tokenizer:
@@ -72,6 +82,7 @@ class Engine:
         self.prefill_chunk = max(1, prefill_chunk)
         self.cache = PrefixCache(session, spec.kv.window, kv_cap_tokens)
         self.eos_ids = frozenset(spec.eos_token_ids)
+        self.num_heads = spec.kv.num_heads or 4 * spec.kv.num_kv_heads
         self._last: Generation | None = None
         self._lock = threading.RLock()
 
@@ -196,11 +207,13 @@ class Engine:
     def _prefill(self, slot: Slot, todo: list[int], cancel: CancelToken | None
                  ) -> Any:
         """Run todo in chunks; the last chunk's final logits, or None when cancelled."""
-        logits = None
-        for start in range(0, len(todo), self.prefill_chunk):
+        logits, start = None, 0
+        while start < len(todo):
             if cancel is not None and cancel.cancelled:
                 return None
-            logits = self._step(slot, todo[start:start + self.prefill_chunk])
+            size = chunk_size(self.prefill_chunk, self.num_heads, len(slot.ids) + len(todo))
+            logits = self._step(slot, todo[start:start + size])
+            start += size
         return logits
 
     def _step(self, slot: Slot, chunk: list[int]) -> np.ndarray:

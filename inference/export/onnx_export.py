@@ -186,6 +186,7 @@ def build_spec(ckpt: Checkpoint, model: Any, model_dir: Path, dtype: str, name: 
             num_kv_heads=int(cfg.num_key_value_heads),
             head_dim=int(getattr(cfg, "head_dim", None) or cfg.hidden_size // heads),
             window=ckpt.loop_window,
+            num_heads=heads,
         ),
         provenance={
             "source": str(ckpt.path.resolve()),

@@ -22,7 +22,10 @@ from lsprotocol import types
 REPO = Path(__file__).resolve().parents[2]
 TARGET = "inventory/reports.py"
 ANCHOR = "    return [item for item in items if stock.level(item.sku) < threshold]\n"
-TYPED = "\n\ndef items_out_of_stock(stock: Stock, items: list[Item]) -> list[Item]:\n"
+TYPED = (
+    "\n\ndef items_out_of_stock(stock: Stock, items: list[Item]) -> list[Item]:\n"
+    '    """Items we hold none of."""\n    '
+)
 
 
 def _make_workspace(dest: Path) -> Path:
@@ -59,6 +62,10 @@ async def _session(root: Path, model: str | None) -> int:
     def on_message(params: types.ShowMessageParams) -> None:
         _say(f"  [editor message] {params.message}")
 
+    @client.feature(types.WINDOW_LOG_MESSAGE)
+    def on_log(params: types.LogMessageParams) -> None:
+        return None
+
     @client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
     def on_progress_create(params: types.WorkDoneProgressCreateParams) -> None:
         return None
@@ -74,7 +81,8 @@ async def _session(root: Path, model: str | None) -> int:
             print(delta, end="", flush=True)
 
     await client.start_io(sys.executable, "-m", "lsp_server.cli", "serve")
-    options = {"modelPath": model or "", "completion": {"debounceMs": 0}}
+    options = {"modelPath": model or "", "completion": {"debounceMs": 0},
+               "chat": {"maxTokens": 96}}
     caps = types.ClientCapabilities(
         window=types.WindowClientCapabilities(work_done_progress=True),
         text_document=types.TextDocumentClientCapabilities(
@@ -110,16 +118,16 @@ async def _complete_and_chat(client: Any, root: Path, chunks: list[str]) -> int:
         types.VersionedTextDocumentIdentifier(uri=uri, version=2),
         [types.TextDocumentContentChangePartial(
             range=types.Range(types.Position(line, 0), types.Position(line, 0)), text=TYPED)]))
-    pos = types.Position(line + TYPED.count("\n"), 4)
+    pos = types.Position(line + TYPED.count("\n"), len(TYPED) - TYPED.rfind("\n") - 1)
     _say(f"\n--- {TARGET}, you typed a new function header; cursor at line {pos.line + 1}:")
-    _say(TYPED.strip("\n"))
+    _say(TYPED.strip("\n") + "█")
     got = await _ghost(client, uri, pos, "ghost text")
     if got:
         first = got[0]
         client.text_document_did_change(types.DidChangeTextDocumentParams(
             types.VersionedTextDocumentIdentifier(uri=uri, version=3),
             [types.TextDocumentContentChangePartial(
-                range=types.Range(pos, pos), text="    " + first)]))
+                range=types.Range(pos, pos), text=first)]))
         await _ghost(client, uri, types.Position(pos.line, pos.character + 1),
                      "after typing its first character (type-through, from the cache)")
     _say("\n--- chat: 'What does order_total do?' (streamed)")

@@ -90,7 +90,7 @@ def register(server: CodeflowServer) -> None:
 
         def send(delta: str) -> None:
             if partial is not None:
-                payload = {"token": partial, "value": {"delta": delta}}
+                payload = types.ProgressParams(token=partial, value={"delta": delta})
                 ls.call_soon(ls.protocol.notify, types.PROGRESS, payload)
 
         def work(token: CancelToken) -> tuple[str, str]:

@@ -172,7 +172,7 @@ class CompletionService:
             return Suggestion(hit.text, hit.replace_suffix, line, col, True, _ms(started))
         if not invoked:
             await asyncio.sleep(self.typing.debounce_ms(uri, cfg.debounce_ms) / 1000.0)
-        token = ls.supersede.begin(("completion", uri), cfg.timeout_ms / 1000.0)
+        token = ls.supersede.begin(("completion", uri))
         try:
             result = await self._generate(uri, prefix, suffix, token)
         except Cancelled:

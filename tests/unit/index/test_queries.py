@@ -91,3 +91,28 @@ def test_files_and_file_text(index: WorkspaceIndex, polyglot: Path) -> None:
     assert files[:3] == ["c/main.c", "c/util.c", "c/util.h"]
     assert index.file_text("py/pkg/util.py") == (polyglot / "py/pkg/util.py").read_text()
     assert index.file_text("missing.py") is None
+
+
+def test_file_graph_follows_buffer_edits_without_a_rebuild(index: WorkspaceIndex) -> None:
+    before = index.file_graph()
+    assert "py/pkg/util.py" not in before["py/app.py"]
+    text = index.file_text("py/app.py")
+    assert text is not None
+    index.update_buffer("py/app.py", text + "\n\ndef slug(x):\n    return slugify(x)\n")
+    after = index.file_graph()
+    assert after["py/app.py"]["py/pkg/util.py"] == 1.0  # sqrt(1) * 1.0 / 1 definer
+    index.update_buffer("py/app.py", text.replace("import pkg.service\n", ""))
+    assert "py/pkg/service.py" not in index.file_graph()["py/app.py"]
+    assert [e.module for e in index.imports("py/app.py")] == ["pkg.models"]
+
+
+def test_names_defined_everywhere_do_not_link_files(tmp_path: Path) -> None:
+    from context.index.graph import MAX_DEFINERS
+
+    for i in range(MAX_DEFINERS + 1):
+        write(tmp_path, f"m{i:02d}.py", "def common():\n    pass\n")
+    write(tmp_path, "rare.py", "def rare_helper():\n    pass\n")
+    write(tmp_path, "user.py", "common()\nrare_helper()\n")
+    with WorkspaceIndex(tmp_path) as ix:
+        ix.refresh()
+        assert ix.file_graph() == {"user.py": {"rare.py": 2.0}}  # long snake_case name: x2

@@ -311,3 +311,11 @@ def test_cuda_provider_matches_cpu(model_dirs: dict[str, Path]) -> None:
     assert gpu.session.io_binding and gpu.session.device == "cuda"
     cpu = Engine.load(model_dirs["loop"], provider="cpu")
     assert np.abs(gpu.logits(PROMPT) - cpu.logits(PROMPT)).max() <= 1e-3
+
+
+def test_prefill_chunks_shrink_for_long_contexts() -> None:
+    from inference.engine.engine import chunk_size
+
+    assert chunk_size(512, 8, 8192) == 512  # 8 x 512 x 8192 = 2^25 scores fit
+    assert chunk_size(512, 40, 131072) == 16  # would be 12: floor of 16
+    assert chunk_size(512, 32, 16384) == 128

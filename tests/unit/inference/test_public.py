@@ -53,7 +53,7 @@ def test_model_json_round_trip(tmp_path: Path) -> None:
     loaded = ModelSpec.load(tmp_path)
     assert loaded.raw == spec().raw
     assert loaded.raw["kv"] == {"layout": "dense", "num_layers": 2, "num_kv_heads": 2,
-                                "head_dim": 16, "window": None}
+                                "head_dim": 16, "window": None, "num_heads": None}
     assert loaded.model_dir == tmp_path
 
 
