@@ -56,8 +56,11 @@ class IdentifierGraph:
             self.definers[key].add(int(fid))
             self.names_of[int(fid)].add(key)
         self.edges: dict[int, dict[int, float]] = defaultdict(dict)
-        for fid, name, count in conn.execute("SELECT file_id, name, count FROM idx_refs"):
-            self._add(int(fid), name, int(count))
+        for fid, name, count in conn.execute(
+            "SELECT file_id, name, count FROM idx_refs WHERE name IN "
+            "(SELECT name FROM idx_defs WHERE kind != 'impl')"
+        ):
+            self._add(fid, name, count)
 
     def _add(self, fid: int, name: str, count: int) -> None:
         owners = self.definers.get((self.family.get(fid, ""), name))

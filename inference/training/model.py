@@ -26,6 +26,8 @@ class ModelShape:
 
 SHAPES: dict[str, ModelShape] = {
     "default": ModelShape(),
+    "small": ModelShape(hidden_size=128, num_layers=4, num_heads=4, num_kv_heads=2,
+                        intermediate_size=352),
     "tiny": ModelShape(hidden_size=64, num_layers=2, num_heads=4, num_kv_heads=2,
                        intermediate_size=128, max_position_embeddings=512),
 }

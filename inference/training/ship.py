@@ -32,6 +32,7 @@ class RunFacts:
     summary: dict[str, Any]
     log: list[dict[str, Any]]
     run_dir: Path
+    hf_config: dict[str, Any]
 
     @classmethod
     def read(cls, hf_dir: Path) -> RunFacts:
@@ -39,7 +40,8 @@ class RunFacts:
         run_dir = Path(summary["config"]["out"])
         log_path = run_dir / "loss_log.jsonl"
         lines = log_path.read_text().splitlines() if log_path.is_file() else []
-        return cls(summary, [json.loads(line) for line in lines], run_dir)
+        hf_config = json.loads((hf_dir / "config.json").read_text(encoding="utf-8"))
+        return cls(summary, [json.loads(line) for line in lines], run_dir, hf_config)
 
     def first(self, key: str) -> Any:
         return next((r[key] for r in self.log if key in r), None)
@@ -63,11 +65,11 @@ def dir_size_mb(path: Path) -> float:
 def render_card(name: str, out_dir: Path, facts: RunFacts, evals: dict[str, Any] | None,
                 extra: Sequence[str]) -> str:
     """The ``MODEL_CARD.md`` text."""
-    s, cfg = facts.summary, facts.summary["config"]
+    s, cfg, hf = facts.summary, facts.summary["config"], facts.hf_config
     lines = [
-        f"# {name}", "", f"{DISCLAIMER[0].upper()}{DISCLAIMER[1:]}.", "",
+        f"# {name}", "", f"> {DISCLAIMER}", "",
         "## What it is",
-        f"- Architecture: {_arch(cfg)}; {s['parameters']:,} parameters; exported int8 "
+        f"- Architecture: {_arch(cfg, hf)}; {s['parameters']:,} parameters; exported int8 "
         "(dynamic MatMul weights) by `codeflow export` (`inference.export`).",
         "- Tokenizer: byte-level BPE, 8,192 tokens, trained on the training files; IQuest "
         "special tokens (`<|endoftext|>` = id 0 = EOS, `<|im_start|>`, `<|im_end|>`, "
@@ -101,17 +103,21 @@ def render_card(name: str, out_dir: Path, facts: RunFacts, evals: dict[str, Any]
     return "\n".join(lines) + "\n"
 
 
-def _arch(cfg: dict[str, Any]) -> str:
+def _arch(cfg: dict[str, Any], hf: dict[str, Any]) -> str:
+    dense = (f"LlamaForCausalLM, hidden {hf['hidden_size']}, {hf['num_hidden_layers']} layers, "
+             f"{hf['num_attention_heads']} heads / {hf['num_key_value_heads']} KV heads (head dim "
+             f"{hf['hidden_size'] // hf['num_attention_heads']}), MLP {hf['intermediate_size']}, "
+             f"RoPE θ {hf['rope_theta']:g}, max positions {hf['max_position_embeddings']}, "
+             f"{'tied' if hf.get('tie_word_embeddings') else 'untied'} embeddings")
     if cfg["arch"] == "loop":
-        return (f"IQuestLoopCoder (2 passes, shared weights, window {cfg['loop_window']}), folded "
-                "from the dense default model: LlamaForCausalLM, hidden 256, 4 layers, 8 heads / "
-                "2 KV heads, MLP 688, RoPE θ 500000, max positions 4096")
-    return ("LlamaForCausalLM, hidden 256, 4 layers, 8 heads / 2 KV heads (head dim 32), MLP 688, "
-            "RoPE θ 500000, max positions 4096, untied embeddings")
+        return (f"IQuestLoopCoder (2 passes with shared weights, local window "
+                f"{hf['loop_window_size']}), folded from the dense default model ({dense})")
+    return dense
 
 
 def _flags(cfg: dict[str, Any]) -> str:
-    keys = ("arch", "init_from", "max_minutes", "seq_len", "batch_size", "lr")
+    keys = ("arch", "shape", "init_from", "max_minutes", "seq_len", "batch_size", "lr",
+            "warmup_steps", "threads", "eval_tokens")
     return " ".join(f"--{k.replace('_', '-')} {cfg[k]}" for k in keys if cfg.get(k) is not None)
 
 

@@ -104,7 +104,9 @@ def _diagnostic_actions(ls: CodeflowServer, uri: str, diag: types.Diagnostic) ->
 def _function_actions(uri: str, text: str, region: Region) -> list[types.CodeAction]:
     data = {"uri": uri, "line": region.start_line, "name": region.name}
     explain = types.Command(
-        f"Explain `{region.name}`", "codeflow.explain", [{"uri": uri, "line": region.start_line}]
+        title=f"Explain `{region.name}`",
+        command="codeflow.explain",
+        arguments=[{"uri": uri, "line": region.start_line}],
     )
     out = [
         types.CodeAction(

@@ -272,6 +272,16 @@ def _inline_items(
     return types.InlineCompletionList(items=[item])
 
 
+def _documentation(ls: CodeflowServer, text: str) -> types.MarkupContent | str:
+    """Markdown when the client declared it for completion docs, else plain text."""
+    td = ls.client_capabilities.text_document
+    item = td.completion.completion_item if td and td.completion else None
+    formats = (item.documentation_format or []) if item else []
+    if types.MarkupKind.Markdown in formats:
+        return types.MarkupContent(types.MarkupKind.Markdown, f"```\n{text}\n```")
+    return text
+
+
 def _completion_items(ls: CodeflowServer, uri: str, sug: Suggestion | None) -> types.CompletionList:
     if sug is None or not sug.text:
         return types.CompletionList(is_incomplete=True, items=[])
@@ -280,7 +290,7 @@ def _completion_items(ls: CodeflowServer, uri: str, sug: Suggestion | None) -> t
         label=f"✨ {first[:60]}",
         kind=types.CompletionItemKind.Text,
         detail="codeflow",
-        documentation=types.MarkupContent(types.MarkupKind.Markdown, f"```\n{sug.text}\n```"),
+        documentation=_documentation(ls, sug.text),
         text_edit=types.TextEdit(_edit_range(ls, uri, sug), sug.text),
         filter_text=first,
         sort_text="0",

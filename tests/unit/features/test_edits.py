@@ -140,3 +140,44 @@ def test_confine_refuses_dotdot_symlinks_and_no_workspace(tmp_path: Path) -> Non
         edits.confine(None, (root / "a.py").as_uri())
     with pytest.raises(OutsideWorkspace, match="not an absolute"):
         edits.confine(root, "relative/a.py")
+
+
+class _Server:
+    """What `apply_code_block_edit` uses of the server."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.versions: dict[str, int] = {}
+
+    def document_text(self, uri: str) -> str | None:
+        return None
+
+    def path_of(self, uri: str) -> str | None:
+        return None
+
+
+def test_apply_code_block_edit_refuses_paths_outside_the_workspace(tmp_path: Path) -> None:
+    from pygls.exceptions import JsonRpcInvalidParams
+
+    root = tmp_path / "ws"
+    root.mkdir()
+    outside = tmp_path / "outside.py"
+    outside.write_text("x = 1\n")
+    os.symlink(outside, root / "link.py")
+    ls = _Server(root)
+    for uri in (f"{root.as_uri()}/../outside.py", (root / "link.py").as_uri()):
+        with pytest.raises(JsonRpcInvalidParams, match="outside the workspace"):
+            edits.apply_code_block_edit(ls, {"uri": uri, "code": "x = 2\n"})
+    assert outside.read_text() == "x = 1\n"
+
+
+def test_apply_code_block_edit_replaces_the_named_function(tmp_path: Path) -> None:
+    (tmp_path / "calc.py").write_text(BUGGY)
+    uri = (tmp_path / "calc.py").as_uri()
+    edit = edits.apply_code_block_edit(_Server(tmp_path), {"uri": uri, "code": GOOD_MEAN})
+    [text_edit] = edit.changes[uri]
+    assert (text_edit.range.start, text_edit.range.end, text_edit.new_text) == (
+        types.Position(13, 23),
+        types.Position(13, 27),
+        "",
+    )

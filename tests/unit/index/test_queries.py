@@ -101,8 +101,9 @@ def test_file_graph_follows_buffer_edits_without_a_rebuild(index: WorkspaceIndex
     index.update_buffer("py/app.py", text + "\n\ndef slug(x):\n    return slugify(x)\n")
     after = index.file_graph()
     assert after["py/app.py"]["py/pkg/util.py"] == 1.0  # sqrt(1) * 1.0 / 1 definer
+    assert before["py/app.py"]["py/pkg/service.py"] == 3.0  # import 1.0 + make_user 2.0
     index.update_buffer("py/app.py", text.replace("import pkg.service\n", ""))
-    assert "py/pkg/service.py" not in index.file_graph()["py/app.py"]
+    assert index.file_graph()["py/app.py"]["py/pkg/service.py"] == 2.0
     assert [e.module for e in index.imports("py/app.py")] == ["pkg.models"]
 
 

@@ -53,7 +53,8 @@ end
 local function root_for(buf)
   local name = vim.api.nvim_buf_get_name(buf)
   local dir = name ~= "" and vim.fn.fnamemodify(name, ":p:h") or vim.fn.getcwd()
-  return util.find_root(dir, config.options.root_markers) or vim.fn.getcwd()
+  -- No project marker: the file's own directory (never a big cwd by accident).
+  return util.find_root(dir, config.options.root_markers) or dir
 end
 
 local function client_config(buf)
