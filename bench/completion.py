@@ -50,6 +50,15 @@ async def session(args: argparse.Namespace) -> None:
         CODEFLOW_CACHE_DIR=str(ws / ".cache"),
     )
     client = LanguageClient("bench", "0")
+
+    @client.feature("codeflow/status")
+    def _status(params: object) -> None:
+        return None
+
+    @client.feature(types.WINDOW_LOG_MESSAGE)
+    def _log(params: object) -> None:
+        return None
+
     await client.start_io(sys.executable, "-m", "lsp_server.cli", "serve", env=env)
     caps = types.ClientCapabilities(
         text_document=types.TextDocumentClientCapabilities(

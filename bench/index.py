@@ -100,6 +100,8 @@ def run_phase(args: argparse.Namespace) -> None:
         result.update(listing_times(corpus))
     elif args.phase == "queries":
         result.update(query_times(corpus, Path(args.file)))
+    elif args.phase == "breakdown":
+        result.update(cpu_breakdown(corpus, Path(args.file)))
     own, children = (resource.getrusage(resource.RUSAGE_SELF),
                      resource.getrusage(resource.RUSAGE_CHILDREN))
     self_kb, child_kb = own.ru_maxrss, children.ru_maxrss
@@ -180,6 +182,25 @@ def query_times(corpus: Path, rel: Path) -> dict:
     }
     ix.close()
     return out
+
+
+def cpu_breakdown(corpus: Path, file_list: Path) -> dict:
+    """Single-process CPU seconds over the indexed files: tree-sitter parse alone, and parse +
+    extraction (what a worker does, without the store)."""
+    from context.index.extract import read_and_extract
+    from context.index.languages import get_parser, language_for_path
+
+    files = [line for line in file_list.read_text().splitlines() if line]
+    datas = [((corpus / rel).read_bytes(), language_for_path(rel) or "") for rel in files]
+    parsers = {lang: get_parser(lang) for lang in {lang for _, lang in datas}}
+    started = time.process_time()
+    for data, lang in datas:
+        parsers[lang].parse(data)
+    parse_s = time.process_time() - started
+    started = time.process_time()
+    for rel, (_, lang) in zip(files, datas, strict=True):
+        read_and_extract(str(corpus / rel), rel, lang, 1_000_000, None)
+    return {"parse_cpu_s": parse_s, "extract_cpu_s": time.process_time() - started}
 
 
 def listing_times(corpus: Path) -> dict:
@@ -292,6 +313,7 @@ def report(work: Path, corpus: Path, args: argparse.Namespace) -> int:
     ours = cold.pop("python_defs")
     ctags_s, ctags_cpu, ctags_lines = run_ctags(corpus, files, work)
     ctags_r_s = run_ctags_recursive(corpus)
+    breakdown = phase(corpus, "breakdown", ["--file", str(work / "ctags-files.txt")])
     warm = phase(corpus, "warm")
     target = pick_file(corpus, files)
     update = phase(corpus, "update", ["--file", target])
@@ -307,13 +329,17 @@ def report(work: Path, corpus: Path, args: argparse.Namespace) -> int:
           f"(ratio {cold['seconds'] / ctags_r_s:.2f}x)")
     print(f"               CPU time: index {cold['cpu_s']:.2f} s (main + workers), ctags "
           f"{ctags_cpu:.2f} s, ratio {cold['cpu_s'] / max(ctags_cpu, 1e-9):.2f}x")
+    print(f"               single process CPU: tree-sitter parse alone "
+          f"{breakdown['parse_cpu_s']:.2f} s ({breakdown['parse_cpu_s'] / ctags_cpu:.1f}x ctags), "
+          f"parse + extraction {breakdown['extract_cpu_s']:.2f} s")
     print(f"warm restart   {warm['seconds']:.3f} s   parsed {warm['stats']['parsed']}"
           f"   (target <= {TARGETS['warm_s']} s)")
     print(f"update_buffer  p50 {update['p50_ms']:.2f} ms  p90 {update['p90_ms']:.2f} ms"
           f"   on {target} ({update['lines']} lines, 50 edits)"
           f"   (target p50 <= {TARGETS['update_p50_ms']} ms)")
     timings = ", ".join(f"{k} {v:.1f}" for k, v in query.items()
-                        if isinstance(v, float) and not k.startswith("rss"))
+                        if isinstance(v, float) and k not in ("cpu_s", "rss_self_mb",
+                                                               "rss_children_mb"))
     print(f"queries (ms)   {timings}")
     print(f"               (name {query['name']!r}, {query['graph_edges']} file graph edges)")
     print(f"peak RSS       main {cold['rss_self_mb']:.0f} MB, largest worker "

@@ -189,11 +189,14 @@ def engine_only(args: argparse.Namespace) -> None:
     dense, loop = Path(args.dense), Path(args.loop)
     vocab = QWEN_25M["vocab_size"]
     prompt = prompt_ids(args.prompt_tokens, vocab)
-    result: dict[str, object] = {
-        "engine_dense_tps": engine_decode(dense, prompt, args.tokens, args.threads),
-        "engine_int8_tps": engine_decode(Path(args.int8), prompt, args.tokens, args.threads),
-        "engine_loop_tps": engine_decode(loop, prompt, args.tokens, args.threads),
-    }
+    rates: dict[str, list[float]] = {"engine_dense_tps": [], "engine_int8_tps": [],
+                                     "engine_loop_tps": []}
+    for _ in range(2):  # interleaved, best of two rounds: the machine is shared
+        rates["engine_dense_tps"].append(engine_decode(dense, prompt, args.tokens, args.threads))
+        rates["engine_loop_tps"].append(engine_decode(loop, prompt, args.tokens, args.threads))
+        rates["engine_int8_tps"].append(
+            engine_decode(Path(args.int8), prompt, args.tokens, args.threads))
+    result: dict[str, object] = {name: max(values) for name, values in rates.items()}
     for length in (2048, 8192):
         cold, warm = ttft_edit(dense, length, args.threads, vocab)
         result[f"ttft_{length}"] = {"cold_ms": cold, "warm_ms": warm}
@@ -225,8 +228,10 @@ def bundled(args: argparse.Namespace, work: Path) -> None:
     source = Path(str(spec.provenance.get("source", "")))
     if (source / "config.json").is_file():
         pt = torch_decode(source, prompt, args.tokens, args.threads)
-        opt = optimum_decode(source, prompt, args.tokens, args.threads, work)
-        line += (f", PyTorch {pt:.1f} tok/s ({ours / pt:.2f}x), optimum {opt:.1f} tok/s "
+        opt = optimum_decode(source, prompt, args.tokens, args.threads, work,
+                             int8=spec.dtype == "int8")
+        line += (f", PyTorch fp32 {pt:.1f} tok/s ({ours / pt:.2f}x), optimum "
+                 f"{'int8' if spec.dtype == 'int8' else 'fp32'} {opt:.1f} tok/s "
                  f"({ours / opt:.2f}x)")
     else:
         line += f" (source checkpoint {source} not found: no PyTorch/optimum comparison)"

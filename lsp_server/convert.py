@@ -6,6 +6,7 @@ code-point columns. `to_offset`/`to_position` convert and clamp invalid position
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from lsprotocol import types
@@ -63,9 +64,18 @@ def to_position(lines: list[str], line: int, col: int) -> types.Position:
     return types.Position(line, utf16_len(text[: max(col, 0)]))
 
 
+LSP_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+"""One LSP line with its ending: only \\n, \\r\\n and \\r end lines (not \\f, \\x85, U+2028...)."""
+
+
+def lsp_lines(text: str) -> list[str]:
+    """`text` split into LSP lines, endings kept (no extra empty last line)."""
+    return LSP_LINE.findall(text)
+
+
 def split_lines(text: str) -> list[str]:
     """Lines with their endings, always at least one (possibly empty) line."""
-    lines = text.splitlines(keepends=True)
+    lines = lsp_lines(text)
     if not lines or lines[-1].endswith(("\n", "\r")):
         lines.append("")
     return lines

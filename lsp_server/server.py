@@ -16,9 +16,12 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
+from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import to_fs_path
+from pygls.workspace import TextDocument, Workspace
+from pygls.workspace.position_codec import PositionCodec, ServerTextPosition, ServerTextRange
 
+from . import convert
 from .config import Config, parse_config
 from .logs import EditorLogHandler
 from .services import Services
@@ -28,8 +31,61 @@ log = logging.getLogger(__name__)
 VERSION = "0.1.0"
 
 
+class LspPositionCodec(PositionCodec):
+    """UTF-16 columns read the way `convert.clamp_position` reads them: past a line's end is its
+    end, past the last line is the end of the document, inside a surrogate pair is before that
+    character; an inverted range is read start-first. (pygls would put (0, 4) of "abc\\n" after
+    the newline and (0, 9) of a last line "abc" before the "c".)"""
+
+    def position_from_client_units(
+        self, lines: Any, position: types.Position
+    ) -> ServerTextPosition:
+        if not lines:
+            return ServerTextPosition(0, 0)
+        if position.line >= len(lines):
+            return ServerTextPosition(len(lines) - 1, len(lines[-1]))
+        line, col = convert.clamp_position(lines, position.line, position.character)
+        return ServerTextPosition(line, col)
+
+    def range_from_client_units(self, lines: Any, range: types.Range) -> ServerTextRange:
+        a = self.position_from_client_units(lines, range.start)
+        b = self.position_from_client_units(lines, range.end)
+        return ServerTextRange(min(a, b), max(a, b))
+
+
+class LspTextDocument(TextDocument):
+    """Lines end only at \\n, \\r\\n or \\r, as in the client (not at \\f, \\x85, U+2028...)."""
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        return tuple(convert.lsp_lines(self.source))
+
+
+class LspWorkspace(Workspace):
+    """A pygls workspace whose documents are `LspTextDocument`s with an `LspPositionCodec`."""
+
+    def _create_text_document(
+        self, doc_uri: str, source: str | None = None, version: int | None = None,
+        language_id: str | None = None,
+    ) -> TextDocument:
+        return LspTextDocument(
+            doc_uri, source=source, version=version, language_id=language_id,
+            sync_kind=self._sync_kind, position_codec=LspPositionCodec(),
+        )
+
+
 class CodeflowProtocol(LanguageServerProtocol):
     """Never sends Python tracebacks to the client; the log file keeps them."""
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams) -> Any:
+        """Always UTF-16 positions (what `convert` speaks), and LSP line endings for documents."""
+        general = params.capabilities.general
+        if general is not None and general.position_encodings:
+            general.position_encodings = [types.PositionEncodingKind.Utf16]
+        result = yield from super().lsp_initialize(params)
+        self._workspace.__class__ = LspWorkspace
+        return result
 
     def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
         if error is not None and getattr(error, "data", None):
@@ -37,6 +93,15 @@ class CodeflowProtocol(LanguageServerProtocol):
             if isinstance(data, dict) and "traceback" in data:
                 error.data = None
         super()._send_response(msg_id, result, error)
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """A request whose params do not fit its method still gets its one (error) response."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if isinstance(data, dict) and "id" in data and "method" in data:
+                self._send_response(data["id"], None, exc.to_response_error())
+            raise
 
 
 class CodeflowServer(LanguageServer):

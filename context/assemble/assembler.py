@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -198,13 +198,18 @@ class Assembler:
 
     def _pack(self, cands: Sequence[Candidate], room: int, chat: bool) -> list[Candidate]:
         chosen: list[Candidate] = []
+        largest = max(int(room * self.config.max_section_share), 192)
         step = max(4, min(32, room // 256))
         for i in range(0, len(cands), step):
             chunk = cands[i : i + step]
             ids = self.tokens.many([self.neutralise(c.text) for c in chunk])
             for cand, cand_ids in zip(chunk, ids, strict=True):
-                cost = len(cand_ids) + self._header_cost(cand.path, chat)
-                if cost <= room:
+                head = self._header_cost(cand.path, chat)
+                cost = len(cand_ids) + head
+                if cost > min(room, largest) and cand.brief:
+                    cand = replace(cand, text=cand.brief, contiguous=False, brief=None)
+                    cost = self.tokens.count(self.neutralise(cand.text)) + head
+                if cost <= min(room, largest):
                     chosen.append(cand)
                     room -= cost
             if room < _MIN_PIECE:

@@ -50,6 +50,8 @@ class AssemblerConfig:
         weights=_weights(definitions=1.0, usages=0.8, similar=0.5, repo_map=0.5, flow=1.0),
     )
     repo_name: str | None = None
+    max_section_share: float = 0.3
+    """No retrieved section may take more than this share of the retrieved budget (or 192)."""
     system_prompt: str = (
         "You are a coding assistant inside the user's editor. Answer with correct, minimal "
         "code that fits the project; the files below are context from the workspace."

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import tree_sitter
 
-from context.index.extract import Columns, DefRow, Facts, ImportRow, refs_in, tags_in
+from context.index.extract import Columns, DefRow, Facts, ImportRow, facts_in
 from context.index.model import SCOPE_KINDS
 
 __all__ = ["BufferExtractor"]
@@ -170,9 +170,7 @@ class BufferExtractor:
 
     def _extract(self, run: _Pass, span: tuple[int, int], row: int, seed: _Seed) -> _Chunk:
         stack = [(_TOP, seed[0], seed[1])] if seed is not None else []
-        defs, name_starts, imports = tags_in(self.language, run.root, run.data, run.cols, span,
-                                           stack)
-        refs = refs_in(self.language, run.root, name_starts, run.cols, span)
+        defs, refs, imports = facts_in(self.language, run.root, run.data, run.cols, span, stack)
         return _Chunk(
             tuple((d[0], d[1], d[2], d[3] - row, d[4], d[5] - row, *d[6:]) for d in defs),
             tuple((name, _shift(blob, -row).tobytes() if row else blob)

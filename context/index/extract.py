@@ -1,8 +1,10 @@
 """Source bytes -> compact facts (definitions, references, imports) with tree-sitter queries.
 
 This runs in worker processes during a cold index, so everything it returns is plain tuples and
-bytes that pickle small. Definitions and imports come from the language's tags query (matches);
-references from its refs query (captures); Python-side work is per definition, not per node.
+bytes that pickle small. One pass of the language's query (its tags and refs patterns together,
+run with captures) finds definitions, their names, imports and identifier occurrences; a name
+belongs to its nearest enclosing definition node. Python-side work is per definition, except
+one small step per identifier.
 ``chunks.BufferExtractor`` does the same for an open buffer, chunk by chunk.
 """
 
@@ -19,14 +21,14 @@ from dataclasses import dataclass
 
 import tree_sitter
 
-from context.index.languages import get_parser, get_query
+from context.index.languages import capture_priority, get_parser, get_query
 from context.index.model import SCOPE_KINDS
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "Columns", "DefRow", "Facts", "FileResult", "ImportRow", "extract", "read_and_extract",
-    "refs_in", "tags_in",
+    "facts_in",
 ]
 
 # (name, qualname, kind, start_line, start_col, end_line, end_col, signature, doc)
@@ -34,9 +36,10 @@ DefRow = tuple[str, str, str, int, int, int, int, str, str]
 # (module, names, line, kind)
 ImportRow = tuple[str, str, int, str]
 
-# (pattern index, kind, definition node, name node) of one definition match
+# (priority, kind, definition node, name node) of one definition
 _Found = tuple[int, str, tree_sitter.Node, tree_sitter.Node | None]
 
+_MAX_NAME_DEPTH = 6  # how far above its name a definition node may be
 _MAX_SIGNATURE_LINES = 8
 _MAX_SIGNATURE_CHARS = 600
 _MAX_DOC_CHARS = 1200
@@ -131,8 +134,7 @@ def extract(
     tree = parser.parse(data, old_tree) if old_tree is not None else parser.parse(data)
     root = tree.root_node
     cols = Columns(data)
-    defs, name_starts, imports = tags_in(language, root, data, cols)
-    refs = refs_in(language, root, name_starts, cols)
+    defs, refs, imports = facts_in(language, root, data, cols)
     facts = Facts(tuple(defs), refs, tuple(imports), data.count(b"\n") + 1)
     return facts, tree
 
@@ -142,12 +144,16 @@ class Columns:
 
     def __init__(self, data: bytes) -> None:
         self.ascii = data.isascii()
-        self._lines: list[bytes] | None = None if self.ascii else data.split(b"\n")
+        self._wide: dict[int, bytes] = {}  # the lines that are not ASCII
+        if not self.ascii:
+            self._wide = {row: line for row, line in enumerate(data.split(b"\n"))
+                          if not line.isascii()}
 
     def col(self, row: int, byte_col: int) -> int:
-        if self._lines is None or row >= len(self._lines):
+        line = self._wide.get(row)
+        if line is None:
             return byte_col
-        return len(self._lines[row][:byte_col].decode("utf-8", "replace"))
+        return len(line[:byte_col].decode("utf-8", "replace"))
 
 
 def _text(node: tree_sitter.Node) -> str:
@@ -155,37 +161,77 @@ def _text(node: tree_sitter.Node) -> str:
     return raw.decode("utf-8", "replace") if raw is not None else ""
 
 
-def _cursor(language: str, kind: str, span: tuple[int, int] | None) -> tree_sitter.QueryCursor:
-    cursor = tree_sitter.QueryCursor(get_query(language, kind))
+def _cursor(language: str, span: tuple[int, int] | None) -> tree_sitter.QueryCursor:
+    cursor = tree_sitter.QueryCursor(get_query(language, "all"))
     if span is not None:
         cursor.set_byte_range(span[0], span[1])
     return cursor
 
 
-def tags_in(
+def facts_in(
     language: str, root: tree_sitter.Node, data: bytes, cols: Columns,
     span: tuple[int, int] | None = None, stack: list[tuple[int, str, str]] | None = None,
-) -> tuple[list[DefRow], set[int], list[ImportRow]]:
-    found: dict[tuple[int, int], _Found] = {}
+) -> tuple[list[DefRow], dict[str, bytes], list[ImportRow]]:
+    """Definitions, references and imports of a tree (or of the nodes starting in ``span``),
+    from one pass of the language's query; ``stack`` = scopes open around the span."""
+    caps = _cursor(language, span).captures(root)
+    if span is not None:
+        caps = {cap: [n for n in nodes if span[0] <= n.start_byte < span[1]]
+                for cap, nodes in caps.items()}
+    def_nodes, imports = _definitions_and_imports(language, caps)
+    found = _pair_names(caps.get("name", ()), def_nodes)
+    defs, def_names = _nest(language, found, data, cols, stack or [])
+    refs = _refs(caps.get("ref", ()), def_names, cols)
+    imports.sort(key=lambda row: row[2])
+    return defs, refs, imports
+
+
+def _definitions_and_imports(
+    language: str, caps: dict[str, list[tree_sitter.Node]]
+) -> tuple[dict[int, tuple[int, str, tree_sitter.Node]], list[ImportRow]]:
+    """Definition nodes by node id -> (priority, kind, node), and the import rows."""
+    priority = capture_priority(language)
+    defs: dict[int, tuple[int, str, tree_sitter.Node]] = {}
     imports: list[ImportRow] = []
-    for pattern, caps in _cursor(language, "tags", span).matches(root):
-        for cap, nodes in caps.items():
-            if span is not None and not span[0] <= nodes[0].start_byte < span[1]:
-                continue
-            if cap.startswith("definition.") or cap == "scope.impl":
-                kind = "impl" if cap == "scope.impl" else cap.split(".", 1)[1]
-                node = nodes[0]
-                name_nodes = caps.get("name")
-                name_node = name_nodes[0] if name_nodes else _declarator_name(node)
-                if name_node is None:
-                    continue
-                key = (name_node.start_byte, node.start_byte if kind == "impl" else -1)
-                if key not in found or found[key][0] > pattern:
-                    found[key] = (pattern, kind, node, name_node)
-            elif cap.startswith("import."):
-                imports.extend(_imports(language, cap, nodes[0]))
-    defs, name_starts = _nest(language, found, data, cols, stack or [])
-    return defs, name_starts, imports
+    for cap, nodes in caps.items():
+        if cap.startswith("definition.") or cap == "scope.impl":
+            kind = "impl" if cap == "scope.impl" else cap.split(".", 1)[1]
+            rank = priority[cap]
+            for node in nodes:
+                known = defs.get(node.id)
+                if known is None or known[0] > rank:
+                    defs[node.id] = (rank, kind, node)
+        elif cap.startswith("import."):
+            for node in nodes:
+                imports.extend(_imports(language, cap, node))
+    return defs, imports
+
+
+def _pair_names(
+    names: list[tree_sitter.Node], defs: dict[int, tuple[int, str, tree_sitter.Node]]
+) -> dict[int, _Found]:
+    """Each name belongs to its nearest enclosing definition node; definitions no name claimed
+    (C/C++ functions) find theirs through their declarators."""
+    found: dict[int, _Found] = {}
+    claimed: set[int] = set()
+    for name in names:
+        owner = name.parent
+        for _ in range(_MAX_NAME_DEPTH):
+            if owner is None or owner.id in defs:
+                break
+            owner = owner.parent
+        if owner is None or owner.id not in defs:
+            continue
+        rank, kind, node = defs[owner.id]
+        found.setdefault(name.start_byte, (rank, kind, node, name))
+        claimed.add(owner.id)
+    for node_id, (rank, kind, node) in defs.items():
+        if node_id in claimed:
+            continue
+        name = _declarator_name(node)
+        if name is not None:
+            found.setdefault(name.start_byte, (rank, kind, node, name))
+    return found
 
 
 def _declarator_name(node: tree_sitter.Node) -> tree_sitter.Node | None:
@@ -213,24 +259,25 @@ def _split_name(language: str, raw: str) -> tuple[str, str]:
 
 def _nest(
     language: str,
-    found: dict[tuple[int, int], _Found],
+    found: dict[int, _Found],
     data: bytes,
     cols: Columns,
     stack: list[tuple[int, str, str]],
-) -> tuple[list[DefRow], set[int]]:
-    """Order definitions, give them qualified names and method kinds from their nesting.
+) -> tuple[list[DefRow], list[tree_sitter.Node]]:
+    """Order definitions, give them qualified names and method kinds from their nesting
+    (returns the rows and the definitions' name nodes).
 
     ``stack`` holds the (end_byte, qualname, kind) of the scopes open around the definitions.
     """
     defs: list[DefRow] = []
-    name_starts: set[int] = set()
+    def_names: list[tree_sitter.Node] = []
     for _, kind, node, name_node in sorted(
         found.values(), key=lambda item: (item[2].start_byte, -item[2].end_byte)
     ):
         while stack and stack[-1][0] <= node.start_byte:
             stack.pop()
         if name_node is not None:
-            name_starts.add(name_node.start_byte)
+            def_names.append(name_node)
         name, prefix = _split_name(language, _text(name_node) if name_node else "")
         parent_q, parent_kind = (stack[-1][1], stack[-1][2]) if stack else ("", "")
         if kind == "function" and (parent_kind in _CONTAINER_KINDS or prefix):
@@ -249,7 +296,7 @@ def _nest(
         ))
         if kind in SCOPE_KINDS:
             stack.append((node.end_byte, qualname, kind))
-    return defs, name_starts
+    return defs, def_names
 
 
 def _go_receiver(node: tree_sitter.Node) -> str:
@@ -391,23 +438,35 @@ def _split_top(text: str) -> list[str]:
     return parts
 
 
-def refs_in(
-    language: str, root: tree_sitter.Node, name_starts: set[int], cols: Columns,
-    span: tuple[int, int] | None = None,
-) -> dict[str, bytes]:
+def _refs(nodes: list[tree_sitter.Node], def_names: list[tree_sitter.Node],
+          cols: Columns) -> dict[str, bytes]:
+    """Identifier occurrences grouped by name (name -> packed (line, col) pairs), without the
+    names of definitions themselves."""
     grouped: dict[bytes, array] = {}
-    for nodes in _cursor(language, "refs", span).captures(root).values():
-        for node in nodes:
-            start = node.start_byte
-            if start in name_starts or (span is not None and not span[0] <= start < span[1]):
-                continue
-            row, col = node.start_point
-            if not cols.ascii:
-                col = cols.col(row, col)
-            key = node.text or b""
-            positions = grouped.get(key)
-            if positions is None:
-                positions = grouped[key] = array("I")
-            positions.append(row)
-            positions.append(col)
-    return {k.decode("utf-8", "replace"): v.tobytes() for k, v in grouped.items()}
+    wide = not cols.ascii
+    for node in nodes:
+        row, col = node.start_point
+        if wide:
+            col = cols.col(row, col)
+        key = node.text or b""
+        positions = grouped.get(key)
+        if positions is None:
+            positions = grouped[key] = array("I")
+        positions.append(row)
+        positions.append(col)
+    for name in def_names:
+        _drop(grouped, name, cols)
+    return {k.decode("utf-8", "replace"): v.tobytes() for k, v in grouped.items() if v}
+
+
+def _drop(grouped: dict[bytes, array], name: tree_sitter.Node, cols: Columns) -> None:
+    """Remove one definition's own name from the occurrences (it is not a reference)."""
+    positions = grouped.get(name.text or b"")
+    if not positions:
+        return
+    row, col = name.start_point
+    col = cols.col(row, col)
+    for i in range(0, len(positions), 2):
+        if positions[i] == row and positions[i + 1] == col:
+            del positions[i:i + 2]
+            return

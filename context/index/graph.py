@@ -49,17 +49,12 @@ class IdentifierGraph:
             self.family[int(fid)] = _FAMILY.get(language, language)
         self.definers: dict[_Key, set[int]] = defaultdict(set)
         self.names_of: dict[int, set[_Key]] = defaultdict(set)
-        for fid, name in conn.execute(
-            "SELECT DISTINCT file_id, name FROM idx_defs WHERE kind != 'impl'"
-        ):
+        for fid, name in conn.execute("SELECT file_id, name FROM idx_defs WHERE kind != 'impl'"):
             key = (self.family.get(int(fid), ""), name)
             self.definers[key].add(int(fid))
             self.names_of[int(fid)].add(key)
         self.edges: dict[int, dict[int, float]] = defaultdict(dict)
-        for fid, name, count in conn.execute(
-            "SELECT file_id, name, count FROM idx_refs WHERE name IN "
-            "(SELECT name FROM idx_defs WHERE kind != 'impl')"
-        ):
+        for fid, name, count in conn.execute("SELECT file_id, name, count FROM idx_refs"):
             self._add(fid, name, count)
 
     def _add(self, fid: int, name: str, count: int) -> None:

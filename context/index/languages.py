@@ -16,6 +16,7 @@ import tree_sitter
 
 __all__ = [
     "LANGUAGES",
+    "capture_priority",
     "get_language",
     "get_parser",
     "get_query",
@@ -79,9 +80,25 @@ def get_parser(language: str) -> tree_sitter.Parser:
     return tree_sitter.Parser(get_language(language))
 
 
+def _source(language: str, kind: str) -> str:
+    stem = _QUERY_FILE[language] + (".refs" if kind == "refs" else "")
+    return resources.files(__package__).joinpath("queries", f"{stem}.scm").read_text("utf-8")
+
+
 @functools.cache
 def get_query(language: str, kind: str = "tags") -> tree_sitter.Query:
-    """The compiled query of a language: ``kind`` is ``"tags"`` or ``"refs"``."""
-    stem = _QUERY_FILE[language] + (".refs" if kind == "refs" else "")
-    source = resources.files(__package__).joinpath("queries", f"{stem}.scm").read_text("utf-8")
+    """The compiled query of a language: ``kind`` is ``"tags"``, ``"refs"`` or ``"all"`` (both,
+    so that one pass over the tree finds definitions, imports and references)."""
+    if kind == "all":
+        source = _source(language, "tags") + "\n" + _source(language, "refs")
+    else:
+        source = _source(language, kind)
     return tree_sitter.Query(get_language(language), source)
+
+
+@functools.cache
+def capture_priority(language: str) -> dict[str, int]:
+    """Capture name -> its order of first appearance in the ``all`` query (earlier wins when
+    one node is captured as two kinds of definition)."""
+    query = get_query(language, "all")
+    return {query.capture_name(i): i for i in range(query.capture_count)}

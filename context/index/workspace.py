@@ -52,6 +52,7 @@ __all__ = ["WorkspaceIndex"]
 POOL_MIN_FILES = 48
 _BATCH = 200
 _IMPORT_WEIGHT = 1.0
+_PATCH_LIMIT = 64  # more changed files than this: drop derived caches instead of patching
 
 
 class _Cancel(Protocol):
@@ -129,10 +130,9 @@ class WorkspaceIndex:
         tasks, stale = self._plan(listing, stored, buffered, skipped)
         removed = self._remove_paths(gone + stale)
         parsed = self._read_all(tasks, skipped, progress, cancel)
-        if parsed or removed:
-            self._touch()
+        self._changed(parsed, new_files=any(p not in stored for p in parsed), removed=removed)
         rebuilt, self._rebuilt = self._rebuilt, False
-        return self._stats(skipped, time.perf_counter() - started, rebuilt, parsed, removed)
+        return self._stats(skipped, time.perf_counter() - started, rebuilt, len(parsed), removed)
 
     def _list(self) -> Listing:
         listing = self._walker.git_files() if self.use_git else None
@@ -205,7 +205,7 @@ class WorkspaceIndex:
 
     def _read_all(self, tasks: list[_Task], skipped: Counter[str],
                   progress: Callable[[int, int], None] | None, cancel: _Cancel | None) -> int:
-        parsed = 0
+        parsed: list[str] = []
         batch: list[FileResult] = []
         results = self._results(tasks)
         try:
@@ -225,8 +225,9 @@ class WorkspaceIndex:
         parsed += self._write_batch(batch, skipped)
         return parsed
 
-    def _write_batch(self, batch: list[FileResult], skipped: Counter[str]) -> int:
-        parsed = 0
+    def _write_batch(self, batch: list[FileResult], skipped: Counter[str]) -> list[str]:
+        """Store a batch of results in one transaction; returns the paths (re)parsed."""
+        parsed: list[str] = []
         drop: list[str] = []
         with self._lock, db.transaction(self._conn):
             for result in batch:
@@ -245,7 +246,7 @@ class WorkspaceIndex:
                     language = language_for_path(result.path) or ""
                     db.write_facts(self._conn, result.path, language, result.digest,
                                    result.size, result.mtime_ns, result.facts)
-                    parsed += 1
+                    parsed.append(result.path)
             db.remove_files(self._conn, drop)
         return parsed
 
@@ -327,6 +328,15 @@ class WorkspaceIndex:
         else:
             self._touch()
 
+    def _changed(self, paths: list[str], new_files: bool, removed: int) -> None:
+        """Keep derived caches right after files were re-parsed or removed."""
+        if new_files or removed or len(paths) > _PATCH_LIMIT:
+            self._touch()  # the file set changed (or too much did): rebuild lazily
+            return
+        with self._lock:
+            for path in paths:
+                self._buffer_changed(path)
+
     def _buffer_changed(self, path: str) -> None:
         """Update the derived caches for one edited file instead of dropping them."""
         if self._import_cache is not None:
@@ -352,8 +362,11 @@ class WorkspaceIndex:
                 self._touch()
                 return
             result = read_and_extract(str(abs_path), path, language, self.max_file_bytes, None)
-            self._write_batch([result], Counter())
-            self._touch()
+            parsed = self._write_batch([result], Counter())
+            if parsed:
+                self._changed(parsed, new_files=False, removed=0)
+            else:
+                self._touch()
 
     def remove(self, path: str) -> None:
         """Drop a path (buffer and stored entry)."""
@@ -378,9 +391,10 @@ class WorkspaceIndex:
                 continue
             tasks.append(_Task(str(abs_path), rel, language, self.max_file_bytes, None))
         removed = self._remove_paths(gone)
+        with self._lock:
+            known = {p for p in (t.rel for t in tasks) if queries.file_id(self._conn, p)}
         parsed = self._read_all(tasks, Counter(), None, None)
-        if removed or parsed:
-            self._touch()
+        self._changed(parsed, new_files=any(p not in known for p in parsed), removed=removed)
 
     # -- caches ---------------------------------------------------------------------------
     def _touch(self) -> None:

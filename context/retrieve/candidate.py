@@ -31,3 +31,5 @@ class Candidate:
     text: str
     score: float
     contiguous: bool = False
+    brief: str | None = None
+    """A shorter rendering (e.g. the signature alone) to use when ``text`` does not fit."""

@@ -181,7 +181,8 @@ def _symbol_candidate(
     lines = view.lines(sym.path)
     outline = view.outline(sym.path) if sym.kind == "class" else ()
     if score >= TIER_SCOPE - 0.5:
-        return definition_candidate(lines, sym, score, outline, limits.whole_max_lines)
+        return definition_candidate(lines, sym, score, outline, limits.whole_max_lines,
+                                    doc_max_lines=3, max_members=20)
     return definition_candidate(lines, sym, score, outline, limits.brief_max_lines,
                                 doc_max_lines=1, max_members=6)
 

@@ -68,19 +68,22 @@ def definition_candidate(
     start, end = sym.start_line, min(sym.end_line, len(lines) - 1)
     if start < 0 or start >= len(lines) or end < start:
         return None
+    head = header_end(lines, start)
+    pad = " " * (len(lines[start]) - len(lines[start].lstrip()) + 4)
+    brief = join_lines([*lines[start : head + 1], f"{pad}...\n"]) if head < end else None
     if end - start + 1 <= whole_max_lines:
         text = join_lines(lines[start : end + 1])
-        return Candidate(kind, source, sym.path, start, end, text, score, contiguous=True)
-    head = header_end(lines, start)
+        return Candidate(kind, source, sym.path, start, end, text, score, True, brief)
     body = list(lines[start : head + 1]) + _docstring(lines, head, doc_max_lines)
     if sym.kind == "class":
         for member in _members(outline, sym)[:max_members]:
             first = lines[member.start_line] if member.start_line < len(lines) else ""
             if first and first not in body:
                 body.append(first)
-    pad = " " * (len(lines[start]) - len(lines[start].lstrip()) + 4)
     body.append(f"{pad}...\n")
-    return Candidate(kind, source, sym.path, start, end, join_lines(body), score)
+    text = join_lines(body)
+    return Candidate(kind, source, sym.path, start, end, text, score,
+                     brief=brief if brief != text else None)
 
 
 def outline_text(lines: Sequence[str], outline: Sequence[Any], max_symbols: int = 400) -> str:

@@ -39,6 +39,8 @@ SCORE_BUDGET = 1 << 26
 """Most attention-score elements one prefill chunk may need (heads x chunk x context):
 long contexts get shorter chunks so memory stays bounded (256 MB of fp32 scores)."""
 MIN_CHUNK = 16
+CONTEXT_IDS = 4
+"""Prompt ids the detokenizer sees before the first generated token (leading spaces)."""
 
 
 def chunk_size(limit: int, num_heads: int, context: int) -> int:
@@ -129,16 +131,20 @@ class Engine:
 
     def logits(self, ids: Sequence[int], slot: str = "completion") -> np.ndarray:
         """Next-token logits after ids (prefix-cached; for tests and scoring)."""
+        if not ids:
+            raise ValueError("ids is empty")
         with self._lock:
             target, reused = self.cache.acquire(slot, ids)
             return self._prefill(target, list(ids[reused:]), None)
 
     def generate(self, req: GenerateRequest, cancel: CancelToken | None = None) -> Generation:
         """Run a request to the end."""
-        for _ in self.stream(req, cancel):
-            pass
-        assert self._last is not None
-        return self._last
+        with self._lock:  # re-entrant: no other request can replace `_last` before we read it
+            for _ in self.stream(req, cancel):
+                pass
+            if self._last is None:  # pragma: no cover - stream always sets it
+                raise RuntimeError("generation ended without a result")
+            return self._last
 
     def stream(self, req: GenerateRequest, cancel: CancelToken | None = None) -> Iterator[Delta]:
         """Yield text deltas; `last_generation` holds the result once the iterator ends."""
@@ -155,7 +161,7 @@ class Engine:
              ) -> Iterator[Delta]:
         start = time.perf_counter()
         sampler = Sampler(req.temperature, req.top_p, req.top_k, req.seed)
-        text = TextStream(self._tokenizer, req.stop)
+        text = TextStream(self._tokenizer, req.stop, context=ids[-CONTEXT_IDS:])
         slot, reused = self.cache.acquire(req.slot, ids)
         out: list[int] = []
         unsent = 0  # tokens in out not yet carried by a Delta

@@ -144,11 +144,11 @@ class OrtSession:
         empty = np.zeros(shape, self.layout.kv_dtype)
         return [self.to_state(empty) for _ in self.layout.past_names]
 
-    def to_state(self, array: np.ndarray) -> Any:
-        """A host array in the form `run` keeps state in (an `OrtValue` with I/O binding)."""
-        if not self.io_binding:
-            return np.ascontiguousarray(array)
-        return ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(array), self.device, 0)
+    @staticmethod
+    def to_state(array: np.ndarray) -> Any:
+        """A host array as state. With I/O binding it is copied to the device when next bound;
+        what the graph returns stays there (so KV lives on the device between steps)."""
+        return np.ascontiguousarray(array)
 
     @staticmethod
     def to_numpy(value: Any) -> np.ndarray:
@@ -177,8 +177,9 @@ class OrtSession:
         binding.bind_cpu_input("num_logits", keep)
         for name, value in zip(self.layout.past_names, state, strict=True):
             if isinstance(value, np.ndarray):
-                value = ort.OrtValue.ortvalue_from_numpy(value, self.device, 0)
-            binding.bind_ortvalue_input(name, value)
+                binding.bind_cpu_input(name, value)
+            else:
+                binding.bind_ortvalue_input(name, value)
         binding.bind_output("logits", "cpu")
         for name in self.layout.present_names:
             binding.bind_output(name, self.device)

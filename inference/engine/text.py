@@ -2,8 +2,9 @@
 
 Byte-level BPE tokens may split a multi-byte character; decoding such a prefix yields U+FFFD.
 `TextStream` decodes a sliding window of ids (as vLLM's incremental detokenizer does) and waits
-until the character is complete. Text that could be the start of a stop string is not emitted
-until it is known not to be one.
+until the character is complete. The window starts with the last few prompt ids (`context`)
+so that a SentencePiece word-start token decodes with its leading space. Text that could be the
+start of a stop string is not emitted until it is known not to be one.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ _REPLACEMENT = "\ufffd"
 class TextStream:
     """Incremental detokenizer with stop strings."""
 
-    def __init__(self, tokenizer: Any, stop: tuple[str, ...] = ()) -> None:
+    def __init__(self, tokenizer: Any, stop: tuple[str, ...] = (),
+                 context: tuple[int, ...] | list[int] = ()) -> None:
         self.tokenizer = tokenizer
         self.stop = tuple(s for s in stop if s)
-        self.ids: list[int] = []
+        self.ids: list[int] = list(context)
         self._prefix = 0
-        self._read = 0
+        self._read = len(self.ids)
         self._pending = ""
         self.text = ""
         self.stopped = False

@@ -13,6 +13,7 @@ def run(args: argparse.Namespace) -> int:
     """Export, verify and write the model dir; exit 1 with the reason when it fails."""
     try:
         from inference.export import export_model
+        from inference.export.onnx_export import RULE
         from inference.spec import ModelDirError
     except ImportError as exc:  # pragma: no cover - depends on the install
         print(f"codeflow export needs the export extra ({exc}): "
@@ -26,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     check = "not verified" if args.no_verify else (
         f"max abs logit diff {result.max_abs_diff:.2e}, top-1 agreement "
-        f"{result.top1_agreement:.3f} (tolerance {result.tolerance})")
+        f"{result.top1_agreement:.3f} (rule for {args.dtype}: {RULE[args.dtype]})")
     print(f"wrote {result.model_dir} ({result.spec.family}, {result.spec.architecture}, "
           f"{result.spec.dtype}); {check}; {result.seconds:.1f}s")
     return 0

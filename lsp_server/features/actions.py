@@ -66,10 +66,16 @@ def _node_id(diag: types.Diagnostic) -> str | None:
 def candidate_actions(ls: CodeflowServer, result: FixResult) -> list[types.CodeAction]:
     """One action per offered candidate, its edit included (no model call)."""
     uri = _uri(ls, result.target.path)
+    try:
+        edits.confine(ls.root, uri)
+    except OutsideWorkspace:
+        return []
     out = []
     for k, cand in enumerate(result.offered(), 1):
         assert cand.new_text is not None
-        edit = edits.workspace_edit(uri, result.target.text, cand.new_text, ls.versions.get(uri))
+        edit = edits.workspace_edit(
+            uri, result.target.text, cand.new_text, edits.edit_version(ls, uri)
+        )
         title = f"{FIX_TEST_TITLE} #{k} ({cand.note})"
         out.append(
             types.CodeAction(
@@ -134,6 +140,10 @@ def _function_actions(uri: str, text: str, region: Region) -> list[types.CodeAct
     return out
 
 
+def _overlaps(a: types.Range, b: types.Range) -> bool:
+    return a.start.line <= b.end.line and a.end.line >= b.start.line
+
+
 def _wanted(kind: str | None, only: list[str] | None) -> bool:
     if not only:
         return True
@@ -148,7 +158,8 @@ def list_actions(ls: CodeflowServer, params: types.CodeActionParams) -> list[typ
         return []
     out: list[types.CodeAction] = []
     for diag in params.context.diagnostics:
-        out.extend(_diagnostic_actions(ls, uri, diag))
+        if _overlaps(diag.range, params.range):
+            out.extend(_diagnostic_actions(ls, uri, diag))
     region = edits.enclosing_function(text, params.range.start.line)
     if region is not None and region.name:
         out.extend(_function_actions(uri, text, region))
@@ -203,7 +214,7 @@ async def _rewrite(
     if new_text is None:
         test_feature.show(ls, types.MessageType.Warning, f"codeflow: {why}")
         return None, None
-    return edits.workspace_edit(uri, text, new_text, ls.versions.get(uri)), None
+    return edits.workspace_edit(uri, text, new_text, edits.edit_version(ls, uri)), None
 
 
 async def _resolve_fix(ls: CodeflowServer, data: dict, token: CancelToken, _p: Any) -> Resolved:
@@ -257,10 +268,14 @@ async def _resolve_test(ls: CodeflowServer, data: dict, token: CancelToken, _p: 
     dest_uri = from_fs_path(str(dest)) or dest.as_uri()
     edits.confine(ls.root, dest_uri)
     if not dest.is_file() and ls.document_text(dest_uri) is None:
+        if not edits.can_create_files(ls):
+            message = f"codeflow: this editor cannot create {dest.name} through an edit"
+            test_feature.show(ls, types.MessageType.Warning, message)
+            return None, None
         return edits.create_file_edit(dest_uri, code.strip("\n") + "\n"), None
     old = edits.current_text(ls, dest_uri, dest)
     new = edits.code_block_text(old, code, None)
-    return edits.workspace_edit(dest_uri, old, new, ls.versions.get(dest_uri)), None
+    return edits.workspace_edit(dest_uri, old, new, edits.edit_version(ls, dest_uri)), None
 
 
 async def _resolve_fix_test(
@@ -273,7 +288,9 @@ async def _resolve_fix_test(
         uri = _uri(ls, result.target.path)
         edits.confine(ls.root, uri)
         assert best.new_text is not None
-        edit = edits.workspace_edit(uri, result.target.text, best.new_text, ls.versions.get(uri))
+        edit = edits.workspace_edit(
+            uri, result.target.text, best.new_text, edits.edit_version(ls, uri)
+        )
         progress.finish(VERIFIED)
         return edit, f"{FIX_TEST_TITLE} ({VERIFIED})"
     tried = len(result.candidates)
@@ -317,6 +334,8 @@ async def resolve(ls: CodeflowServer, action: types.CodeAction) -> types.CodeAct
     handler = HANDLERS.get(str((data or {}).get("action")))
     if data is None or handler is None or action.edit is not None:
         return action
+    if not isinstance(data.get("uri"), str) or not isinstance(data.get("line", 0), int):
+        raise JsonRpcInvalidParams("codeflow: malformed code action data (needs uri and line)")
     token = CancelToken()
     async with test_feature.Progress(ls, f"codeflow: {action.title}") as progress:
         try:

@@ -61,8 +61,13 @@ class Region:
 
 # ---- diffs ------------------------------------------------------------------------------------
 def _line_col(text: str, offset: int) -> tuple[int, int]:
-    line = text.count("\n", 0, offset)
-    return line, offset - (text.rfind("\n", 0, offset) + 1)
+    """(line, column) of `offset`; lines end at \\n, \\r\\n or \\r, as LSP counts them."""
+    lines = convert.lsp_lines(text[:offset])
+    if not lines:
+        return 0, 0
+    if lines[-1].endswith(("\n", "\r")):
+        return len(lines), 0
+    return len(lines) - 1, len(lines[-1])
 
 
 def _trimmed(old: str, new: str, base: int, old_text: str) -> TextChange:
@@ -73,6 +78,10 @@ def _trimmed(old: str, new: str, base: int, old_text: str) -> TextChange:
     hi = 0
     while hi < min(len(old), len(new)) - lo and old[-1 - hi] == new[-1 - hi]:
         hi += 1
+    if 0 < lo < len(old) and old[lo - 1 : lo + 1] == "\r\n":
+        lo -= 1  # LSP cannot address the point between \r and \n: keep the pair whole
+    if hi and old[len(old) - hi - 1 : len(old) - hi + 1] == "\r\n":
+        hi -= 1
     start = _line_col(old_text, base + lo)
     end = _line_col(old_text, base + len(old) - hi)
     return TextChange(start[0], start[1], end[0], end[1], new[lo : len(new) - hi])
@@ -228,7 +237,7 @@ def replace_region(text: str, region: Region, code: str) -> str:
     lines = text.splitlines(keepends=True)
     tail = "".join(lines[region.end_line + 1 :])
     new = reindent(code, region.indent)
-    if region.end_line + 1 >= len(lines) and not lines[-1].endswith("\n"):
+    if region.end_line + 1 >= len(lines) and lines and not lines[-1].endswith("\n"):
         new = new.rstrip("\n")
     return "".join(lines[: region.start_line]) + new + tail
 
@@ -275,6 +284,25 @@ def workspace_edit(
     return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(doc, edits)])
 
 
+def _workspace_edit_caps(ls: CodeflowServer) -> Any:
+    caps = getattr(ls, "client_capabilities", None)
+    workspace = getattr(caps, "workspace", None)
+    return getattr(workspace, "workspace_edit", None)
+
+
+def edit_version(ls: CodeflowServer, uri: str) -> int | None:
+    """The open document's version when the client takes versioned `documentChanges`."""
+    caps = _workspace_edit_caps(ls)
+    return ls.versions.get(uri) if caps is not None and caps.document_changes else None
+
+
+def can_create_files(ls: CodeflowServer) -> bool:
+    """Whether the client applies `CreateFile` operations in a `WorkspaceEdit`."""
+    caps = _workspace_edit_caps(ls)
+    ops = (caps.resource_operations or []) if caps is not None and caps.document_changes else []
+    return types.ResourceOperationKind.Create in ops
+
+
 def create_file_edit(uri: str, content: str) -> types.WorkspaceEdit:
     """A `WorkspaceEdit` that creates `uri` and fills it with `content`."""
     doc = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None)
@@ -312,7 +340,7 @@ def _range_offsets(text: str, rng: dict[str, Any]) -> tuple[int, int]:
             lines, int(pos.get("line", 0)), int(pos.get("character", 0))
         )
         out.append(starts[line] + col)
-    return out[0], max(out)
+    return min(out), max(out)
 
 
 def code_block_text(text: str, code: str, rng: dict[str, Any] | None) -> str:
@@ -324,8 +352,8 @@ def code_block_text(text: str, code: str, rng: dict[str, Any] | None) -> str:
     region = function_named(text, name) if name else None
     if region is not None:
         return replace_region(text, region, code)
-    sep = "" if not text or text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
-    return text + sep + code.strip("\n") + "\n"
+    head = text.rstrip("\n") + "\n\n\n" if text.strip() else ""
+    return head + code.strip("\n") + "\n"
 
 
 def apply_code_block_edit(ls: CodeflowServer, arg: dict[str, Any]) -> types.WorkspaceEdit:
@@ -337,4 +365,4 @@ def apply_code_block_edit(ls: CodeflowServer, arg: dict[str, Any]) -> types.Work
         raise JsonRpcInvalidParams(f"codeflow: {exc}") from exc
     text = current_text(ls, uri, path)
     new_text = code_block_text(text, str(arg["code"]), arg.get("range"))
-    return workspace_edit(uri, text, new_text, ls.versions.get(uri))
+    return workspace_edit(uri, text, new_text, edit_version(ls, uri))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import logging
+import re
 import shutil
 import subprocess
 import tempfile
@@ -306,9 +307,17 @@ def fix_messages(failure: Failure, test_source: str, target: Target, flow: str) 
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
+def _bare_definition(answer: str, name: str) -> str | None:
+    """Unfenced code that starts with `def name` (small models often skip the fence)."""
+    match = re.search(rf"^[ \t]*(?:async[ \t]+)?def[ \t]+{re.escape(name)}\b", answer, re.M)
+    if not name or match is None:
+        return None
+    return answer[match.start() :]
+
+
 def patch(target: Target, answer: str) -> tuple[str | None, str]:
     """(patched file text, '') or (None, why the answer does not apply)."""
-    code = edits.code_block(answer)
+    code = edits.code_block(answer) or _bare_definition(answer, target.region.name)
     if code is None:
         return None, "patch does not apply: the answer has no code block"
     name = edits.defined_name(code)
@@ -343,6 +352,10 @@ async def verify(
 ) -> tuple[bool, float, str]:
     """Run only `node_id` in `scratch` with the patch in place: (passes, seconds, note)."""
     dest = scratch / target.path
+    try:
+        dest.resolve().relative_to(scratch.resolve())
+    except ValueError:
+        return False, 0.0, "unverified: the file is a link out of the workspace copy"
     await ls.cpu.run(_write, dest, new_text)
     try:
         result = await run_tests(scratch, ls.config.tests, [node_id], cwd=scratch)
@@ -394,6 +407,7 @@ async def _candidate(
     temperature, seed = (0.0, 0) if i == 0 else (SAMPLE_TEMPERATURE, i)
     anchor = (target.path, target.text, target.region.start_line)
     answer = await ask_async(ls, messages, anchor, token, temperature, seed)
+    log.debug("fix candidate %d answer: %r", i, answer[:2000])
     new_text, why = patch(target, answer)
     if new_text is None:
         return Candidate(i, temperature, seed, None, False, why, 0.0)

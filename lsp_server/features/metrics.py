@@ -107,6 +107,7 @@ def register(server: CodeflowServer) -> None:
         length = p.get("acceptedLength")
         length = len(text) if not isinstance(length, int) else max(0, min(length, len(text)))
         partial = 0 < length < len(text)
-        ls.metrics.update(accepted=0 if partial else 1, partially_accepted=int(partial),
-                          accepted_chars=length)
+        ls.metrics.update(
+            accepted=0 if partial else 1, partially_accepted=int(partial), accepted_chars=length
+        )
         ls.metrics.save()

@@ -4,14 +4,17 @@ until the edit is applied), the rewrite actions, and edits refused outside the w
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_lsp
 from lsprotocol import types
+from pygls.exceptions import JsonRpcRequestCancelled
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from lsp_server.features.edits import TextChange, apply_changes
@@ -94,6 +97,14 @@ def changes(edit: types.WorkspaceEdit) -> dict[str, list[TextChange]]:
     return out
 
 
+def versioned(params: types.InitializeParams) -> types.InitializeParams:
+    """The same client, declaring versioned document changes and file creation."""
+    params.capabilities.workspace.workspace_edit = types.WorkspaceEditClientCapabilities(
+        document_changes=True, resource_operations=[types.ResourceOperationKind.Create]
+    )
+    return params
+
+
 async def failing(client: LanguageClient, ws: Path) -> list[types.Diagnostic]:
     result = await command(client, "codeflow.runTests")
     assert (result["ran"], result["failed"]) == (True, 2)
@@ -157,17 +168,17 @@ async def test_when_no_candidate_passes_nothing_is_applied_and_the_rest_is_label
     ws = make_workspace(tmp_path / "ws")
     write_script(answer(WRONG_MEAN), "```python\ndef mean(values:\n```", answer(WRONG_MEAN))
     await scripted.initialize_session(init_params(ws, TRUSTED))
-    _, single_diag = await failing(scripted, ws)
+    mean_diag, _ = await failing(scripted, ws)
     test_uri = open_doc(scripted, ws / "test_calc.py")
     before = digest(ws)
-    [fix, *_] = await actions(scripted, test_uri, 12, [single_diag])
+    [fix, *_] = await actions(scripted, test_uri, 8, [mean_diag])
     resolved = await scripted.code_action_resolve_async(fix)
     assert (resolved.title, resolved.edit) == (FIX, None)
     assert scripted.messages[-1].message == (
-        "codeflow: none of 3 candidate fix(es) made test_calc.py::test_mean_single pass; "
+        "codeflow: none of 3 candidate fix(es) made test_calc.py::test_mean pass; "
         "1 unverified patch(es) are listed as code actions, labelled (unverified: test still fails)"
     )
-    relisted = await actions(scripted, test_uri, 12, [single_diag])
+    relisted = await actions(scripted, test_uri, 8, [mean_diag])
     assert relisted[0].title == f"{FIX} #1 (unverified: test still fails)"
     assert changes(relisted[0].edit) == {
         (ws / "calc.py").as_uri(): [TextChange(13, 12, 13, 27, "max(len(values) - 1, 1)")]
@@ -204,7 +215,7 @@ async def test_listing_without_diagnostics_and_rewrite_actions(
         answer("def double(x):\n    return x + x\n"),
         "`double` returns twice its argument.",
     )
-    await scripted.initialize_session(init_params(ws))
+    await scripted.initialize_session(versioned(init_params(ws)))
     uri = open_doc(scripted, ws / "util.py")
     listed = await actions(scripted, uri, 1, [])
     assert [a.title for a in listed] == [
@@ -225,7 +236,7 @@ async def test_listing_without_diagnostics_and_rewrite_actions(
     assert fix.title == "Fix with codeflow: use addition"
     fixed = await scripted.code_action_resolve_async(fix)
     [edit] = fixed.edit.document_changes[0].edits
-    assert (edit.range.start.character, edit.range.end.character, edit.new_text) == (15, 20, "+ x")
+    assert (edit.range.start.character, edit.range.end.character, edit.new_text) == (13, 16, "+ x")
     explained = await command(scripted, "codeflow.explain", {"uri": uri, "line": 1})
     assert explained == {"markdown": "`double` returns twice its argument."}
     assert scripted.messages[-1].message == "`double` returns twice its argument."
@@ -247,3 +258,54 @@ async def test_write_a_test_creates_the_test_module(
     [(target, edits)] = resolved.edit.changes.items()
     assert target == (ws / "test_calc.py").as_uri()
     assert [(e.range.start.line, e.new_text) for e in edits] == [(13, "\n\n" + test_code)]
+
+
+async def test_write_a_test_creates_a_test_module_when_there_is_none(
+    scripted: LanguageClient, tmp_path: Path
+) -> None:
+    ws = make_workspace(tmp_path / "ws", git=False)
+    (ws / "util.py").write_text("def double(x):\n    return x * 2\n")
+    test_code = "from util import double\n\n\ndef test_double():\n    assert double(2) == 4\n"
+    write_script(answer(test_code), answer(test_code))
+    await scripted.initialize_session(versioned(init_params(ws)))
+    uri = open_doc(scripted, ws / "util.py")
+    [write] = [a for a in await actions(scripted, uri, 1, []) if a.title.startswith("Write")]
+    resolved = await scripted.code_action_resolve_async(write)
+    create, fill = resolved.edit.document_changes
+    new_uri = (ws / "test_util.py").as_uri()
+    assert (create.kind, create.uri) == ("create", new_uri)
+    assert (fill.text_document.uri, [e.new_text for e in fill.edits]) == (new_uri, [test_code])
+    assert not (ws / "test_util.py").exists()
+
+
+async def _progress_reported(client: LanguageClient, text: str) -> None:
+    def seen() -> bool:
+        return any(
+            getattr(v, "message", None) == text
+            for vs in client.progress_reports.values()
+            for v in vs
+        )
+
+    while not seen():
+        await client.wait_for_notification(types.PROGRESS)
+
+
+async def test_resolve_can_be_cancelled_mid_verification(
+    scripted: LanguageClient, tmp_path: Path
+) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    write_script(answer(WRONG_MEAN), answer(WRONG_MEAN), answer(WRONG_MEAN), answer(GOOD_MEAN))
+    await scripted.initialize_session(init_params(ws, {"tests": {"trusted": True}}))
+    mean_diag, _ = await failing(scripted, ws)
+    test_uri = open_doc(scripted, ws / "test_calc.py")
+    before = digest(ws)
+    [fix, *_] = await actions(scripted, test_uri, 8, [mean_diag])
+    pending = scripted.protocol.send_request(types.CODE_ACTION_RESOLVE, fix)
+    request_id = list(scripted.protocol._request_futures)[-1]
+    await _progress_reported(scripted, "candidate 1/3")
+    scripted.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=request_id))
+    with pytest.raises(JsonRpcRequestCancelled):
+        await asyncio.wrap_future(pending)
+    assert digest(ws) == before
+    ends = [v for vs in scripted.progress_reports.values() for v in vs if v.kind == "end"]
+    assert ends[-1].message == "cancelled"

@@ -150,35 +150,35 @@ class _Client(LanguageClient):
         seen = self.seen
 
         @self.feature(types.WINDOW_SHOW_MESSAGE)
-        def show(_ls: Any, params: Any) -> None:
+        def show(params: Any) -> None:
             seen.messages.append((int(params.type), params.message))
 
         @self.feature(types.WINDOW_LOG_MESSAGE)
-        def log(_ls: Any, params: Any) -> None:
+        def log(params: Any) -> None:
             seen.logs.append((int(params.type), params.message))
 
         @self.feature(types.WORKSPACE_CONFIGURATION)
-        def configuration(_ls: Any, params: Any) -> list[Any]:
+        def configuration(params: Any) -> list[Any]:
             return [None for _ in params.items]
 
         @self.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
-        def create(_ls: Any, params: Any) -> None:
+        def create(params: Any) -> None:
             return None
 
         @self.feature(types.PROGRESS)
-        def progress(_ls: Any, params: Any) -> None:
+        def progress(params: Any) -> None:
             seen.progress.append(_plain(params))
 
         @self.feature("codeflow/status")
-        def status(_ls: Any, params: Any) -> None:
+        def status(params: Any) -> None:
             seen.status.append(_plain(params))
 
         @self.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-        def diagnostics(_ls: Any, params: Any) -> None:
+        def diagnostics(params: Any) -> None:
             seen.diagnostics[params.uri] = params.diagnostics
 
         @self.feature(types.WORKSPACE_APPLY_EDIT)
-        def apply_edit(ls: Any, params: Any) -> types.ApplyWorkspaceEditResult:
+        def apply_edit(params: Any) -> types.ApplyWorkspaceEditResult:
             seen.applied_edits.append(_plain(params.edit))
             return types.ApplyWorkspaceEditResult(applied=self.apply_result)
 

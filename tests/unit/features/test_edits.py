@@ -111,7 +111,7 @@ def test_code_block_text_replaces_range_or_named_def_or_appends() -> None:
     assert edits.code_block_text(BUGGY, "count = len(values)", rng) == GOOD
     assert edits.code_block_text(BUGGY, GOOD_MEAN, None) == GOOD
     assert edits.code_block_text("x = 1\n", "def h():\n    pass\n", None) == (
-        "x = 1\n\ndef h():\n    pass\n"
+        "x = 1\n\n\ndef h():\n    pass\n"
     )
 
 

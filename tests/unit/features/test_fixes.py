@@ -154,3 +154,52 @@ def test_wrong_mean_still_fails_and_good_mean_passes_in_a_scratch_copy(ws: Path)
         shutil.rmtree(scratch.parent)
     assert outcomes == {"wrong": [(node, "failed")], "good": [(node, "passed")]}
     assert (ws / "calc.py").read_text() == text
+
+
+def test_an_unfenced_definition_is_accepted() -> None:
+    text = (DATA / "calc.py").read_text()
+    reply = f"Sure. {GOOD_MEAN}"
+    assert fixes.patch(Target("calc.py", MEAN, text), reply) == (
+        None,
+        ("patch does not apply: the answer has no code block"),
+    )
+    reply = f"Sure.\n{GOOD_MEAN}"
+    assert fixes.patch(Target("calc.py", MEAN, text), reply) == (
+        (DATA / "calc_good.py.in").read_text(),
+        "",
+    )
+
+
+class _Pool:
+    async def run(self, fn, *args):
+        return fn(*args)
+
+
+class _Server:
+    def __init__(self) -> None:
+        from lsp_server import config
+
+        self.cpu = _Pool()
+        self.config = config.Config(tests=config.TestsConfig(trusted=True))
+
+
+def test_verification_never_writes_through_a_link_out_of_the_copy(tmp_path: Path) -> None:
+    import asyncio
+
+    ws = make_workspace(tmp_path / "ws", git=False)
+    real = tmp_path / "elsewhere" / "calc.py"
+    real.parent.mkdir()
+    (ws / "calc.py").rename(real)
+    (ws / "calc.py").symlink_to(real)
+    scratch = fixes.scratch_copy(ws)
+    before = real.read_text()
+    target = Target("calc.py", MEAN, before)
+    good = fixes.patch(target, answer(GOOD_MEAN))[0]
+    try:
+        got = asyncio.run(fixes.verify(_Server(), scratch, target, good, "test_calc.py::test_mean"))
+    finally:
+        import shutil
+
+        shutil.rmtree(scratch.parent)
+    assert got == (False, 0.0, "unverified: the file is a link out of the workspace copy")
+    assert real.read_text() == before

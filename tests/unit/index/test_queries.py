@@ -117,3 +117,12 @@ def test_names_defined_everywhere_do_not_link_files(tmp_path: Path) -> None:
     with WorkspaceIndex(tmp_path) as ix:
         ix.refresh()
         assert ix.file_graph() == {"user.py": {"rare.py": 2.0}}  # long snake_case name: x2
+
+
+def test_file_graph_follows_saved_files(index: WorkspaceIndex, polyglot: Path) -> None:
+    assert "py/pkg/util.py" not in index.file_graph()["py/app.py"]
+    app = polyglot / "py/app.py"
+    app.write_text(app.read_text() + "\n\ndef slug(x):\n    return slugify(x)\n")
+    stats = index.refresh()
+    assert (stats.parsed, stats.removed) == (1, 0)
+    assert index.file_graph()["py/app.py"]["py/pkg/util.py"] == 1.0

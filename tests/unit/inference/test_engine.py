@@ -319,3 +319,16 @@ def test_prefill_chunks_shrink_for_long_contexts() -> None:
     assert chunk_size(512, 8, 8192) == 512  # 8 x 512 x 8192 = 2^25 scores fit
     assert chunk_size(512, 40, 131072) == 16  # would be 12: floor of 16
     assert chunk_size(512, 32, 16384) == 128
+
+
+def test_generation_stops_at_max_context(model_dirs: dict[str, Path], tmp_path: Path) -> None:
+    small = copy_model(model_dirs["llama"], tmp_path / "m")
+    meta = json.loads((small / "codeflow-model.json").read_text())
+    meta["max_context"] = 20
+    (small / "codeflow-model.json").write_text(json.dumps(meta))
+    engine = Engine.load(small, provider="cpu")
+    engine.eos_ids = frozenset()
+    gen = engine.generate(GenerateRequest(PROMPT, max_tokens=10))
+    assert gen.stop_reason == "context" and len(PROMPT) + len(gen.ids) == 20
+    with pytest.raises(ValueError, match="exceeds max context"):
+        engine.generate(GenerateRequest(PROMPT + PROMPT, max_tokens=1))

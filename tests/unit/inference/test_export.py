@@ -11,6 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from inference.engine.session import OrtSession  # noqa: E402
+from inference.engine.text import TextStream  # noqa: E402
 from inference.export import onnx_export  # noqa: E402
 from inference.export.hf import load_torch_model, read_checkpoint  # noqa: E402
 from inference.spec import ModelSpec  # noqa: E402
@@ -90,6 +91,22 @@ def test_fp16_export_is_verified(hf_dirs: dict[str, Path], tmp_path: Path) -> No
     assert np.abs(got - ref).max() <= onnx_export.TOLERANCE["fp16"] * np.abs(ref).max()
 
 
+@pytest.mark.parametrize("dtype", ["fp32", "int8"])
+def test_large_models_keep_weights_in_external_data(hf_dirs: dict[str, Path], tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    dtype: str) -> None:
+    from inference import Engine
+
+    monkeypatch.setattr(onnx_export, "EXTERNAL_DATA_BYTES", 1000)
+    out = onnx_export.export_model(hf_dirs["qwen2"], tmp_path / "big", dtype=dtype).model_dir
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["codeflow-model.json", "model.onnx", "model.onnx.data", "tokenizer.json"]
+    assert (out / "model.onnx").stat().st_size < (out / "model.onnx.data").stat().st_size
+    ref = torch_logits(hf_dirs["qwen2"], PROMPT)
+    got = Engine.load(out, provider="cpu").session.logits_of(PROMPT)
+    assert onnx_export.within_tolerance(got, ref, dtype)
+
+
 def test_mismatch_refuses_to_write(hf_dirs: dict[str, Path], tmp_path: Path,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(onnx_export.TOLERANCE, "fp32", 0.0)
@@ -134,6 +151,12 @@ def test_sentencepiece_model_converts_to_identical_tokenizer(tmp_path: Path,
     for text in samples:
         assert ours.encode(text, add_special_tokens=False).ids == ref.encode(text), text
         assert ours.decode(ref.encode(text)) == ref.decode(ref.encode(text)), text
+    ids = ref.encode("x = sorted(items)  # keep")
+    cut = next(k for k in range(1, len(ids)) if ref.id_to_piece(ids[k]).startswith("▁"))
+    stream = TextStream(ours, context=ids[:cut])
+    streamed = "".join(stream.push(i) for i in ids[cut:]) + stream.finish()
+    assert streamed == ref.decode(ids)[len(ref.decode(ids[:cut])):]
+    assert streamed.startswith(" ")  # the word-start piece keeps its space
     # Around special tokens: split first, then each piece as sentencepiece encodes it alone.
     with_specials = {"<|im_start|>user\nhi<|im_end|>": ["<|im_start|>", "user\nhi", "<|im_end|>"],
                      "x = 1<|fim_prefix|> def f():": ["x = 1", "<|fim_prefix|>", " def f():"]}

@@ -137,11 +137,12 @@ function M.ask(question, opts)
       append(buf, "\n\n> stopped: " .. reason)
     end
     table.insert(M.messages, { role = "assistant", content = text })
-    M.last = { text = text, finishReason = reason, deltas = run.deltas, error = err, streamed = run.text }
+    M.last = { text = text, finishReason = reason, deltas = run.deltas, error = err, streamed = run.text, acked = run.acked }
     if opts.on_done then
       opts.on_done(M.last)
     end
   end
+  run.finish = finish
   local ok, id = c.request("codeflow/chat", params, function(err, result)
     if M.running ~= run then
       return
@@ -169,12 +170,30 @@ function M.ask(question, opts)
   return true
 end
 
+---Cancels the streaming answer ($/cancelRequest). Neovim does not pass the server's
+---RequestCancelled reply to the request's handler, so the reply is seen by the request leaving
+---`client.requests`; a result that wins the race still goes through the handler.
 function M.cancel()
   local run = M.running
-  if run and run.id then
-    run.cancelled = true
-    run.client.cancel_request(run.id)
+  if not (run and run.id) or run.cancelled then
+    return
   end
+  run.cancelled = true
+  local c = run.client
+  c.cancel_request(run.id)
+  local t0 = vim.loop.now()
+  local function poll()
+    if M.running ~= run then
+      return -- the handler finished it
+    end
+    local replied = c.requests and c.requests[run.id] == nil
+    if replied or vim.loop.now() - t0 > 5000 then
+      run.acked = replied
+      return run.finish(run.text, "cancelled")
+    end
+    vim.defer_fn(poll, 20)
+  end
+  vim.defer_fn(poll, 20)
 end
 
 ---:CodeflowChat [question] (with a range: the selected lines go along).

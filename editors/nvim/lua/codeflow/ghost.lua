@@ -84,6 +84,7 @@ local function render(cur)
     opts.virt_lines = vl
   end
   cur.mark = vim.api.nvim_buf_set_extmark(cur.buf, M.ns, cur.row, math.min(cur.col, #line), opts)
+  vim.api.nvim_exec_autocmds("User", { pattern = "CodeflowSuggestion", modeline = false })
 end
 
 ---The text the extmarks show (virt_text + virt_lines), for tests and health.
