@@ -44,7 +44,9 @@ def clamp_position(lines: list[str], line: int, character: int) -> tuple[int, in
     """Clamp an LSP (line, UTF-16 column) to the document; returns (line, code-point column)."""
     if not lines:
         return 0, 0
-    line = min(max(line, 0), len(lines) - 1)
+    if line >= len(lines):  # past the last line: the end of the document
+        return len(lines) - 1, len(lines[-1].rstrip("\r\n"))
+    line = max(line, 0)
     text = lines[line].rstrip("\r\n")
     units = 0
     for col, ch in enumerate(text):

@@ -122,6 +122,11 @@ class CodeflowServer(LanguageServer):
         self.status_state: dict[str, Any] = {"state": "idle", "model": "", "device": "cpu"}
         self.started = time.monotonic()
         self.test_commands = os.environ.get("CODEFLOW_TEST_COMMANDS") == "1"
+        # set by the features when they register (completion, metrics, tests, fixes)
+        self.completion: Any = None
+        self.metrics: Any = None
+        self.tests_state: Any = None
+        self.fix_results: Any = None
 
     # ---- messages to the editor ----------------------------------------------------------------
     def report(self, level: str, message: str) -> None:

@@ -2,10 +2,10 @@
 
 `RemoteBackend` implements `Backend` over HTTP with the standard library only (http.client, ssl,
 json). FIM and other raw prompts go to `/v1/completions` as the exact prompt our assembler built
-(no server-side template). `prompt_as="auto"` (the default) sends the ids themselves, which
-vLLM and llama.cpp's own server take, so the server sees exactly our tokens; a server that
-refuses them (HTTP 400/422, e.g. llama-cpp-python) gets the text decoded from `prompt_ids`
-from then on. `"ids"` and `"text"` force one way.
+(no server-side template). With `prompt_as="auto"` (the default) the first completion asks
+`/v1/models` who serves: vLLM and llama.cpp's own server get the token ids themselves, so the
+server sees exactly the tokens we counted; any other server (llama-cpp-python, proxies) gets
+the text decoded from `prompt_ids`. `"ids"` and `"text"` force one way.
 A prompt that is a whole ChatML conversation ending in `<|im_start|>assistant\\n` goes to
 `/v1/chat/completions` as messages (the server applies the model's chat template); `stream_chat`
 takes messages directly. Both are streamed as server-sent events; `cache_prompt: true` asks
@@ -61,6 +61,11 @@ log = logging.getLogger(__name__)
 DEFAULT_CONTEXT = 131072
 MAX_ERROR_BODY = 65536
 WATCH_INTERVAL_S = 0.02
+NEUTRAL_SAMPLING = {"repeat_penalty": 1.0, "min_p": 0.0}
+"""Sent with every request: llama-cpp-python defaults to repeat_penalty 1.1 and min_p 0.05,
+which would change greedy output; vLLM and llama.cpp's server default to these values."""
+ID_PROMPT_SERVERS = frozenset({"vllm", "llamacpp"})
+"""`owned_by` in /v1/models of servers whose /v1/completions takes a list of token ids."""
 _QWEN_TOKENS: dict[str, str | None] = {
     "eos": "<|endoftext|>", "fim_prefix": "<|fim_prefix|>", "fim_suffix": "<|fim_suffix|>",
     "fim_middle": "<|fim_middle|>", "repo_name": "<|repo_name|>", "file_sep": "<|file_sep|>",
@@ -526,29 +531,28 @@ class RemoteBackend:
 
     def _completion(self, req: GenerateRequest, text: str | None, cancel: CancelToken | None
                     ) -> Iterator[Delta]:
-        """`/v1/completions` with token ids (auto, ids) or text; auto falls back to text when
-        the server refuses ids (and goes back to auto if text fails the same way)."""
-        if self.prompt_as != "text":
-            body = self._completion_body(req, list(req.prompt_ids))
-            try:
-                yield from self._run(req, "/v1/completions", body, cancel)
-                return
-            except RemoteHTTPError as exc:
-                if self.prompt_as == "ids" or exc.status not in (400, 422):
-                    raise
-                log.info("remote: %s refused a token-id prompt; trying text",
-                         self.transport.endpoint.url)
-                self.prompt_as = "text"
-                first = exc.status
+        """`/v1/completions` with the prompt as token ids or as text (see `prompt_mode`)."""
+        if cancel is not None and cancel.cancelled:  # ends at once, sends nothing
+            yield from self._run(req, "/v1/completions", {}, cancel)
+            return
+        if self.prompt_mode() == "ids":
+            prompt: Any = list(req.prompt_ids)
         else:
-            first = 0
-        text = self._decode(req.prompt_ids) if text is None else text
-        try:
-            yield from self._run(req, "/v1/completions", self._completion_body(req, text), cancel)
-        except RemoteHTTPError as exc:
-            if first and exc.status == first:
-                self.prompt_as = "auto"  # not about ids after all (e.g. prompt too long)
-            raise
+            prompt = self._decode(req.prompt_ids) if text is None else text
+        yield from self._run(req, "/v1/completions", self._completion_body(req, prompt), cancel)
+
+    def prompt_mode(self) -> str:
+        """"ids" or "text"; `auto` asks /v1/models once: vLLM and llama.cpp's server (owned_by
+        "vllm" / "llamacpp") take token ids, anything else gets text."""
+        if self.prompt_as == "auto":
+            try:
+                owners = {str(m.get("owned_by", "")) for m in self.models()}
+            except (RemoteHTTPError, RemoteProtocolError):
+                owners = set()
+            self.prompt_as = "ids" if owners & ID_PROMPT_SERVERS else "text"
+            log.info("remote: sending prompts to %s as %s", self.transport.endpoint.url,
+                     self.prompt_as)
+        return self.prompt_as
 
     # ---- request bodies ----------------------------------------------------------------------
     def _decode(self, ids: Sequence[int]) -> str:
@@ -563,7 +567,7 @@ class RemoteBackend:
 
     def _sampling(self, req: GenerateRequest) -> dict[str, Any]:
         body: dict[str, Any] = {"max_tokens": req.max_tokens, "temperature": req.temperature,
-                                "top_p": req.top_p, "stream": True}
+                                "top_p": req.top_p, "stream": True, **NEUTRAL_SAMPLING}
         if self.model:
             body["model"] = self.model
         if req.top_k > 0:

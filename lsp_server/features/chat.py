@@ -9,7 +9,7 @@ the request returns `{text, finishReason}`. Cancellable at any moment (`$/cancel
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
@@ -17,10 +17,8 @@ from pygls.exceptions import JsonRpcInvalidParams
 from inference.cancel import Cancelled, CancelToken
 
 from .. import convert
+from ..server import CodeflowServer  # runtime import: pygls resolves command annotations
 from ..workers import Priority
-
-if TYPE_CHECKING:
-    from ..server import CodeflowServer
 
 log = logging.getLogger(__name__)
 ROLES = ("system", "user", "assistant")
@@ -94,16 +92,16 @@ def register(server: CodeflowServer) -> None:
                 ls.call_soon(ls.protocol.notify, types.PROGRESS, payload)
 
         def work(token: CancelToken) -> tuple[str, str]:
-            from .generation import chat_prompt, stream_answer
+            from .generation import chat_prompt, fit_budget, stream_answer
 
             backend = ls.services.load_backend()
             assembler = ls.services.assembler()
             if backend is None or assembler is None:
                 raise RuntimeError(ls.services.backend_error or "no model loaded")
-            prompt = chat_prompt(
-                assembler, messages, path, text, line, ls.config.chat.budget_tokens, token
-            )
-            return stream_answer(backend, prompt.ids, ls.config.chat.max_tokens, token, send)
+            max_tokens = ls.config.chat.max_tokens
+            budget = fit_budget(backend, ls.config.chat.budget_tokens, max_tokens)
+            prompt = chat_prompt(assembler, messages, path, text, line, budget, token)
+            return stream_answer(backend, prompt.ids, max_tokens, token, send)
 
         token = CancelToken()
         ls.status(state="generating")

@@ -13,17 +13,15 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types
 
 from inference.cancel import Cancelled, CancelToken
 
 from .. import convert
+from ..server import CodeflowServer  # runtime import: pygls resolves command annotations
 from ..workers import Priority
-
-if TYPE_CHECKING:
-    from ..server import CodeflowServer
 
 log = logging.getLogger(__name__)
 DEBOUNCE_MIN_MS, DEBOUNCE_MAX_MS = 75, 350

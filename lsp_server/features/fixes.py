@@ -113,12 +113,12 @@ def model_prompt(
     token: CancelToken,
 ) -> list[int]:
     """Prompt ids: the assembler's chat prompt around `anchor` (path, text, line), else ChatML."""
-    from .generation import chat_prompt
+    from .generation import chat_prompt, fit_budget
 
     assembler = ls.services.assembler()
     if assembler is not None:
         path, text, line = anchor
-        budget = ls.config.chat.budget_tokens
+        budget = fit_budget(backend, ls.config.chat.budget_tokens, ls.config.chat.max_tokens)
         try:
             return list(chat_prompt(assembler, messages, path, text, line, budget, token).ids)
         except (ValueError, OSError, RuntimeError, LookupError) as exc:
@@ -370,9 +370,9 @@ async def verify(
 
 # ---- the flow ---------------------------------------------------------------------------------
 def _reader(ls: CodeflowServer, root: Path) -> Callable[[str], str]:
-    from .tests import _read
+    from .tests import reader
 
-    return _read(ls, root)
+    return reader(ls, root)
 
 
 def _cache(ls: CodeflowServer) -> dict[str, FixResult]:

@@ -32,6 +32,14 @@ class Timing:
     generated_tokens: int
 
 
+def fit_budget(backend: Any, budget: int, max_tokens: int) -> int:
+    """The prompt budget capped so that prompt + answer fit the model's context."""
+    limit = int(getattr(backend.spec, "max_context", 0) or 0)
+    if limit <= 0:
+        return budget
+    return max(64, min(budget, limit - max_tokens - 8))
+
+
 def _cursor(prefix: str) -> tuple[int, int]:
     line = prefix.count("\n")
     return line, len(prefix) - (prefix.rfind("\n") + 1)
@@ -82,7 +90,7 @@ def complete_once(
         text=prefix + suffix,
         line=line,
         character=character,
-        budget=cfg.context.budget_tokens,
+        budget=fit_budget(backend, cfg.context.budget_tokens, cfg.completion.max_tokens),
         kind="completion",
         cancel=token,
     )

@@ -398,7 +398,9 @@ def state(ls: CodeflowServer) -> TestState:
     return st
 
 
-def _read(ls: CodeflowServer, root: Path) -> Callable[[str], str]:
+def reader(ls: CodeflowServer, root: Path) -> Callable[[str], str]:
+    """`read(path)`: a workspace file's open buffer, else its text on disk ('' if unreadable)."""
+
     def read(path: str) -> str:
         text = ls.document_text(from_fs_path(str(root / path)) or "")
         if text is not None:
@@ -414,7 +416,7 @@ def _read(ls: CodeflowServer, root: Path) -> Callable[[str], str]:
 def publish(ls: CodeflowServer, root: Path) -> int:
     """Publish diagnostics for the known failures; clear URIs that no longer have any."""
     st = state(ls)
-    by_uri = diagnostics_for(list(st.failures.values()), root, _read(ls, root))
+    by_uri = diagnostics_for(list(st.failures.values()), root, reader(ls, root))
     for uri in st.published - set(by_uri):
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, []))
     for uri, diags in by_uri.items():

@@ -28,6 +28,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_HF = ROOT / "inference" / "models" / "default" / "hf"
@@ -148,15 +149,32 @@ def _ensure_tokenizer_config(hf_dir: Path) -> None:
 
 def tiny_checkpoint(out: Path, seed: int = 0) -> Path:
     """A tiny random Llama (trained tokenizer, vocab = tokenizer size), saved like the trainer."""
+    import torch
+
     from inference.training.model import SHAPES, build_model
     from inference.training.tokenizer import save_hf_tokenizer, train_tokenizer
 
     tok = train_tokenizer(TINY_CORPUS, vocab_size=400)
     shape = replace(SHAPES["tiny"], vocab_size=tok.get_vocab_size())
     model = build_model(shape, seed)
+    with torch.no_grad():  # see _never_greedy
+        for i in _never_greedy(tok):
+            model.lm_head.weight[i].zero_()
     model.save_pretrained(out, safe_serialization=True)
     save_hf_tokenizer(tok, out, shape.max_position_embeddings)
     return out
+
+
+def _never_greedy(tok: Any) -> list[int]:
+    """Ids a random model must not pick greedily (zero lm_head rows: logit 0 loses to the best
+    of hundreds of random logits): byte pieces that are not whole UTF-8 text and special tokens
+    other than EOS. Engines spell those differently (U+FFFD or nothing; llama.cpp does not print
+    control tokens), and a trained model rarely emits them in the middle of code."""
+    from inference.training.tokenizer import EOS_ID, SPECIAL_TOKENS
+
+    specials = {tok.token_to_id(t) for t in SPECIAL_TOKENS} - {EOS_ID}
+    return [i for i in range(tok.get_vocab_size())
+            if i in specials or "\ufffd" in tok.decode([i], skip_special_tokens=False)]
 
 
 def hf_checkpoint(tmp: Path) -> tuple[Path, str]:

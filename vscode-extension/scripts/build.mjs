@@ -19,4 +19,6 @@ if (process.argv.includes("--tests")) {
       build({ ...common, minify: false, sourcemap: false, entryPoints: [`test/webview/${name}.ts`], outfile: `dist-test/${name}.js`, platform: "node", format: "cjs", target: "node20", external: ["playwright-core"] }),
     ),
   );
+  // The extension itself on a `vscode` stub (test/host/start.cjs provides it at run time).
+  await build({ ...common, minify: false, sourcemap: false, entryPoints: ["test/host/run.ts"], outfile: "dist-test/host.js", platform: "node", format: "cjs", target: "node20", external: ["vscode"] });
 }

@@ -10,7 +10,6 @@ import {
   ServerOptions,
   State,
   Trace,
-  TransportKind,
 } from "vscode-languageclient/node";
 import { AcceptanceTracker } from "./logic/acceptance";
 import type { CancelSource, RpcLike } from "./logic/chatController";
@@ -55,7 +54,9 @@ export class ServerManager implements vscode.Disposable {
     this.disposables.push(
       this.changed,
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration("codeflow")) void this.onConfigChanged();
+        if (e.affectsConfiguration("codeflow")) {
+          this.onConfigChanged().catch((err) => this.output.error(`applying the settings failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`));
+        }
       }),
       vscode.workspace.onDidChangeTextDocument((e) => {
         for (const c of e.contentChanges) {
@@ -143,7 +144,9 @@ export class ServerManager implements vscode.Disposable {
     const c = this.client;
     if (c.isRunning()) {
       await c.setTrace(Trace.fromString(this.settings.trace.server));
+      this.output.info("sending didChangeConfiguration");
       await c.sendNotification("workspace/didChangeConfiguration", didChangeConfigurationParams(this.settings));
+      this.output.info("sent didChangeConfiguration");
     }
     this.changed.fire();
   }
@@ -170,7 +173,8 @@ export class ServerManager implements vscode.Disposable {
     const serverOptions: ServerOptions = {
       command: resolved.command,
       args: resolved.args,
-      transport: TransportKind.stdio,
+      // No `transport`: TransportKind.stdio would append `--stdio`, which `codeflow serve` rejects;
+      // without it the client still talks over the process's stdin/stdout.
       options: { cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, env: { ...process.env } },
     };
     const clientOptions: LanguageClientOptions = {

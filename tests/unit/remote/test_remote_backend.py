@@ -80,6 +80,7 @@ def test_missing_key_variable_is_named(model_dir: Path) -> None:
 
 
 def test_streams_a_fim_completion(fake: FakeServer, model_dir: Path) -> None:
+    serve_models(fake, "vllm")
     fake.routes[("POST", "/v1/completions")] = stream_texts(["    return", " a + b", "\n"])
     backend = backend_for(fake.url, model_dir)
     prompt = "<|fim_prefix|>def add(a, b):\n<|fim_suffix|>\n<|fim_middle|>"
@@ -92,47 +93,34 @@ def test_streams_a_fim_completion(fake: FakeServer, model_dir: Path) -> None:
     assert (gen.text, gen.stop_reason, gen.prompt_tokens) == (
         "    return a + b\n", "length", len(req.prompt_ids))
     assert gen.ids == ids_of(backend, "    return a + b\n")
-    body = fake.seen[0].body
+    body = fake.seen[1].body
     assert body == {"model": "m1", "prompt": list(req.prompt_ids), "max_tokens": 3,
-                    "temperature": 0.0, "top_p": 1.0, "stream": True, "stop": ["\n\n"],
+                    "temperature": 0.0, "top_p": 1.0, "stream": True, "repeat_penalty": 1.0,
+                    "min_p": 0.0, "stop": ["\n\n"],
                     "cache_prompt": True, "return_token_ids": True}
-    assert "Authorization" not in fake.seen[0].headers
+    assert "Authorization" not in fake.seen[1].headers
     assert backend.last_route == "/v1/completions"
 
 
-def test_auto_falls_back_to_text_prompts_once(fake: FakeServer, model_dir: Path) -> None:
-    def route(h: Handler, body: Any) -> None:
-        if isinstance(body["prompt"], list):
-            h.send_json(422, {"detail": [{"msg": "Input should be a valid string"}]})
-            return
-        stream_texts(["ok"])(h, body)
+def serve_models(fake: FakeServer, owner: str) -> None:
+    fake.routes[("GET", "/v1/models")] = lambda h, b: h.send_json(
+        200, {"object": "list", "data": [{"id": "m1", "object": "model", "owned_by": owner}]})
 
-    fake.routes[("POST", "/v1/completions")] = route
+
+@pytest.mark.parametrize(("owner", "mode"), [("vllm", "ids"), ("llamacpp", "ids"),
+                                             ("me", "text"), (None, "text")])
+def test_auto_prompt_mode_asks_the_server_once(fake: FakeServer, model_dir: Path,
+                                               owner: str | None, mode: str) -> None:
+    if owner is not None:
+        serve_models(fake, owner)
+    fake.routes[("POST", "/v1/completions")] = stream_texts(["ok"])
     backend = backend_for(fake.url, model_dir)
     req = GenerateRequest(ids_of(backend, "def f"))
-    assert backend.generate(req).text == "ok"
-    assert backend.generate(req).text == "ok"
-    assert [s.body["prompt"] for s in fake.seen] == [list(req.prompt_ids), "def f", "def f"]
-    assert backend.prompt_as == "text"
-
-
-def test_auto_stays_auto_when_text_fails_too(fake: FakeServer, model_dir: Path) -> None:
-    fake.routes[("POST", "/v1/completions")] = lambda h, b: h.send_json(
-        400, {"error": {"message": "prompt too long"}})
-    backend = backend_for(fake.url, model_dir)
-    with pytest.raises(RemoteHTTPError, match="prompt too long"):
-        backend.generate(GenerateRequest(ids_of(backend, "def f")))
-    assert [type(s.body["prompt"]) for s in fake.seen] == [list, str]
-    assert backend.prompt_as == "auto"
-
-
-def test_forced_ids_do_not_fall_back(fake: FakeServer, model_dir: Path) -> None:
-    fake.routes[("POST", "/v1/completions")] = lambda h, b: h.send_json(422, {"detail": "no"})
-    base = backend_for(fake.url, model_dir)
-    backend = RemoteBackend(base.transport, "m1", base.tokenizer, base.spec, prompt_as="ids")
-    with pytest.raises(RemoteHTTPError, match="answered HTTP 422: no"):
-        backend.generate(GenerateRequest((1, 2)))
-    assert len(fake.seen) == 1
+    assert backend.generate(req).text == backend.generate(req).text == "ok"
+    prompt = list(req.prompt_ids) if mode == "ids" else "def f"
+    assert [(s.path, s.body and s.body["prompt"]) for s in fake.seen] == [
+        ("/v1/models", None), ("/v1/completions", prompt), ("/v1/completions", prompt)]
+    assert backend.prompt_as == mode
 
 
 def test_sampling_fields_and_ids_prompt(fake: FakeServer, model_dir: Path) -> None:
@@ -207,7 +195,7 @@ def test_http_error_is_not_retried(fake: FakeServer, model_dir: Path) -> None:
     with pytest.raises(RemoteHTTPError, match="answered HTTP 503: model is loading") as info:
         backend.generate(GenerateRequest((1, 2)))
     assert info.value.status == 503
-    assert fake.paths() == ["/v1/completions"]
+    assert fake.paths() == ["/v1/models", "/v1/completions"]
 
 
 def test_mid_stream_error_event(fake: FakeServer, model_dir: Path) -> None:
