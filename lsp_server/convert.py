@@ -35,9 +35,18 @@ def request_cancelled(reason: str = "cancelled") -> JsonRpcRequestCancelled:
     return JsonRpcRequestCancelled(f"request cancelled: {reason}")
 
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scrub(text: str) -> str:
+    """`text` with lone surrogates replaced by U+FFFD: a client may send them (JS strings hold
+    them), but UTF-8 cannot, so tokenizers and tree-sitter refuse such text. Same length."""
+    return LONE_SURROGATE.sub("\ufffd", text)
+
+
 def utf16_len(text: str) -> int:
     """Length of `text` in UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2  # a lone surrogate: 1 unit
 
 
 def clamp_position(lines: list[str], line: int, character: int) -> tuple[int, int]:

@@ -226,7 +226,7 @@ def _push_buffer(ls: CodeflowServer, uri: str) -> None:
     path, text, index = ls.path_of(uri), ls.shadows.get(uri), ls.services.index
     if path is None or text is None or index is None:
         return
-    ls.cpu.submit(_safe_update, index, path, text)
+    ls.cpu.submit(_safe_update, index, path, convert.scrub(text))
 
 
 def _safe_update(index: Any, path: str, text: str) -> None:
@@ -254,7 +254,8 @@ def _record_edit(ls: CodeflowServer, uri: str, old: str, new: str) -> None:
     before = old[line_start : len(old) if line_end_old < 0 else line_end_old]
     after = new[line_start : len(new) if line_end_new < 0 else line_end_new]
     try:
-        ring.record(path, old.count("\n", 0, line_start), before, after)
+        line = old.count("\n", 0, line_start)
+        ring.record(path, line, convert.scrub(before), convert.scrub(after))
     except Exception:  # noqa: BLE001 - the ring is best effort
         log.debug("edit ring record failed", exc_info=True)
 

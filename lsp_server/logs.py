@@ -40,10 +40,14 @@ class EditorLogHandler(logging.Handler):
 
 
 def setup_logging(level: str = "INFO") -> logging.Handler:
-    """Root logger → rotating file; returns the file handler."""
-    handler = logging.handlers.RotatingFileHandler(
-        log_file(), maxBytes=2_000_000, backupCount=3, encoding="utf-8"
-    )
+    """Root logger → rotating file (stderr when the cache dir is unwritable); returns it."""
+    handler: logging.Handler
+    try:
+        handler = logging.handlers.RotatingFileHandler(
+            log_file(), maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+        )
+    except OSError:
+        handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter(FORMAT))
     root = logging.getLogger()
     root.setLevel(getattr(logging, level.upper(), logging.INFO))

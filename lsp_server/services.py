@@ -154,6 +154,7 @@ class Services:
         """The prompt assembler for the current index/history/model, or None."""
         with self._lock:
             if self._assembler is not None:
+                self._assembler.include_secrets = self.config.context.include_secrets
                 return self._assembler
             backend = self.backend
             if backend is None:
@@ -167,6 +168,7 @@ class Services:
                     Path(backend.spec.model_dir) / "tokenizer.json",
                     backend.spec.raw,
                     edit_ring=self.edit_ring,
+                    include_secrets=self.config.context.include_secrets,
                 )
             except (ImportError, AttributeError, OSError, ValueError) as exc:
                 log.warning("assembler unavailable: %s", exc)

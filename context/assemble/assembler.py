@@ -10,6 +10,7 @@ section's ids from the content-keyed cache. ``build`` is safe to call from worke
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,8 +19,9 @@ from typing import Any
 from ..retrieve.candidate import Candidate
 from ..retrieve.current import Cursor, cut_prefix, cut_suffix, enclosing_headers
 from ..retrieve.fusion import drop_echoes, drop_visible
+from ..retrieve.lru import Lru
 from ..retrieve.providers import EditRingLike, HistoryLike, IndexLike
-from ..retrieve.query import make_query
+from ..retrieve.query import Query, make_query
 from ..retrieve.retriever import Retriever
 from .config import AssemblerConfig, BudgetSplit, KindConfig
 from .format import PromptFormat, neutraliser
@@ -33,9 +35,24 @@ log = logging.getLogger(__name__)
 
 KIND_ORDER = {"repo_map": 0, "outline": 1, "definition": 2, "usage": 3, "blame": 4,
               "commit": 5, "cochange": 5, "similar": 6, "uncommitted": 7, "edit": 8}
-"""Retrieved sections go in this order (stable kinds first); ties by path and line."""
+"""Retrieved sections go in this order (stable kinds first; all file-level material before
+what depends on the scope's contents); ties by path and line."""
 
 _MIN_PIECE = 16
+_CUTTABLE = ("outline", "repo_map")
+
+SECRET_PATH = re.compile(
+    r"(?:^|/)(?:\.env(?:\.[^/]*)?|[^/]*\.(?:pem|key|p12|pfx|keystore|jks)"
+    r"|id_(?:rsa|dsa|ecdsa|ed25519)(?:\.pub)?|\.netrc|\.pgpass|\.npmrc|\.pypirc)$",
+    re.IGNORECASE,
+)
+"""Files that look like secrets (`.env*`, `*.pem`, `*.key`, `id_rsa`, ...): never retrieved into
+a prompt (history diffs, recent edits, snippets) unless ``include_secrets``."""
+
+
+def is_secret_path(path: str | None) -> bool:
+    """Whether a workspace-relative path looks like a secrets file."""
+    return bool(path) and SECRET_PATH.search(str(path)) is not None
 
 
 @dataclass(frozen=True)
@@ -91,11 +108,15 @@ class Assembler:
         model_json: Mapping[str, Any],
         edit_ring: EditRingLike | None = None,
         config: AssemblerConfig | None = None,
+        include_secrets: bool = False,
     ) -> None:
+        self.include_secrets = include_secrets
         self.format = PromptFormat.from_model_json(model_json)
         self.tokens = TokenCache.from_file(tokenizer_path)
         self.config = config = config or AssemblerConfig()
         self.retriever = Retriever(index, history, edit_ring)
+        self._queries: Lru[Query] = Lru(64)
+        self._packed: Lru[list[Piece]] = Lru(32)
         added = {t for t in self.tokens.added_tokens() if _looks_special(t)}
         self.neutralise = neutraliser(set(self.format.specials) | added)
         self.repo = self.neutralise(config.repo_name or _repo_name(index))
@@ -110,7 +131,7 @@ class Assembler:
         cursor = Cursor.of(req.text, req.line, req.character)
         chat = req.kind == "chat"
         fim = self.format.supports_fim and not chat
-        messages = _messages(req) if chat else []
+        messages = self._fit_messages(_messages(req), req.budget) if chat else []
         msg_cost = sum(self.tokens.count(self.neutralise(c)) + 8 for _, c in messages)
         budget = max(0, req.budget - msg_cost)
         plan = self._plan_current(cursor, budget, kc.split, with_suffix=fim or chat)
@@ -119,6 +140,17 @@ class Assembler:
         context = self._context(req, cursor, plan, kc, room)
         pieces = self._layout(req, cursor, plan, context, messages, chat)
         return self._fit(req, pieces, chat, fim)
+
+    def _fit_messages(self, messages: list[tuple[str, str]], budget: int) -> list[
+        tuple[str, str]
+    ]:
+        """The conversation, oldest turns dropped until it takes at most 3/4 of the budget
+        (the last turn is always kept)."""
+        costs = [self.tokens.count(self.neutralise(c)) + 8 for _, c in messages]
+        first = 0
+        while first < len(messages) - 1 and sum(costs[first:]) > budget * 3 // 4:
+            first += 1
+        return messages[first:]
 
     # -- current file ---------------------------------------------------------------------
 
@@ -176,19 +208,38 @@ class Assembler:
 
     # -- retrieved context ----------------------------------------------------------------
 
+    def _query(self, req: PromptRequest, cursor: Cursor) -> Query:
+        """The retrieval query, memoised on the text around the cursor line (so a keystroke
+        on one line does not rescan the file)."""
+        start = sum(len(x) for x in cursor.lines[: cursor.line])
+        end = start + len(cursor.lines[cursor.line])
+        blank = not cursor.lines[cursor.line].strip()
+        key = (req.path, cursor.line, hash(req.text[:start]), hash(req.text[end:]),
+               cursor.character if blank else -1)
+        return self._queries.get_or(key, lambda: make_query(req.path, cursor))
+
     def _context(self, req: PromptRequest, cursor: Cursor, plan: CurrentPlan, kc: KindConfig,
                  room: int) -> list[Piece]:
         if room < _MIN_PIECE:
             return []
-        q = make_query(req.path, cursor)
-        cands = self.retriever.retrieve(q, kc.weights, kc.rrf_k, req.cancel, room)
-        cands = drop_visible(cands, req.path, plan.visible)
+        q = self._query(req, cursor)
+        fused = self.retriever.retrieve(q, kc.weights, kc.rrf_k, req.cancel, room)
         lo, hi = max(0, cursor.line - kc.echo_window), cursor.line + kc.echo_window + 1
-        local = [x for i, x in enumerate(cursor.lines[lo:hi], lo) if i != cursor.line]
+        local = tuple(x for i, x in enumerate(cursor.lines[lo:hi], lo) if i != cursor.line)
+        key = (fused, req.path, plan.visible, local, room, req.kind, kc.echo_threshold,
+               self.include_secrets)
+        return self._packed.get_or(key, lambda: self._select(req, fused, plan, local, kc, room))
+
+    def _select(self, req: PromptRequest, fused: Sequence[Candidate], plan: CurrentPlan,
+                local: Sequence[str], kc: KindConfig, room: int) -> list[Piece]:
+        cands = list(fused)
+        if not self.include_secrets:
+            cands = [c for c in cands if not is_secret_path(c.path)]
+        cands = drop_visible(cands, req.path, plan.visible)
         cands = drop_echoes(cands, local, kc.echo_threshold)
         chosen = self._pack(cands, room, req.kind == "chat")
-        chosen.sort(key=lambda c: (KIND_ORDER.get(c.kind, 9), c.path or "", c.start_line,
-                                   c.end_line))
+        chosen.sort(key=lambda c: (c.volatile, KIND_ORDER.get(c.kind, 9), c.path or "",
+                                   c.start_line, c.end_line))
         return [_piece(c, self.neutralise(c.text)) for c in chosen]
 
     def _header_cost(self, path: str | None, chat: bool) -> int:
@@ -209,12 +260,25 @@ class Assembler:
                 if cost > min(room, largest) and cand.brief:
                     cand = replace(cand, text=cand.brief, contiguous=False, brief=None)
                     cost = self.tokens.count(self.neutralise(cand.text)) + head
-                if cost <= min(room, largest):
+                elif cost > min(room, largest) and cand.kind in _CUTTABLE:
+                    cand = self._cut(cand, min(room, largest) - head)
+                    cost = self.tokens.count(self.neutralise(cand.text)) + head
+                if cand.text and cost <= min(room, largest):
                     chosen.append(cand)
                     room -= cost
             if room < _MIN_PIECE:
                 break
         return chosen
+
+    def _cut(self, cand: Candidate, limit: int) -> Candidate:
+        """The first lines of a list-like candidate (an outline) that fit ``limit`` tokens."""
+        kept, used = [], 0
+        for line in cand.text.splitlines(keepends=True):
+            used += self.tokens.line_count(line)
+            if used > limit - 4:
+                break
+            kept.append(line)
+        return replace(cand, text="".join(kept), contiguous=False, brief=None)
 
     # -- layout and fitting ---------------------------------------------------------------
 

@@ -4,7 +4,7 @@ Two ways to list them, giving the same set: ``git ls-files -co --exclude-standar
 workspace is a git repo (fast, git's own ignore rules), else a directory walk that applies
 ``.gitignore`` files itself. Both then drop vendored/build directories, the user's ``exclude``
 globs and files of languages we do not parse. Symlinked directories are never followed (no
-loops); bad symlinks are counted as skipped.
+loops); bad symlinks and symlinks to files outside the workspace are counted as skipped.
 """
 
 from __future__ import annotations
@@ -96,6 +96,8 @@ class Walker:
                listing: Listing) -> None:
         if entry.is_symlink():
             kind = _symlink_kind(entry.path)
+            if kind == "file" and self.escapes(rel):
+                kind = "outside_symlink"
             if kind != "file":
                 listing.skipped[kind] += 1
                 return
@@ -145,8 +147,20 @@ class Walker:
                 continue
             if self.exclude and matches_any(self.exclude, rel):
                 continue
+            if os.path.islink(self.root / rel) and self.escapes(rel):
+                listing.skipped["outside_symlink"] += 1
+                continue
             listing.files[rel] = language
         return listing
+
+    def escapes(self, rel: str) -> bool:
+        """Whether a (symlinked) file resolves outside the workspace: never indexed, so its
+        text never reaches a prompt."""
+        try:
+            (self.root / rel).resolve().relative_to(self.root.resolve())
+        except (ValueError, OSError):
+            return True
+        return False
 
 
 def _symlink_kind(path: str) -> str:

@@ -386,7 +386,7 @@ class WorkspaceIndex:
                 continue
             language = self._walker.wanted(rel)
             abs_path = self.root / rel
-            if language is None or not abs_path.is_file():
+            if language is None or not abs_path.is_file() or self._walker.escapes(rel):
                 gone.append(rel)
                 continue
             tasks.append(_Task(str(abs_path), rel, language, self.max_file_bytes, None))

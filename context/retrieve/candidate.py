@@ -33,3 +33,6 @@ class Candidate:
     contiguous: bool = False
     brief: str | None = None
     """A shorter rendering (e.g. the signature alone) to use when ``text`` does not fit."""
+    volatile: bool = False
+    """Depends on the enclosing scope's contents (changes as lines are typed), so it is placed
+    after the file-level material in the prompt."""

@@ -66,10 +66,22 @@ def is_definition(line: str) -> bool:
     return stripped.endswith("{") and "(" in stripped and not stripped.startswith(("if", "for"))
 
 
+def _blank_level(cursor: Cursor) -> int:
+    """The indentation a blank cursor line belongs to: the cursor's column, or deeper when the
+    surrounding lines say so (a cursor at column 0 between two body lines is in the body)."""
+    lines = cursor.lines
+    prev = next((lines[i] for i in range(cursor.line - 1, -1, -1) if lines[i].strip()), "")
+    nxt = next((lines[i] for i in range(cursor.line + 1, len(lines)) if lines[i].strip()), "")
+    guess = indent_of(prev) + (4 if prev.rstrip().endswith((":", "{")) else 0)
+    if nxt:
+        guess = min(guess, indent_of(nxt))
+    return max(cursor.character, guess)
+
+
 def enclosing_headers(cursor: Cursor, definitions_only: bool = False) -> list[int]:
     """Lines of the blocks enclosing the cursor, outermost first (by indentation)."""
     line_text = cursor.lines[cursor.line]
-    level = indent_of(line_text) if line_text.strip() else cursor.character
+    level = indent_of(line_text) if line_text.strip() else _blank_level(cursor)
     found: list[int] = []
     for i in range(cursor.line - 1, -1, -1):
         text = cursor.lines[i]

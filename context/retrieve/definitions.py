@@ -8,8 +8,10 @@ Within a tier, names used closer to the enclosing scope come first.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .candidate import Candidate
@@ -19,6 +21,8 @@ from .snippets import definition_candidate, outline_text
 from .view import WorkspaceView
 
 __all__ = ["DefinitionLimits", "definitions", "resolve_symbol"]
+
+_ATTR = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)")
 
 TIER_SCOPE, TIER_UNUSED, TIER_FILE, TIER_OUTLINE_SCOPE, TIER_INDEX, TIER_OUTLINE = (
     6.0, 5.0, 4.0, 3.0, 2.0, 1.0)
@@ -34,7 +38,7 @@ class DefinitionLimits:
     """Whole bodies up to this many lines for names used in the enclosing scope..."""
     brief_max_lines: int = 4
     """...and up to this many for the others (signature + docstring beyond)."""
-    outline_symbols: int = 40
+    outline_symbols: int = 24
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,7 @@ def definitions(
     limits = limits or DefinitionLimits()
     seen: set[tuple] = set()
     out: list[Candidate] = []
-    wanted = sorted(set(_wanted(q)), key=lambda w: (-w[0], w[1], w[2]))
+    wanted = sorted(set(_wanted(q)), key=lambda w: (-w[0], w[1], w[2], repr(w[3])))
     for tier, dist, _label, target in wanted:
         cand = _resolve_candidate(view, q, target, tier - min(dist, 1000) / 2000.0, limits)
         if cand is None or (cand.path, cand.start_line, cand.end_line) in seen:
@@ -172,7 +176,8 @@ def _resolve_candidate(
         return _module_outline(view, found.path, score, limits) if found.path else None
     if found is None or found.path == q.path:
         return None
-    return _symbol_candidate(view, found, score, limits)
+    cand = _symbol_candidate(view, found, score, limits)
+    return replace(cand, volatile=True) if cand and score >= TIER_SCOPE - 0.5 else cand
 
 
 def _symbol_candidate(
@@ -187,17 +192,36 @@ def _symbol_candidate(
                                 doc_max_lines=1, max_members=6)
 
 
+def attr_stats(view: WorkspaceView) -> Counter[tuple[str, str]]:
+    """How often each ``receiver.attr`` occurs in the workspace (cached per generation)."""
+
+    def count() -> Counter[tuple[str, str]]:
+        stats: Counter[tuple[str, str]] = Counter()
+        for path in sorted(view.files()):
+            stats.update(_ATTR.findall("".join(view.lines(path))))
+        return stats
+
+    return view.memo(("attr_stats",), count)
+
+
 def _module_outline(
     view: WorkspaceView, path: str, score: float, limits: DefinitionLimits
 ) -> Candidate | None:
+    """The module's most used public top-level symbols (by ``module.name`` uses in the
+    workspace), most used first (so a cut keeps the likeliest)."""
     public = [s for s in view.outline(path) if "." not in s.qualname
               and not s.name.startswith("_") and s.kind not in ("module",)]
-    public = public[: limits.outline_symbols]
+    stem = path.rsplit("/", 1)[-1].removesuffix(".py")
+    if stem == "__init__":
+        stem = path.rsplit("/", 2)[-2] if "/" in path else stem
+    stats = attr_stats(view)
+    ranked = sorted(range(len(public)), key=lambda i: (-stats[(stem, public[i].name)], i))
+    public = [public[i] for i in ranked[: limits.outline_symbols]]
     if not public:
         return None
     text = outline_text(view.lines(path), public)
-    return Candidate("outline", "definitions", path, public[0].start_line,
-                     public[-1].end_line, text, score)
+    return Candidate("outline", "definitions", path, min(s.start_line for s in public),
+                     max(s.end_line for s in public), text, score)
 
 
 def _scope_names(
@@ -213,6 +237,7 @@ def _scope_names(
                     q.scope[0] <= sym.end_line:
                 continue
             cand = _symbol_candidate(view, sym, TIER_INDEX, limits)
+            cand = replace(cand, volatile=True) if cand else None
             if cand is not None and (cand.path, cand.start_line, cand.end_line) not in seen:
                 seen.add((cand.path, cand.start_line, cand.end_line))
                 yield cand

@@ -110,7 +110,7 @@ def edit_candidates(ring: EditRingLike | None, q: Query, limit: int = 8,
             continue
         out.append(Candidate("edit", "flow", e.path, e.start_line, e.end_line,
                              f"@@ -{e.start_line + 1} +{e.start_line + 1} @@\n{minus}{plus}",
-                             1.0 / (1 + len(out))))
+                             1.0 / (1 + len(out)), volatile=True))
         if len(out) >= limit:
             break
     return out

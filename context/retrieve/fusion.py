@@ -16,6 +16,11 @@ from .text import lines_of
 __all__ = ["drop_echoes", "drop_visible", "merge_overlaps", "rrf"]
 
 
+_VIEWS = frozenset({"definition", "outline", "repo_map", "usage", "similar"})
+"""Kinds that only show a file's current text (a covering span makes them redundant; diffs and
+edits are not)."""
+
+
 def _order(c: Candidate) -> tuple:
     return (-c.score, c.path or "", c.start_line, c.end_line, c.kind, c.text)
 
@@ -81,7 +86,7 @@ def merge_overlaps(cands: Iterable[Candidate]) -> list[Candidate]:
         return any(p == c.path and s <= c.start_line and c.end_line <= e for p, s, e in covered)
 
     rest = [c for c in items if not c.contiguous or c.path is None]
-    rest = [c for c in rest if c.path is None or not inside(c)]
+    rest = [c for c in rest if c.kind not in _VIEWS or not inside(c)]
     return sorted(merged + rest, key=_order)
 
 

@@ -56,6 +56,7 @@ class Retriever:
         self.similar = SimilarSource(self.view)
         self.repo_map = RepoMap(self.view)
         self._ranked: Lru[dict[str, list[Candidate]]] = Lru(256)
+        self._fused: Lru[tuple[Candidate, ...]] = Lru(64)
 
     def retrieve(
         self,
@@ -64,7 +65,7 @@ class Retriever:
         rrf_k: float = 20.0,
         cancel: Any = None,
         room: int = 8192,
-    ) -> list[Candidate]:
+    ) -> tuple[Candidate, ...]:
         """Fused, merged candidates for ``q``, best first (sources with weight 0 are skipped).
         ``room`` (tokens) bounds how much of the repo map is rendered."""
         enabled = frozenset(s for s, w in weights.items() if w > 0)
@@ -74,10 +75,15 @@ class Retriever:
         if ranked is None:
             ranked = self._run_sources(q, enabled, cancel, map_files)
             self._ranked.put(key, ranked)
-        if "flow" in enabled:
-            edits = edit_candidates(self.edit_ring, q)
-            ranked = {**ranked, "flow": ranked.get("flow", []) + edits}
-        return merge_overlaps(rrf(ranked, weights, rrf_k))
+        edits = tuple(edit_candidates(self.edit_ring, q)) if "flow" in enabled else ()
+        fused_key = (key, edits, tuple(sorted(weights.items())), rrf_k)
+        fused = self._fused.get(fused_key)
+        if fused is None:
+            if edits:
+                ranked = {**ranked, "flow": ranked.get("flow", []) + list(edits)}
+            fused = tuple(merge_overlaps(rrf(ranked, weights, rrf_k)))
+            self._fused.put(fused_key, fused)
+        return fused
 
     def import_targets(self, q: Query) -> list[str]:
         """Workspace files the query's file imports, in import order, each once."""

@@ -48,5 +48,5 @@ class SimilarSource:
                     q.scope[0] <= w.end_line:
                 continue
             out.append(Candidate("similar", "similar", w.path, w.start_line, w.end_line, w.text,
-                                 score, contiguous=True))
+                                 score, contiguous=True, volatile=True))
         return out[:k]

@@ -44,15 +44,9 @@ def identifiers(text: str, min_len: int = 2) -> frozenset[str]:
 
 def indent_of(line: str) -> int:
     """Width of the leading whitespace of ``line`` (a tab counts as 4)."""
-    width = 0
-    for ch in line:
-        if ch == " ":
-            width += 1
-        elif ch == "\t":
-            width += 4
-        else:
-            break
-    return width
+    body = line.lstrip(" \t")
+    lead = line[: len(line) - len(body)]
+    return len(lead) + 3 * lead.count("\t")
 
 
 def jaccard(a: Iterable[str] | frozenset[str], b: Iterable[str] | frozenset[str]) -> float:

@@ -193,22 +193,23 @@ class _Stream:
     first_token: float = 0.0
 
 
-class _TimedHTTP(http.client.HTTPConnection):
+class _FirstSend:
+    """Records when the first byte of a request goes out (for `Timing.first_byte_sent`)."""
+
     first_send = 0.0
 
     def send(self, data: Any) -> None:
         if not self.first_send:
             self.first_send = time.perf_counter()
-        super().send(data)
+        super().send(data)  # type: ignore[misc]
 
 
-class _TimedHTTPS(http.client.HTTPSConnection):
-    first_send = 0.0
+class _TimedHTTP(_FirstSend, http.client.HTTPConnection):
+    pass
 
-    def send(self, data: Any) -> None:
-        if not self.first_send:
-            self.first_send = time.perf_counter()
-        super().send(data)
+
+class _TimedHTTPS(_FirstSend, http.client.HTTPSConnection):
+    pass
 
 
 class Transport:
@@ -434,7 +435,12 @@ class ServerTokenizer:
 
 
 class RemoteBackend:
-    """Streams generations from an OpenAI-compatible server; implements `Backend`."""
+    """Streams generations from an OpenAI-compatible server; implements `Backend`.
+
+    `last_generation`, `last_timing` (when the request was built, its first byte sent, the
+    response headers and first token came) and `last_route` describe the latest request; like
+    the engine, one instance serves one request at a time for them to be meaningful.
+    """
 
     def __init__(self, transport: Transport, model: str, tokenizer: Any, spec: ModelSpec,
                  prompt_as: str = "auto", chat_endpoint: bool = True) -> None:
@@ -458,9 +464,14 @@ class RemoteBackend:
         The tokenizer and spec come from `model_dir` when it holds `tokenizer.json` (and
         `codeflow-model.json`); else the server's `/tokenize` and the default spec."""
         env = os.environ if environ is None else environ
+        if not str(remote.url).strip():
+            raise RemoteConfigError("codeflow.backend is remote but codeflow.remote.url is not "
+                                    "set: give the server's URL, e.g. http://gpu-box:8000/v1")
+        timeout = float(remote.timeout_s)
+        if timeout <= 0:
+            raise RemoteConfigError(f"codeflow.remote.timeoutS must be above 0, got {timeout:g}")
         transport = Transport(Endpoint.parse(str(remote.url)), _api_key(remote, env),
-                              connect_timeout_s=min(5.0, float(remote.timeout_s)),
-                              read_timeout_s=float(remote.timeout_s),
+                              connect_timeout_s=min(5.0, timeout), read_timeout_s=timeout,
                               verify_tls=bool(remote.verify_tls))
         model = str(remote.model)
         local = Path(model_dir).expanduser() if model_dir else None

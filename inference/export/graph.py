@@ -50,9 +50,14 @@ def fuse_layer(layer: nn.Module) -> dict[str, torch.Tensor | None]:
     }
 
 
-def _rotate_half(x: torch.Tensor) -> torch.Tensor:
-    half = x.shape[-1] // 2
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+def rotation_matrix(dim: int) -> torch.Tensor:
+    """R with x @ R == rotate_half(x) = cat(-x[half:], x[:half]) (exact: one ±1 per column)."""
+    half = dim // 2
+    rot = torch.zeros(dim, dim)
+    idx = torch.arange(half)
+    rot[idx + half, idx] = -1.0
+    rot[idx, idx + half] = 1.0
+    return rot
 
 
 class CachedDecoder(nn.Module):
@@ -68,9 +73,11 @@ class CachedDecoder(nn.Module):
         self.num_heads = int(cfg.num_attention_heads)
         self.num_kv_heads = int(cfg.num_key_value_heads)
         self.head_dim = int(getattr(cfg, "head_dim", None) or cfg.hidden_size // self.num_heads)
-        self.fused = [fuse_layer(layer) for layer in model.model.layers]
+        self.fused = [self._register(i, fuse_layer(layer))
+                      for i, layer in enumerate(model.model.layers)]
         rotary = model.model.rotary_emb
         self.register_buffer("inv_freq", rotary.inv_freq.detach().clone().float(), persistent=False)
+        self.register_buffer("rotation", rotation_matrix(self.head_dim), persistent=False)
         self.rope_scale = float(rotary.attention_scaling)
 
     def forward(self, input_ids: torch.Tensor, num_logits: torch.Tensor, *past: torch.Tensor
@@ -80,76 +87,97 @@ class CachedDecoder(nn.Module):
         h = self.model.model.embed_tokens(input_ids)
         steps, past_len = input_ids.shape[1], shared[0][0].shape[2]
         q_pos = torch.arange(steps) + past_len
-        cos, sin = self._rope(q_pos, h.dtype)
+        rope = self._rope(q_pos, h.dtype)
         k_pos = torch.arange(steps + past_len)
-        causal = k_pos[None, :] <= q_pos[:, None]
+        blocked = self._grouped(k_pos[None, :] > q_pos[:, None])
         presents: list[torch.Tensor] = []
         for i, (layer, (pk, pv)) in enumerate(zip(self.model.model.layers, shared, strict=True)):
-            q, k, v = self._qkv(i, layer, h, cos, sin)
+            q, k, v = self._qkv(i, layer, h, rope)
             k, v = torch.cat((pk, k), dim=2), torch.cat((pv, v), dim=2)
             presents += [k, v]
-            h = self._finish(i, layer, h, self._attend(q, k, v, causal))
+            h = self._finish(i, layer, h, self._attend(q, k, v, blocked))
         if self.loop:
-            h, local_presents = self._pass2(h, past[2 * n:], presents, q_pos, causal, cos, sin)
+            h, local_presents = self._pass2(h, past[2 * n:], presents, q_pos, blocked, rope)
             presents += local_presents
         h = self._last(h, num_logits)
         logits = self.model.lm_head(self.model.model.norm(h))
         return (logits, *presents)
 
     def _pass2(self, h: torch.Tensor, past_local: tuple[torch.Tensor, ...],
-               shared: list[torch.Tensor], q_pos: torch.Tensor, causal: torch.Tensor,
-               cos: torch.Tensor, sin: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+               shared: list[torch.Tensor], q_pos: torch.Tensor, blocked: torch.Tensor,
+               rope: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+               ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         local_len = past_local[0].shape[2]
         k_pos = torch.arange(local_len + q_pos.shape[0]) + (q_pos[0] - local_len)
         diff = q_pos[:, None] - k_pos[None, :]
-        window = (diff >= 0) & (diff < self.window)
+        outside = self._grouped((diff < 0) | (diff >= self.window))
         presents: list[torch.Tensor] = []
         for i, layer in enumerate(self.model.model.layers):
-            q, k, v = self._qkv(i, layer, h, cos, sin)
+            q, k, v = self._qkv(i, layer, h, rope)
             k = torch.cat((past_local[2 * i], k), dim=2)
             v = torch.cat((past_local[2 * i + 1], v), dim=2)
             presents += [k, v]
             g = layer.gate_projection(q)
-            glob = self._attend(q, shared[2 * i], shared[2 * i + 1], causal)
-            mixed = g * glob + (1 - g) * self._attend(q, k, v, window)
+            glob = self._attend(q, shared[2 * i], shared[2 * i + 1], blocked)
+            local = self._attend(q, k, v, outside)
+            mixed = local + g * (glob - local)  # = g * glob + (1 - g) * local
             h = self._finish(i, layer, h, mixed)
         return h, presents
 
-    def _rope(self, pos: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    def _register(self, index: int, weights: dict[str, torch.Tensor | None]
+                  ) -> dict[str, torch.Tensor | None]:
+        """Fused weights as parameters: they become initializers (external data, int8)."""
+        out: dict[str, torch.Tensor | None] = {}
+        for name, tensor in weights.items():
+            if tensor is None:
+                out[name] = None
+                continue
+            param = nn.Parameter(tensor, requires_grad=False)
+            self.register_parameter(f"layer{index}_{name}", param)
+            out[name] = param
+        return out
+
+    def _rope(self, pos: torch.Tensor, dtype: torch.dtype
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """cos, sin [T, q+k+v heads, D] (v heads: cos 1, sin 0) and the rotation matrix."""
         freqs = pos.float()[:, None] * self.inv_freq[None, :]
         emb = torch.cat((freqs, freqs), dim=-1)
-        return (emb.cos() * self.rope_scale).to(dtype), (emb.sin() * self.rope_scale).to(dtype)
+        cos, sin = emb.cos() * self.rope_scale, emb.sin() * self.rope_scale
+        rotated = self.num_heads + self.num_kv_heads
+        ones = torch.ones_like(cos)[:, None, :].expand(-1, self.num_kv_heads, -1)
+        cos = torch.cat((cos[:, None, :].expand(-1, rotated, -1), ones), dim=1)
+        sin = torch.cat((sin[:, None, :].expand(-1, rotated, -1), ones * 0), dim=1)
+        return cos.to(dtype), sin.to(dtype), self.rotation.to(dtype)
 
-    def _qkv(self, index: int, layer: nn.Module, h: torch.Tensor, cos: torch.Tensor,
-             sin: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        fused, steps = self.fused[index], h.shape[1]
+    def _grouped(self, blocked: torch.Tensor) -> torch.Tensor:
+        """A [T, S] mask tiled for queries grouped per KV head ([rep * T, S])."""
+        return blocked.repeat(self.num_heads // self.num_kv_heads, 1)
+
+    def _qkv(self, index: int, layer: nn.Module, h: torch.Tensor,
+             rope: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One MatMul for q/k/v, RoPE on all heads at once, then split ([1, heads, T, D])."""
+        fused, (cos, sin, rot) = self.fused[index], rope
         x = layer.input_layernorm(h)
         qkv = nn.functional.linear(x, fused["qkv_w"], fused["qkv_b"])
-        sizes = [self.num_heads * self.head_dim] + [self.num_kv_heads * self.head_dim] * 2
-        q, k, v = qkv.split(sizes, dim=-1)
-        q = q.view(1, steps, self.num_heads, self.head_dim).transpose(1, 2)
-        k = k.view(1, steps, self.num_kv_heads, self.head_dim).transpose(1, 2)
-        v = v.view(1, steps, self.num_kv_heads, self.head_dim).transpose(1, 2)
-        q = q * cos + _rotate_half(q) * sin
-        k = k * cos + _rotate_half(k) * sin
+        qkv = qkv.view(1, -1, self.num_heads + 2 * self.num_kv_heads, self.head_dim)
+        qkv = (qkv * cos + torch.matmul(qkv, rot) * sin).transpose(1, 2)
+        q, k, v = qkv.split([self.num_heads, self.num_kv_heads, self.num_kv_heads], dim=1)
         return q, k, v
 
-    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor
+    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, blocked: torch.Tensor
                 ) -> torch.Tensor:
         """GQA attention without copying K/V per head: queries are grouped per KV head."""
-        rep, steps = self.num_heads // self.num_kv_heads, q.shape[2]
-        qg = q.reshape(1, self.num_kv_heads, rep * steps, self.head_dim)
+        qg = q.reshape(1, self.num_kv_heads, -1, self.head_dim)
         scores = torch.matmul(qg, k.transpose(2, 3)) * (self.head_dim ** -0.5)
-        scores = scores.view(1, self.num_kv_heads, rep, steps, -1)
-        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+        scores = scores.masked_fill(blocked, torch.finfo(scores.dtype).min)
         probs = torch.softmax(scores.float(), dim=-1).to(q.dtype)
-        probs = probs.view(1, self.num_kv_heads, rep * steps, -1)
-        return torch.matmul(probs, v).view(1, self.num_heads, steps, self.head_dim)
+        return torch.matmul(probs, v).view(1, self.num_heads, -1, self.head_dim)
 
     def _finish(self, index: int, layer: nn.Module, h: torch.Tensor, attn_out: torch.Tensor
                 ) -> torch.Tensor:
-        fused, steps = self.fused[index], attn_out.shape[2]
-        out = attn_out.transpose(1, 2).reshape(1, steps, self.num_heads * self.head_dim)
+        fused = self.fused[index]
+        out = attn_out.transpose(1, 2).reshape(1, -1, self.num_heads * self.head_dim)
         h = h + layer.self_attn.o_proj(out)
         gu = nn.functional.linear(layer.post_attention_layernorm(h), fused["gu_w"], fused["gu_b"])
         gate, up = gu.chunk(2, dim=-1)

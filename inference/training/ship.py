@@ -95,8 +95,8 @@ def render_card(name: str, out_dir: Path, facts: RunFacts, evals: dict[str, Any]
         f"- Schedule: AdamW (0.9, 0.95), wd {cfg['weight_decay']}, lr {cfg['lr']}, "
         f"{cfg['warmup_steps']} warmup steps, constant, linear decay to "
         f"{cfg['min_lr_ratio']}x over the last {cfg['decay_fraction']:.0%} of the time budget.",
-        f"- Held-out loss (PyTorch, fp32/bf16 autocast, first {cfg['eval_tokens']:,} held-out "
-        f"tokens): {s['heldout_loss']:.3f} nats/token.",
+        f"- Held-out loss at the end of training (PyTorch, bf16 autocast, first "
+        f"{cfg['eval_tokens']:,} held-out tokens): {s['heldout_loss']:.3f} nats/token.",
         *extra, "",
     ]
     lines += _eval_section(evals)

@@ -268,11 +268,12 @@ def train(cfg: TrainConfig) -> Progress:
              parameter_count(model), device, autocast, prog.step)
     packer = Packer(corpus.train, tok, cfg.seq_len, cfg.seed)
     held = heldout_rows(corpus, tok, cfg.seq_len, cfg.eval_tokens).to(device)
-    if cfg.arch == "loop" and prog.step == 0 and cfg.gate_bias_candidates:
-        _pick_gate(cfg, model, held, autocast)
     if prog.step == 0:
-        append_log(out, {"step": 0, "tokens": 0, "elapsed_s": 0.0,
-                         "heldout_loss": evaluate(model, held, autocast, cfg.batch_size)})
+        if cfg.arch == "loop" and cfg.gate_bias_candidates:
+            initial = _pick_gate(cfg, model, held, autocast)
+        else:
+            initial = evaluate(model, held, autocast, cfg.batch_size)
+        append_log(out, {"step": 0, "tokens": 0, "elapsed_s": 0.0, "heldout_loss": initial})
     prog, heldout = _loop(cfg, model, opt, packer, held, autocast, prog, device)
     save_checkpoint(out, model, opt, cfg, prog)
     save_hf(model, tok, out / "hf", cfg, prog, heldout)
@@ -330,13 +331,16 @@ def _eval_and_save(cfg: TrainConfig, model: torch.nn.Module, opt: torch.optim.Op
 
 
 def _pick_gate(cfg: TrainConfig, model: torch.nn.Module, held: torch.Tensor,
-               autocast: torch.dtype | None) -> None:
+               autocast: torch.dtype | None) -> float:
+    """Set the best gate bias of the folded model; returns its held-out loss."""
     from inference.training.loop import choose_gate_bias
 
     candidates = tuple(float(x) for x in cfg.gate_bias_candidates.split(","))
     losses = choose_gate_bias(model, held, candidates, autocast, cfg.batch_size)
+    best = min(losses, key=losses.__getitem__)
     append_log(Path(cfg.out), {"step": 0, "folded_heldout_loss_by_gate_bias": losses,
-                               "chosen_gate_bias": min(losses, key=losses.__getitem__)})
+                               "chosen_gate_bias": best})
+    return losses[best]
 
 
 def _snapshot(cfg: TrainConfig, model: torch.nn.Module, prog: Progress, heldout: float) -> None:

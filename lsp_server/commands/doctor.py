@@ -150,14 +150,13 @@ def _remote(model: str | None, env: Mapping[str, str]) -> list[Check]:
 
     cfg = _remote_settings(env)
     model_dir = Path(model).expanduser() if model else default_model_dir()
-    fix = "start the server, or fix CODEFLOW_REMOTE_URL / codeflow.remote.url"
     try:
         backend = RemoteBackend.from_config(cfg, model_dir, environ=env)
         served = [str(m.get("id", "")) for m in backend.models()]
     except RemoteConfigError as exc:
         return [Check("remote server", False, str(exc), "fix the remote settings")]
     except RemoteError as exc:
-        return [Check("remote server", False, str(exc), fix)]
+        return [Check("remote server", False, str(exc), _remote_fix(exc))]
     checks = [Check("remote server", True, f"{backend.transport.endpoint.url} answers; serves "
                     + (", ".join(served) or "no models"))]
     if cfg.model and cfg.model not in served:
@@ -167,7 +166,47 @@ def _remote(model: str | None, env: Mapping[str, str]) -> list[Check]:
         return checks
     checks.append(Check("remote model", True, cfg.model or f"none named: the server picks "
                         f"{served[0] if served else '?'}"))
-    return [*checks, _remote_generation(backend)]
+    return [*checks, _remote_tokenizer(backend), _remote_generation(backend)]
+
+
+def _remote_tokenizer(backend: Any) -> Check:
+    """Our tokenizer must split text as the server's does (prompts are budgeted with it)."""
+    from inference.backends.remote import RemoteError, ServerTokenizer
+
+    tok = backend.tokenizer
+    if isinstance(tok, ServerTokenizer):
+        return Check("remote tokenizer", True, "the server's own (/tokenize)")
+    specials = backend.spec.special_tokens
+    probe = (f"{specials.get('fim_prefix') or ''}def main():\n    return 42\n"
+             f"{specials.get('fim_suffix') or ''}\n{specials.get('fim_middle') or ''}")
+    server = ServerTokenizer(backend.transport, backend.model)
+    try:
+        if not server.probe():
+            return Check("remote tokenizer", True, "the server offers no /tokenize to compare "
+                         "with", required=False)
+        theirs = server.encode(probe).ids
+    except RemoteError as exc:
+        return Check("remote tokenizer", True, f"not compared ({exc})", required=False)
+    ours = list(tok.encode(probe, add_special_tokens=False).ids)
+    where = backend.spec.model_dir
+    if ours != theirs:
+        return Check("remote tokenizer", False, f"the tokenizer in {where} splits text "
+                     "differently from the server's: prompts would be cut and sent wrong",
+                     "point --model / codeflow.modelPath at a dir holding the served model's "
+                     "tokenizer.json")
+    return Check("remote tokenizer", True, f"{where}/tokenizer.json agrees with the server")
+
+
+def _remote_fix(exc: Exception) -> str:
+    from inference.backends.remote import RemoteAuthError, RemoteHTTPError
+
+    if isinstance(exc, RemoteAuthError):
+        return ("put the team's key in the variable that CODEFLOW_REMOTE_KEY_ENV "
+                "(codeflow.remote.apiKeyEnv) names")
+    if isinstance(exc, RemoteHTTPError) and exc.status == 404:
+        return ("CODEFLOW_REMOTE_URL (codeflow.remote.url) must point at an OpenAI-compatible "
+                "server, e.g. http://host:8000/v1")
+    return "start the server, or fix CODEFLOW_REMOTE_URL (codeflow.remote.url)"
 
 
 def _remote_generation(backend: Any) -> Check:

@@ -11,11 +11,11 @@ log = logging.getLogger(__name__)
 def run(args: argparse.Namespace) -> int:
     """Start the server and block until the client says exit."""
     from ..handlers import register
-    from ..logs import log_file, setup_logging
+    from ..logs import setup_logging
     from ..server import CodeflowServer
 
-    setup_logging(args.log_level)
-    log.info("codeflow serve starting; log file %s", log_file())
+    handler = setup_logging(args.log_level)
+    log.info("codeflow serve starting; log file %s", getattr(handler, "baseFilename", "stderr"))
     server = CodeflowServer()
     register(server)
     if args.tcp:

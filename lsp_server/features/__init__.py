@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -13,14 +12,7 @@ __all__ = ["register_features"]
 
 def register_features(server: CodeflowServer) -> None:
     """Register every feature's handlers on `server`."""
-    import importlib
+    from . import actions, chat, completion, metrics, tests
 
-    for name in ("completion", "metrics", "actions", "tests", "chat"):
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-            logging.getLogger(__name__).error("feature %s is not installed", name)
-            continue
+    for module in (completion, metrics, actions, tests, chat):
         module.register(server)

@@ -154,6 +154,7 @@ class CompletionService:
         if not cfg.enabled and not invoked:
             return None
         self.supersede(uri)
+        self.cache.size = cfg.cache_size  # settings arrive after the service is built
         text = ls.document_text(uri)
         if text is None:
             return None

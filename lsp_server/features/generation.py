@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from inference.backends.base import GenerateRequest
 from inference.cancel import Cancelled, CancelToken
 
+from ..convert import scrub
+
 if TYPE_CHECKING:
     from ..config import Config
 
@@ -84,6 +86,7 @@ def complete_once(
     from context.postprocess import CompletionContext, clean, is_multiline, language_for_path
 
     t0 = time.monotonic()
+    prefix, suffix = scrub(prefix), scrub(suffix)
     line, character = _cursor(prefix)
     request = PromptRequest(
         path=path,
@@ -143,12 +146,12 @@ def chat_prompt(
 
     request = PromptRequest(
         path=path or "",
-        text=text,
+        text=scrub(text),
         line=line,
         character=0,
         budget=budget,
         kind="chat",
-        messages=tuple((m["role"], m["content"]) for m in messages),
+        messages=tuple((m["role"], scrub(m["content"])) for m in messages),
         cancel=token,
     )
     return assembler.build(request)

@@ -48,11 +48,18 @@ class MetricsStore:
     """Thread-safe stats with a JSON file behind them."""
 
     def __init__(self, path: Path | None = None) -> None:
-        self.path = path or cache_dir() / "stats.json"
+        if path is None:
+            try:
+                path = cache_dir() / "stats.json"
+            except OSError as exc:  # an unwritable cache dir: keep the stats in memory
+                log.warning("stats not persisted: %s", exc)
+        self.path = path
         self._lock = threading.Lock()
         self.stats = self._load()
 
     def _load(self) -> Stats:
+        if self.path is None:
+            return Stats()
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             return Stats(**{k: v for k, v in data.items() if k in Stats.__dataclass_fields__})
@@ -74,6 +81,8 @@ class MetricsStore:
         """Write the stats file (best effort)."""
         with self._lock:
             data = asdict(self.stats)
+        if self.path is None:
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.write_text(json.dumps(data, indent=1), encoding="utf-8")

@@ -27,6 +27,7 @@ from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
+from pygls.protocol import JsonRPCResponseMessage, default_converter
 
 REPO = Path(__file__).resolve().parents[2]
 SITE = Path(__file__).resolve().parent / "site"
@@ -108,11 +109,19 @@ class Seen:
     diagnostics: dict[str, Any] = field(default_factory=dict)
 
 
+def _converter() -> Any:
+    """pygls' converter, but results stay plain JSON (pygls turns them into namedtuples,
+    renaming keys such as URIs to `_0`)."""
+    converter = default_converter()
+    converter.register_structure_hook(JsonRPCResponseMessage, lambda obj, cls: cls(**obj))
+    return converter
+
+
 class _Client(LanguageClient):
     """A pygls client whose protocol counts responses and hands back plain JSON."""
 
     def __init__(self, seen: Seen) -> None:
-        super().__init__("codeflow-robustness", "0")
+        super().__init__("codeflow-robustness", "0", converter_factory=_converter)
         self.seen = seen
         self.pending: dict[Any, tuple[str, asyncio.Future[Reply]]] = {}
         self.apply_result = True

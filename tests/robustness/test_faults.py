@@ -158,13 +158,14 @@ def test_model_dir_deleted_then_corrupted_then_restored(
     first = request(server, "textDocument/inlineCompletion", inline(uri, 7, 8))
     assert first.ok and isinstance(first.result["items"], list)
 
+    # (each phase asks at a new cursor: the completion cache must not answer for the model)
     # 1. deleted while serving, then a settings change makes the server reload it
     shutil.rmtree(model)
     change_config(server, {"modelPath": str(model), "provider": "auto"})
     wait_for(server, lambda: any("could not be loaded" in m for m in errors_shown(server)))
     assert not stats(server)["model_loaded"]
     # it keeps answering what it can: completions are empty (not errors), chat says why
-    reply = request(server, "textDocument/inlineCompletion", inline(uri, 7, 8))
+    reply = request(server, "textDocument/inlineCompletion", inline(uri, 4, 4))
     assert reply.ok and reply.result["items"] == []
     chat = request(server, "codeflow/chat", {"messages": [{"role": "user", "content": "hi"}]})
     assert chat.error is not None and "model" in chat.error["message"] and no_traceback(chat)
@@ -175,7 +176,7 @@ def test_model_dir_deleted_then_corrupted_then_restored(
 
     # 2. back: the next request loads it again
     shutil.copytree(spare, model)
-    reply = request(server, "textDocument/inlineCompletion", inline(uri, 7, 8))
+    reply = request(server, "textDocument/inlineCompletion", inline(uri, 5, 4))
     assert reply.ok
     assert stats(server)["model_loaded"]
 
@@ -184,10 +185,10 @@ def test_model_dir_deleted_then_corrupted_then_restored(
     (model / "model.onnx").write_bytes(data[: len(data) // 3])
     change_config(server, {"modelPath": str(model), "provider": "cpu"})
     wait_for(server, lambda: any("onnxruntime" in m for m in errors_shown(server)))
-    reply = request(server, "textDocument/inlineCompletion", inline(uri, 7, 8))
+    reply = request(server, "textDocument/inlineCompletion", inline(uri, 6, 4))
     assert reply.ok and reply.result["items"] == []
     (model / "model.onnx").write_bytes(data)
-    reply = request(server, "textDocument/inlineCompletion", inline(uri, 7, 8))
+    reply = request(server, "textDocument/inlineCompletion", inline(uri, 8, 4))
     assert reply.ok and stats(server)["model_loaded"]
     assert all("Traceback" not in m for _, m in server.seen.messages)
     assert server.alive()
@@ -279,16 +280,15 @@ def test_store_corrupted_while_serving(tmp_path: Path, started: list[Server]) ->
 
     replies = server.call(edit_and_complete())
     for reply in replies:
-        assert no_traceback(reply)
-        assert reply.ok or reply.error["code"] in (-32603, -32803), reply
+        assert reply.ok, reply  # completions degrade (less context), they do not fail
     assert server.alive()
     assert stats(server)["index_ready"]
     doc = server.call(server.document(uri))
     assert doc["text"].endswith("x = 1\n")
-    print("replies with a corrupted store:", [r.ok for r in replies])
 
 
 def test_store_locked_at_start(tmp_path: Path, started: list[Server]) -> None:
+    """Another process holds the store's write lock past SQLite's busy timeout (10 s)."""
     root = make_workspace(tmp_path / "ws")
     cache = tmp_path / "cache"
     store = store_file(cache, root)
@@ -304,13 +304,13 @@ def test_store_locked_at_start(tmp_path: Path, started: list[Server]) -> None:
         reply = request(server, "textDocument/inlineCompletion", inline(uri, 1, 4), timeout=60)
         assert reply.ok, reply
         print(f"answered during the lock in {time.monotonic() - t0:.2f}s")
+        wait_for(server, lambda: any("locked" in m for m in errors_shown(server)), timeout=60)
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    wait_for(server, lambda: stats(server)["model_loaded"], timeout=90)
-    messages = " ".join(m for _, m in server.seen.messages)
-    if not stats(server)["index_ready"]:
-        assert "locked" in messages  # the user is told why there is no index
+    assert not stats(server)["index_ready"]
+    reply = request(server, "textDocument/inlineCompletion", inline(uri, 1, 4), timeout=60)
+    assert reply.ok, reply
     assert server.alive()
 
 

@@ -1,11 +1,11 @@
 """Fuzzed editor sessions against one long-lived `codeflow serve` process (scripted model).
 
 Each hypothesis example is one session: documents opened with multi-byte, astral-plane, CRLF,
-lone-CR, form-feed and U+2028 text; incremental and full edits (positions on, inside and past
-surrogate pairs and line ends, inverted ranges, huge inserts); completion, inline completion,
-code actions and their resolve, chat and commands at random (and out-of-range) positions, some
-cancelled at random moments; config changes (good and bad); didClose; unknown methods and
-malformed params. Invariants checked after every session:
+lone-CR, form-feed, U+2028 and lone-surrogate text; incremental and full edits (positions on,
+inside and past surrogate pairs and line ends, inverted ranges, huge inserts); completion, inline
+completion, code actions and their resolve, chat and commands at random (and out-of-range)
+positions, some cancelled at random moments; config changes (good and bad); didClose; unknown
+methods and malformed params. Invariants checked after every session:
 
 - the server process is alive and answers;
 - every request got exactly one response: a result, or an error with a proper code;
@@ -29,11 +29,12 @@ from hypothesis import strategies as st
 from .docmodel import Doc, apply_change, end_position, lines_of, offset_of, units
 from .harness import Reply, Server, no_traceback, scale, server_env, write_script
 
-EXAMPLES = scale(20, 300)
+EXAMPLES = scale(40, 300)
 ALLOWED_ERRORS = {-32800, -32601, -32602, -32803}
 ATOMS = [
     "a", "b", "x", "_", "0", " ", "    ", "\t", "(", ")", ":", ".", "def ", "return ", "\n",
     "\n", "\r\n", "\r", "é", "ß", "中", "😀", "𝕏", "🎉", "\u2028", "\x0c", "\x85", "\ufeff",
+    "\udc00",  # a lone (low) surrogate: JS strings can hold one, and JSON can carry it
 ]
 OUTPUTS = ["x + 1", "return 😀", "pass\n", "é中", "```python\ndef f():\n    pass\n```", ""]
 STATS: dict[str, int] = {"sessions": 0, "messages": 0, "requests": 0, "edits": 0}

@@ -9,7 +9,6 @@ import {
   ProgressType,
   ServerOptions,
   State,
-  Trace,
 } from "vscode-languageclient/node";
 import { AcceptanceTracker } from "./logic/acceptance";
 import type { CancelSource, RpcLike } from "./logic/chatController";
@@ -143,10 +142,9 @@ export class ServerManager implements vscode.Disposable {
     }
     const c = this.client;
     if (c.isRunning()) {
-      await c.setTrace(Trace.fromString(this.settings.trace.server));
-      this.output.info("sending didChangeConfiguration");
+      // The protocol trace follows `codeflow.trace.server` and the output channel's log level
+      // (vscode-languageclient 10+ reads both itself).
       await c.sendNotification("workspace/didChangeConfiguration", didChangeConfigurationParams(this.settings));
-      this.output.info("sent didChangeConfiguration");
     }
     this.changed.fire();
   }
@@ -223,7 +221,6 @@ export class ServerManager implements vscode.Disposable {
     this.setState("starting");
     try {
       await client.start();
-      await client.setTrace(Trace.fromString(s.trace.server));
     } catch (e) {
       this.output.error(`the codeflow server failed to start: ${e instanceof Error ? e.message : String(e)}`);
       this.client = undefined;

@@ -1,7 +1,7 @@
 -- Headless Neovim test of the codeflow plugin against the real server.
 --   nvim --headless -u NONE -i NONE --cmd "set rtp+=editors/nvim" -c "luafile editors/nvim/tests/run.lua"
 -- Env: CODEFLOW_SERVER (executable, default codeflow), CODEFLOW_MODEL (model dir; default bundled), CODEFLOW_WORKSPACE (a dir to edit in),
---      CODEFLOW_NVIM_RESULT (JSON result file), CODEFLOW_NVIM_PARTS ("attach,ghost,chat"; default all),
+--      CODEFLOW_NVIM_RESULT (JSON result file), CODEFLOW_NVIM_PARTS ("attach,ghost,chat,tests"; default all),
 --      CODEFLOW_TIMEOUT_S (per wait, default 180).
 -- Steps run from timers so that Neovim's main loop processes the typed keys (insert-mode
 -- autocmds fire as for a user). Exits 0 when every check passed, 1 otherwise.
@@ -10,7 +10,7 @@ local server = os.getenv("CODEFLOW_SERVER") or "codeflow"
 local ws = os.getenv("CODEFLOW_WORKSPACE") or vim.fn.tempname()
 local timeout_ms = tonumber(os.getenv("CODEFLOW_TIMEOUT_S") or "180") * 1000
 local parts = {}
-for p in (os.getenv("CODEFLOW_NVIM_PARTS") or "attach,ghost,chat"):gmatch("[^,]+") do
+for p in (os.getenv("CODEFLOW_NVIM_PARTS") or "attach,ghost,chat,tests"):gmatch("[^,]+") do
   parts[p] = true
 end
 
@@ -27,7 +27,7 @@ local function finish()
   io.stdout:write(vim.fn.json_encode(results) .. "\n")
   local c = require("codeflow.client").get()
   if c then
-    c.stop()
+    require("codeflow.util").stop_client(c)
   end
   vim.defer_fn(function()
     vim.cmd(failed and "cquit 1" or "qall!")
@@ -92,8 +92,17 @@ end
 
 -- Types `first`, then one more character of `more` each time the server answers with nothing,
 -- until a suggestion is on screen (a small model may have nothing to say at some positions).
-local function until_suggestion(first, more, k)
+local function keys_of(s)
+  local out = {}
+  for _, ch in ipairs(vim.split(s, "", { plain = true })) do
+    table.insert(out, ch == "\n" and "<CR>" or ch)
+  end
+  return out
+end
+
+local function until_suggestion(first, more_text, k)
   local g = require("codeflow.ghost")
+  local more = keys_of(more_text)
   local tries = 0
   g.last = nil
   feed(first)
@@ -111,7 +120,7 @@ local function until_suggestion(first, more, k)
         return finish()
       end
       g.last = nil
-      feed(more:sub(tries, tries))
+      feed(more[tries])
       again()
     end)
   end
@@ -132,13 +141,30 @@ local model = os.getenv("CODEFLOW_MODEL") -- a model dir instead of the bundled 
 codeflow.setup({
   cmd = { server, "serve" },
   ghost = { debounce_ms = 30 },
-  settings = (model and model ~= "")
-      and { modelPath = model, context = { budgetTokens = 384 }, chat = { budgetTokens = 384 } }
-    or {},
+  settings = vim.tbl_extend(
+    "force",
+    { tests = { trusted = true } },
+    (model and model ~= "") and { modelPath = model, context = { budgetTokens = 384 }, chat = { budgetTokens = 384 } } or {}
+  ),
 })
 local client = require("codeflow.client")
 local ghost = require("codeflow.ghost")
 local chat = require("codeflow.chat")
+
+step(function(next)
+  -- Pure helpers: word/line splitting for partial accepts, text sanitising, UTF-16 lengths,
+  -- the visible part of an item whose range starts before the cursor, @references.
+  check("next_word_len", ghost.next_word_len("  foo(bar)") == 5 and ghost.next_word_len("(bar)") == 1 and ghost.next_word_len("x") == 1)
+  check("next_line_len", ghost.next_line_len("ab\ncd") == 2 and ghost.next_line_len("\n    cd\nx") == 7 and ghost.next_line_len("abc") == 3)
+  check("sanitize", ghost.sanitize("a\r\nb\rc\0d\te") == "a\nb\ncd\te")
+  check("utf16_len", require("codeflow.util").utf16_len("aé😀") == 4)
+  check(
+    "visible_part",
+    ghost.visible_part({ insertText = "return x", range = { start = { line = 3, character = 4 }, ["end"] = { line = 3, character = 7 } } }, 3, 7, "    ret", "utf-16") == "urn x"
+      and ghost.visible_part({ insertText = "other", range = { start = { line = 3, character = 4 }, ["end"] = { line = 3, character = 7 } } }, 3, 7, "    ret", "utf-16") == nil
+  )
+  next()
+end)
 
 step(function(next)
   local cmd, err = require("codeflow.config").server_cmd()
@@ -180,7 +206,7 @@ if parts.ghost then
     -- Type the body of mul() like a user: insert mode at the end of the file.
     vim.api.nvim_win_set_cursor(0, { vim.api.nvim_buf_line_count(0), 0 })
     feed("o")
-    until_suggestion("    return a", " * b + a - b", function()
+    until_suggestion("    return a", " * b\n\n\ndef sub(a, b):\nreturn a - b\n\n\ndef div(a, b):\n", function()
       local shown = ghost.shown_text(0)
       results.suggestion = ghost.last.text
       results.shown = shown
@@ -215,7 +241,7 @@ if parts.ghost then
     -- Partial accept and dismissal: a new suggestion, accept a word, then <Esc>.
     ghost.dismiss()
     feed("<CR>")
-    until_suggestion("# ", "total = ", function()
+    until_suggestion("# ", "total\nx = 1\ny = x + 2\nz = ", function()
       local before = #sent
       local full = ghost.current.full
       local wl = ghost.next_word_len(full)
@@ -259,17 +285,42 @@ end
 if parts.chat then
   step(function(next)
     local done = nil
-    local deltas = {}
-    local token_probe = chat.partial
-    local ok = chat.ask("What does add in @calc.py do? Answer in one sentence.", {
-      on_done = function(r)
-        done = r
-      end,
-    })
+    -- Record the codeflow/chat params the plugin sends.
+    local util = require("codeflow.util")
+    local orig_request = util.request
+    local sent_params = nil
+    util.request = function(c, method, params, handler, bufnr)
+      if method == "codeflow/chat" and not sent_params then
+        sent_params = params
+      end
+      return orig_request(c, method, params, handler, bufnr)
+    end
+    -- As :'<,'>CodeflowChat on lines 4-5 of calc.py (def add ... return a + b).
+    vim.cmd("stopinsert")
+    local src_buf = vim.fn.bufnr(file)
+    vim.api.nvim_set_current_buf(src_buf)
+    chat.command({ args = "What does add in @calc.py do? Answer in one sentence.", range = 2, line1 = 4, line2 = 5 })
+    util.request = orig_request
+    chat.last = nil
+    local ok = sent_params ~= nil
     check("chat request sent", ok)
+    check(
+      "chat params: selection, @reference, history",
+      ok
+        and sent_params.selection.uri == vim.uri_from_bufnr(src_buf)
+        and sent_params.selection.range.start.line == 3
+        and sent_params.references[1] == vim.uri_from_fname(file)
+        and sent_params.messages[#sent_params.messages].role == "user"
+        and type(sent_params.partialResultToken) == "string",
+      sent_params
+    )
+    local function on_done_poll()
+      return chat.last
+    end
     local buf = chat.buf
     local seen_partial = false
     wait_until("chat answer", function()
+      done = on_done_poll()
       if chat.running and chat.running.deltas > 0 and not done then
         seen_partial = true
       end
@@ -283,31 +334,108 @@ if parts.chat then
       check("chat buffer holds the answer", done.text ~= "" and text:find(done.text, 1, true) ~= nil, text)
       next()
     end)
-    _ = deltas
-    _ = token_probe
   end)
 
   step(function(next)
-    local done = nil
-    chat.ask("Write a long, detailed tutorial on mean and variance with many examples.", {
-      on_done = function(r)
-        done = r
-      end,
-    })
-    wait_until("first delta of the second answer", function()
-      return (chat.running and chat.running.deltas > 0) or done
-    end, function()
-      chat.cancel()
-      wait_until("cancelled", function()
-        return done ~= nil
+    -- Cancel right after the first token. A small model may finish before the cancel lands;
+    -- then the next question is tried (3 at most).
+    local questions = {
+      "Write a long, detailed tutorial on mean and variance with many examples.",
+      "Explain every line of calc.py in detail, with examples and edge cases.",
+      "Rewrite calc.py with type hints, docstrings and tests, and explain each change at length.",
+    }
+    local attempt = 0
+    local function try()
+      attempt = attempt + 1
+      if attempt > #questions then
+        check("chat cancelled", false, "every answer finished before the cancel")
+        return finish()
+      end
+      local done = nil
+      chat.ask(questions[attempt], {
+        on_done = function(r)
+          done = r
+        end,
+      })
+      wait_until("first delta of the answer", function()
+        return (chat.running and chat.running.deltas > 0) or done
       end, function()
-        results.chat_cancel = { finishReason = done.finishReason, chars = #done.text, acked = done.acked }
-        check("chat cancelled", done.finishReason == "cancelled" and done.acked == true, done)
-        local text = table.concat(vim.api.nvim_buf_get_lines(chat.buf, 0, -1, false), "\n")
-        check("chat buffer says cancelled", text:find("> cancelled", 1, true) ~= nil)
-        next()
-      end, 30000)
-    end)
+        if done then
+          results.finished_before_cancel = (results.finished_before_cancel or 0) + 1
+          return try()
+        end
+        chat.cancel()
+        wait_until("cancelled", function()
+          return done ~= nil
+        end, function()
+          if done.finishReason ~= "cancelled" then
+            results.finished_before_cancel = (results.finished_before_cancel or 0) + 1
+            return try()
+          end
+          results.chat_cancel = { finishReason = done.finishReason, chars = #done.text, acked = done.acked }
+          check("chat cancelled", done.acked == true, done)
+          local text = table.concat(vim.api.nvim_buf_get_lines(chat.buf, 0, -1, false), "\n")
+          check("chat buffer says cancelled", text:find("> cancelled", 1, true) ~= nil)
+          next()
+        end, 30000)
+      end)
+    end
+    try()
+  end)
+end
+
+if parts.tests then
+  step(function(next)
+    -- :CodeflowRunTests → failures as diagnostics; :CodeflowFix finds and resolves the action.
+    local tf = ws .. "/test_calc.py"
+    local fh = assert(io.open(tf, "w"))
+    fh:write("from ops import add\n\n\ndef test_add():\n    assert add(2, 2) == 4\n")
+    fh:close()
+    fh = assert(io.open(ws .. "/ops.py", "w"))
+    fh:write("def add(a, b):\n    return a - b\n")
+    fh:close()
+    vim.cmd("stopinsert")
+    vim.cmd("edit " .. vim.fn.fnameescape(tf))
+    local buf = vim.api.nvim_get_current_buf()
+    local ran = nil
+    wait_until("attached to the test file", function()
+      return vim.lsp.buf_is_attached(buf, client.client_id)
+    end, function()
+      codeflow.run_tests(function(result, err)
+        ran = { result = result, err = err }
+      end)
+      wait_until("a test-failure diagnostic", function()
+        for _, d in ipairs(vim.diagnostic.get(buf)) do
+          if d.source == "codeflow-tests" then
+            return true
+          end
+        end
+        return false
+      end, function()
+        local diags = vim.diagnostic.get(buf)
+        results.tests = { ran = ran, diagnostics = vim.tbl_map(function(d)
+          return { lnum = d.lnum, message = d.message, source = d.source }
+        end, diags) }
+        local d = vim.tbl_filter(function(x)
+          return x.source == "codeflow-tests"
+        end, diags)[1]
+        check("failing test is a diagnostic", d ~= nil and d.lnum == 4, results.tests)
+        vim.api.nvim_win_set_cursor(0, { d.lnum + 1, 4 })
+        local fixed = nil
+        local tick = vim.api.nvim_buf_get_changedtick(buf)
+        codeflow.fix(function(r)
+          fixed = r
+        end)
+        wait_until(":CodeflowFix", function()
+          return fixed ~= nil
+        end, function()
+          results.fix = vim.tbl_extend("force", fixed, { changed = vim.api.nvim_buf_get_changedtick(buf) ~= tick })
+          check("'Fix with codeflow' offered and resolved", fixed.found and fixed.resolved and fixed.title:find("^Fix .*with codeflow") ~= nil, fixed)
+          check("fix edit applied when the server made one", (not fixed.applied) or results.fix.changed, results.fix)
+          next()
+        end)
+      end, 120000)
+    end, 10000)
   end)
 end
 

@@ -29,6 +29,15 @@ require("codeflow").setup({
   settings = ("${CODEFLOW_MODEL:-}" ~= "") and { modelPath = "${CODEFLOW_MODEL:-}" } or {},
 })
 vim.api.nvim_create_autocmd("User", {
+  pattern = "CodeflowStatus",
+  callback = function()
+    local s = require("codeflow.client").status
+    if s and s.state == "idle" then
+      io.open("$ws/ready", "w"):close()
+    end
+  end,
+})
+vim.api.nvim_create_autocmd("User", {
   pattern = "CodeflowSuggestion",
   callback = function()
     local g = require("codeflow.ghost")
@@ -40,21 +49,23 @@ vim.api.nvim_create_autocmd("User", {
 LUA
 tmux -L "$sock" new-session -d -x 90 -y 16 \
   "nvim -u NONE -i NONE --cmd 'set rtp+=$plugin' -c 'luafile $ws/init.lua' $ws/calc.py"
-# Wait for the server, then type like a user; add characters until a suggestion shows.
-for _ in $(seq 1 100); do
-  tmux -L "$sock" capture-pane -p | grep -q "calc.py" && break
+# Wait for the server to be idle (indexed, model loaded), then type like a user; add characters
+# until a suggestion shows.
+for _ in $(seq 1 600); do
+  [ -e "$ws/ready" ] && break
   sleep 0.1
 done
-sleep 3
+[ -e "$ws/ready" ] || { echo "the server never became idle" >&2; tmux -L "$sock" capture-pane -p >&2; exit 1; }
 tmux -L "$sock" send-keys G o
 tmux -L "$sock" send-keys -l "    return a"
-extra=" * b"
+extra=$' * b\n\n\ndef sub(a, b):\nreturn a - b\n\n\ndef div(a, b):\n'
 for i in $(seq 0 ${#extra}); do
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 30); do
     [ -s "$ws/shown.txt" ] && break 2
     sleep 0.1
   done
-  tmux -L "$sock" send-keys -l "${extra:$i:1}"
+  ch="${extra:$i:1}"
+  if [ "$ch" = $'\n' ]; then tmux -L "$sock" send-keys Enter; else tmux -L "$sock" send-keys -l "$ch"; fi
 done
 [ -s "$ws/shown.txt" ] || { echo "no suggestion shown" >&2; tmux -L "$sock" capture-pane -p >&2; exit 1; }
 sleep 0.5

@@ -184,3 +184,104 @@ def test_retrieval_weights_switch_sources_off(geo_index, tokenizer_path) -> None
     asm = Assembler(geo_index, None, tokenizer_path, model_json("iquest"), config=cfg)
     p = asm.build(PromptRequest("geo/main.py", BLANKED, 7, 4, 2048))
     assert [s.kind for s in p.sections if s.path and s.path != "geo/main.py"] == ["usage"]
+
+
+def _workspace_index(tmp_path: Path, files: dict[str, str]) -> WorkspaceIndex:
+    root = write_workspace(tmp_path / "ws", files)
+    index = WorkspaceIndex(root, store_path=tmp_path / "s.sqlite3")
+    index.refresh()
+    return index
+
+
+LONG_DOC = "".join(f"    {' '.join(f'word{i}x{j}' for j in range(40))}\n" for i in range(3))
+BIG = "def crunch(data, scale):\n    \"\"\"Crunch it.\n" + LONG_DOC + "    \"\"\"\n" + "".join(
+    f"    data = data + {i} * scale  # step {i}\n" for i in range(60)) + "    return data\n"
+
+
+def test_too_big_definition_falls_back_to_its_signature(tmp_path, tokenizer_path) -> None:
+    user = "from lib import crunch\n\n\ndef run(xs):\n    ys = crunch(xs, 2)\n    \n"
+    index = _workspace_index(tmp_path, {"lib.py": BIG, "app.py": user})
+    try:
+        asm = Assembler(index, None, tokenizer_path, model_json("iquest"))
+        p = asm.build(PromptRequest("app.py", user, 5, 4, 700))
+    finally:
+        index.close()
+    defs = [s for s in p.sections if s.path == "lib.py" and s.kind == "definition"]
+    assert [s.text for s in defs] == ["def crunch(data, scale):\n    ...\n"]
+    assert p.prompt_tokens <= 700
+
+
+def test_unused_module_import_brings_its_outline_most_used_first(tmp_path, tokenizer_path) -> None:
+    lib = "".join(f"def f{i}(x):\n    return x + {i}\n\n\n" for i in range(40))
+    other = "import lib\n\n\ndef g():\n    return lib.f37(1) + lib.f37(2) + lib.f5(3)\n"
+    user = "import lib\n\n\ndef run(xs):\n    \n"
+    index = _workspace_index(tmp_path, {"lib.py": lib, "other.py": other, "app.py": user})
+    try:
+        asm = Assembler(index, None, tokenizer_path, model_json("iquest"))
+        p = asm.build(PromptRequest("app.py", user, 4, 4, 2048))
+    finally:
+        index.close()
+    outline = next(s for s in p.sections if s.kind == "outline")
+    assert outline.path == "lib.py"
+    assert outline.text.splitlines()[:3] == ["def f37(x):", "def f5(x):", "def f0(x):"]
+
+
+def test_blank_line_at_column_zero_inside_a_body_keeps_the_scope() -> None:
+    from context.retrieve import Cursor, scope_span
+
+    text = "def f(a):\n    x = 1\n\n    return x\n"
+    assert scope_span(Cursor.of(text, 2, 0)) == (0, 3)
+
+
+def test_history_and_edit_ring_sections(tmp_path, tokenizer_path) -> None:
+    import subprocess
+
+    from context.history import EditRing, History
+
+    root = write_workspace(tmp_path / "ws", {**GEO, ".env": "TOKEN=x\n"})
+    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@e"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "geo: first"], check=True)
+    (root / "app" / "cli.py").write_text(GEO["app/cli.py"] + "\n\ndef extra():\n    pass\n")
+    index = WorkspaceIndex(root, store_path=tmp_path / "s.sqlite3")
+    index.refresh()
+    history = History(root, store_path=tmp_path / "h.sqlite3")
+    history.ingest()
+    ring = EditRing()
+    ring.record("geo/util.py", 10, "def perimeter(width, height):\n",
+                "def perimeter(width, height, depth=0):\n")
+    ring.record(".env", 0, "TOKEN=x\n", "TOKEN=secret\n")
+    try:
+        asm = Assembler(index, history, tokenizer_path, model_json("iquest"), edit_ring=ring)
+        p = asm.build(PromptRequest("geo/main.py", BLANKED, 7, 4, 4096))
+    finally:
+        history.close()
+        index.close()
+    kinds = [(s.kind, s.path) for s in p.sections if s.kind not in ("format", "prefix", "suffix")]
+    assert ("uncommitted", "app/cli.py") in kinds
+    assert ("edit", "geo/util.py") in kinds
+    assert all(path != ".env" for _, path in kinds)
+    assert "+def extra():" in p.text and "+def perimeter(width, height, depth=0):" in p.text
+    edit_at = kinds.index(("edit", "geo/util.py"))
+    assert all(k in ("similar", "edit", "definition") for k, _ in kinds[edit_at:])
+
+
+def test_long_conversations_drop_their_oldest_turns(geo_index, tokenizer_path) -> None:
+    old = ("user", "blah " * 2000)
+    msgs = (old, ("assistant", "ok"), ("user", "Now what?"))
+    _, p = build(geo_index, tokenizer_path, kind="chat", messages=msgs, budget=1024)
+    assert [s.text for s in p.sections if s.kind == "message"] == ["ok", "Now what?"]
+    assert p.prompt_tokens <= 1024
+
+
+def test_public_names() -> None:
+    import context
+    import context.assemble
+    import context.retrieve
+
+    assert set(context.__all__) <= set(context.assemble.__all__)
+    assert {"Assembler", "Prompt", "PromptFormat", "PromptRequest", "Section"} <= set(
+        context.__all__)
+    for mod in (context, context.assemble, context.retrieve):
+        assert all(hasattr(mod, name) for name in mod.__all__)

@@ -80,6 +80,10 @@ def test_int8_export_is_verified(hf_dirs: dict[str, Path], tmp_path: Path) -> No
     got = OrtSession.open(tmp_path / "int8" / "model.onnx", provider="cpu").logits_of(PROMPT)
     assert np.abs(got - ref).mean() <= onnx_export.TOLERANCE["int8"] * ref.std()
     assert 0 < np.abs(got - ref).max()  # it really is quantized
+    onnx = pytest.importorskip("onnx")
+    graph = onnx.load(str(tmp_path / "int8" / "model.onnx")).graph
+    # every weight MatMul: per layer q/k/v (fused), o, gate/up (fused), down; and lm_head
+    assert sum(n.op_type == "MatMulInteger" for n in graph.node) == 2 * 4 + 1
 
 
 def test_fp16_export_is_verified(hf_dirs: dict[str, Path], tmp_path: Path) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -93,9 +96,13 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def end_sse(self) -> None:
-        self.event("[DONE]")
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
+        """[DONE] and the last chunk (the client may close as soon as it reads [DONE])."""
+        try:
+            self.event("[DONE]")
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def wait_for_client_close(self, limit_s: float = 30.0) -> None:
         """Block until the client closes its end (recv gives b''), then record it."""
@@ -132,19 +139,41 @@ def stream_texts(pieces: list[str], finish: str = "length", **extra: Any) -> Rou
     return route
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
+def _serve(tls: ssl.SSLContext | None = None) -> Iterator[FakeServer]:
     state = FakeServer()
     handler = type("BoundHandler", (Handler,), {"fake": state})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls is not None else "http"
+    state.url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield state
     state.release.set()
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeServer]:
+    yield from _serve()
+
+
+@pytest.fixture
+def tls_fake(tmp_path: Path) -> Iterator[FakeServer]:
+    """The fake server behind TLS with a self-signed certificate for 127.0.0.1."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl (the command) is needed to make a test certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    yield from _serve(ctx)
 
 
 @pytest.fixture(scope="session")

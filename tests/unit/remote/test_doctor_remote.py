@@ -21,10 +21,12 @@ def test_all_good(fake: FakeServer, model_dir: Path) -> None:
     fake.routes[("POST", "/v1/completions")] = stream_texts(["):"])
     checks = _remote(str(model_dir), {"CODEFLOW_REMOTE_URL": fake.url + "/v1",
                                       "CODEFLOW_REMOTE_MODEL": "coder"})
-    assert [(c.name, c.ok) for c in checks] == [
-        ("remote server", True), ("remote model", True), ("remote generation", True)]
+    assert [(c.name, c.ok, c.required) for c in checks] == [
+        ("remote server", True, True), ("remote model", True, True),
+        ("remote tokenizer", True, False), ("remote generation", True, True)]
     assert checks[0].detail == f"{fake.url} answers; serves coder"
-    assert checks[2].detail.endswith(" ms: '):' (length)")
+    assert checks[2].detail == "the server offers no /tokenize to compare with"
+    assert checks[3].detail.endswith(" ms: '):' (length)")
     assert fake.seen[-1].body["max_tokens"] == 1
 
 
@@ -42,7 +44,7 @@ def test_server_down(model_dir: Path) -> None:
     checks = _remote(str(model_dir), {"CODEFLOW_REMOTE_URL": f"http://127.0.0.1:{port}"})
     assert [(c.name, c.ok, c.fix) for c in checks] == [
         ("remote server", False,
-         "start the server, or fix CODEFLOW_REMOTE_URL / codeflow.remote.url")]
+         "start the server, or fix CODEFLOW_REMOTE_URL (codeflow.remote.url)")]
     assert checks[0].detail.startswith(f"cannot reach the model server at http://127.0.0.1:{port}")
 
 
@@ -63,4 +65,38 @@ def test_wrong_key(fake: FakeServer, model_dir: Path) -> None:
                                       "CODEFLOW_REMOTE_KEY_ENV": "TEAM_KEY", "TEAM_KEY": "nope"})
     assert checks[0].detail == (f"{fake.url}/v1/models answered HTTP 401 (Invalid API key): the "
                                 "key in codeflow.remote.apiKeyEnv's variable was refused: check it")
+    assert checks[0].fix == ("put the team's key in the variable that CODEFLOW_REMOTE_KEY_ENV "
+                             "(codeflow.remote.apiKeyEnv) names")
     assert fake.seen[0].headers["Authorization"] == "Bearer nope"
+
+
+def test_not_an_openai_server(fake: FakeServer, model_dir: Path) -> None:
+    checks = _remote(str(model_dir), {"CODEFLOW_REMOTE_URL": fake.url})
+    assert (checks[0].ok, checks[0].fix) == (
+        False, "CODEFLOW_REMOTE_URL (codeflow.remote.url) must point at an OpenAI-compatible "
+               "server, e.g. http://host:8000/v1")
+
+
+def test_tokenizer_compared_with_the_server(fake: FakeServer, model_dir: Path,
+                                            tokenizer_file: Path) -> None:
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(tokenizer_file))
+    serve_models(fake)
+    fake.routes[("POST", "/v1/completions")] = stream_texts(["x"])
+    answers = {"ours": None}
+
+    def tokenize(h: Handler, body: Any) -> None:
+        ids = tok.encode(body["prompt"], add_special_tokens=False).ids
+        h.send_json(200, {"tokens": ids if answers["ours"] else ids[::-1]})
+
+    fake.routes[("POST", "/tokenize")] = tokenize
+    env = {"CODEFLOW_REMOTE_URL": fake.url}
+    answers["ours"] = True
+    good = _remote(str(model_dir), env)[2]
+    assert (good.ok, good.detail) == (True, f"{model_dir}/tokenizer.json agrees with the server")
+    answers["ours"] = False
+    bad = _remote(str(model_dir), env)[2]
+    assert (bad.ok, bad.required, bad.detail) == (
+        False, True, f"the tokenizer in {model_dir} splits text differently from the server's: "
+                     "prompts would be cut and sent wrong")

@@ -74,6 +74,13 @@ def test_from_config_uses_local_tokenizer_and_default_spec(model_dir: Path) -> N
     assert backend.tokenizer.decode(ids_of(backend, "def add")) == "def add"
 
 
+def test_empty_url_and_bad_timeout_are_named(model_dir: Path) -> None:
+    with pytest.raises(RemoteConfigError, match="codeflow.remote.url is not set"):
+        backend_for("", model_dir)
+    with pytest.raises(RemoteConfigError, match="timeoutS must be above 0, got 0"):
+        backend_for("http://127.0.0.1:1", model_dir, timeout_s=0.0)
+
+
 def test_missing_key_variable_is_named(model_dir: Path) -> None:
     with pytest.raises(RemoteConfigError, match="environment variable NOPE_KEY, but it is not"):
         backend_for("http://127.0.0.1:1", model_dir, api_key_env="NOPE_KEY")
@@ -361,3 +368,16 @@ def test_public_names() -> None:
     assert {"RemoteBackend", "RemoteError"} <= set(backends.__all__)
     assert (backends.RemoteBackend, backends.RemoteError) == (remote.RemoteBackend,
                                                               remote.RemoteError)
+
+
+def test_tls_is_verified_by_default(tls_fake: FakeServer, model_dir: Path) -> None:
+    tls_fake.routes[("POST", "/v1/completions")] = stream_texts(["ok"])
+    with pytest.raises(RemoteUnavailable) as info:
+        backend_for(tls_fake.url, model_dir).generate(GenerateRequest((1, 2)))
+    assert str(info.value).startswith(f"TLS with {tls_fake.url} failed ([SSL: "
+                                      "CERTIFICATE_VERIFY_FAILED]")
+    assert str(info.value).endswith("or set codeflow.remote.verifyTls to false for a server "
+                                    "you trust")
+    assert tls_fake.seen == []
+    trusting = backend_for(tls_fake.url, model_dir, verify_tls=False)
+    assert trusting.generate(GenerateRequest((1, 2))).text == "ok"

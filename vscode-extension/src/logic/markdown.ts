@@ -2,7 +2,7 @@
  * A small markdown renderer for chat answers. Everything from the model is escaped first; only
  * the tags built here reach the page (no raw HTML, no images, links only for http(s) URLs).
  * Handles what code models write: fenced code blocks (also unterminated ones while streaming),
- * inline code, headings, bullet/numbered lists, bold/italic, links, paragraphs.
+ * indented code blocks, inline code, headings, bullet/numbered lists, bold/italic, links, paragraphs.
  * No `vscode` import and no DOM: it runs in the webview and in node tests.
  */
 
@@ -121,6 +121,17 @@ export function renderMarkdown(src: string): Rendered {
       }
       const b: CodeBlock = { index: blocks.length, lang, code: body.join("\n"), complete };
       if (path) b.path = path;
+      blocks.push(b);
+      out.push(codeBlockHtml(b));
+      continue;
+    }
+    // Indented code (4 spaces or a tab) that does not continue a paragraph or a list item.
+    if (/^( {4}|\t)/.test(line) && line.trim() && !para.length && !list) {
+      const body: string[] = [];
+      for (; i < lines.length && (/^( {4}|\t)/.test(lines[i]) || !lines[i].trim()); i++) body.push(lines[i]);
+      i--;
+      while (body.length && !body[body.length - 1].trim()) body.pop();
+      const b: CodeBlock = { index: blocks.length, lang: "", code: body.map((l) => l.replace(/^( {4}|\t)/, "")).join("\n"), complete: true };
       blocks.push(b);
       out.push(codeBlockHtml(b));
       continue;

@@ -191,7 +191,7 @@ for (const kind of ["InlineCompletionItem", "CompletionItem", "CodeActions", "Ho
 
 function logChannel(name) {
   const log = (lvl) => (msg, ...a) => outputLines.push(`[${lvl}] ${msg}${a.length ? " " + a.map(String).join(" ") : ""}`);
-  return withFallback({ name, logLevel: 2, onDidChangeLogLevel: new EventEmitter().event, append: (s) => outputLines.push(s), appendLine: (s) => outputLines.push(s), replace: () => undefined, clear: () => undefined, show: () => undefined, hide: () => undefined, dispose: () => undefined, trace: log("trace"), debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") }, "outputChannel");
+  return withFallback({ name, logLevel: 1 /* Trace: the client then traces per codeflow.trace.server */, onDidChangeLogLevel: new EventEmitter().event, append: (s) => outputLines.push(s), appendLine: (s) => outputLines.push(s), replace: () => undefined, clear: () => undefined, show: () => undefined, hide: () => undefined, dispose: () => undefined, trace: log("trace"), debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") }, "outputChannel");
 }
 
 const window = withFallback({

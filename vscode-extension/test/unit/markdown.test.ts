@@ -36,6 +36,13 @@ describe("markdown", () => {
     expect(r.html).toContain("<em>now</em>");
   });
 
+  it("renders indented code as a code block, but not indented list continuations", () => {
+    const r = renderMarkdown("Try:\n\n    def f(x):\n        return x\n\n    f(1)\nafter\n- item\n    more");
+    expect(r.blocks).toEqual([{ index: 0, lang: "", code: "def f(x):\n    return x\n\nf(1)", complete: true }]);
+    expect(r.html).toContain("<p>after</p>");
+    expect(r.html).toContain("<ul><li>item more</li></ul>");
+  });
+
   it("does not format inside inline code", () => {
     expect(renderInline("`**a**` **b**")).toBe("<code>**a**</code> <strong>b</strong>");
   });

@@ -143,7 +143,7 @@ function M.ask(question, opts)
     end
   end
   run.finish = finish
-  local ok, id = c.request("codeflow/chat", params, function(err, result)
+  local ok, id = util.request(c, "codeflow/chat", params, function(err, result)
     if M.running ~= run then
       return
     end
@@ -180,7 +180,7 @@ function M.cancel()
   end
   run.cancelled = true
   local c = run.client
-  c.cancel_request(run.id)
+  util.cancel_request(c, run.id)
   local t0 = vim.loop.now()
   local function poll()
     if M.running ~= run then

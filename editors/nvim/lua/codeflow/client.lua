@@ -23,7 +23,8 @@ end
 function M.get()
   if M.client_id then
     local c = vim.lsp.get_client_by_id(M.client_id)
-    if c and not (c.is_stopped and c.is_stopped()) then
+    -- is_stopped() on 0.7..0.10, c:is_stopped() on 0.11+ (the extra argument is ignored before).
+    if c and not (c.is_stopped and select(2, pcall(c.is_stopped, c)) == true) then
       return c
     end
   end
@@ -124,14 +125,14 @@ function M.push_settings()
   local c = M.get()
   if c then
     c.config.settings = { codeflow = config.server_settings() }
-    c.notify("workspace/didChangeConfiguration", { settings = { codeflow = config.server_settings() } })
+    util.rpc_notify(c, "workspace/didChangeConfiguration", { settings = { codeflow = config.server_settings() } })
   end
 end
 
 function M.stop()
   local c = M.get()
   if c then
-    c.stop()
+    util.stop_client(c)
   end
   M.client_id = nil
   M.ready = false

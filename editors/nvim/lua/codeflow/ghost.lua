@@ -27,7 +27,7 @@ end
 
 local function cancel_inflight()
   if inflight then
-    pcall(inflight.client.cancel_request, inflight.id)
+    pcall(util.cancel_request, inflight.client, inflight.id)
     inflight = nil
   end
 end
@@ -35,7 +35,7 @@ end
 local function send_accept(cur)
   local c = client.get()
   if c and cur.accepted > 0 then
-    c.notify("codeflow/didAcceptCompletion", {
+    util.rpc_notify(c, "codeflow/didAcceptCompletion", {
       uri = cur.uri,
       text = cur.full,
       acceptedLength = util.utf16_len(cur.full:sub(1, cur.accepted)),
@@ -172,7 +172,7 @@ local function request(buf)
   seq = seq + 1
   local my = seq
   local t0 = vim.loop.hrtime()
-  local ok, id = c.request("textDocument/inlineCompletion", params, function(err, result)
+  local ok, id = util.request(c, "textDocument/inlineCompletion", params, function(err, result)
     if my ~= seq then
       return
     end
@@ -210,7 +210,7 @@ local function request(buf)
     M.current = { buf = buf, row = row, col = col, text = text, full = text, accepted = 0, uri = uri, tick = tick }
     M.last.shown = text
     render(M.current)
-    c.notify("codeflow/didShowCompletion", { uri = uri, text = text, latencyMs = math.floor(latency + 0.5) })
+    util.rpc_notify(c, "codeflow/didShowCompletion", { uri = uri, text = text, latencyMs = math.floor(latency + 0.5) })
   end, buf)
   if ok then
     inflight = { client = c, id = id }

@@ -14,14 +14,17 @@ local function native_inline()
   return config.options.native_inline and vim.lsp.inline_completion ~= nil and util.has("nvim-0.12")
 end
 
-function M.run_tests()
+function M.run_tests(on_done)
+  on_done = type(on_done) == "function" and on_done or function() end
   local c = client.get()
   if not c then
+    on_done(nil, "not running")
     return util.notify("the server is not running", vim.log.levels.WARN)
   end
   local buf = vim.api.nvim_get_current_buf()
   local args = vim.bo[buf].buftype == "" and { vim.uri_from_bufnr(buf) } or {}
-  c.request("workspace/executeCommand", { command = "codeflow.runTests", arguments = args }, function(err, result)
+  util.request(c, "workspace/executeCommand", { command = "codeflow.runTests", arguments = args }, function(err, result)
+    on_done(result, err)
     if err then
       return util.notify("running the tests failed: " .. tostring(err.message), vim.log.levels.ERROR)
     end
@@ -31,9 +34,12 @@ function M.run_tests()
 end
 
 ---Runs the "Fix with codeflow" code action at the cursor.
-function M.fix()
+---`on_done({found, title, resolved, applied})` is called at the end (for callers and tests).
+function M.fix(on_done)
+  on_done = type(on_done) == "function" and on_done or function() end
   local c = client.get()
   if not c then
+    on_done({ found = false })
     return util.notify("the server is not running", vim.log.levels.WARN)
   end
   local buf = vim.api.nvim_get_current_buf()
@@ -52,39 +58,46 @@ function M.fix()
     end
   end
   params.context = { diagnostics = diags, only = { "quickfix" } }
-  c.request("textDocument/codeAction", params, function(err, actions)
+  util.request(c, "textDocument/codeAction", params, function(err, actions)
     if err then
+      on_done({ found = false, error = err.message })
       return util.notify("code actions failed: " .. tostring(err.message), vim.log.levels.ERROR)
     end
     local pick
     for _, a in ipairs(actions or {}) do
-      if type(a.title) == "string" and a.title:find("Fix with codeflow", 1, true) then
+      -- "Fix with codeflow: <message>" on any diagnostic, "Fix failing test with codeflow" on a test's
+      if type(a.title) == "string" and a.title:find("^Fix .*with codeflow") then
         pick = a
         break
       end
     end
     if not pick then
+      on_done({ found = false, titles = vim.tbl_map(function(a)
+        return a.title
+      end, actions or {}) })
       return util.notify("no 'Fix with codeflow' action here (run :CodeflowRunTests first)", vim.log.levels.WARN)
     end
-    local function run(action)
+    local function run(action, resolved)
       if action.edit then
         vim.lsp.util.apply_workspace_edit(action.edit, c.offset_encoding)
       end
+      on_done({ found = true, title = action.title, resolved = resolved, applied = action.edit ~= nil })
       local cmd = type(action.command) == "table" and action.command or (type(action.command) == "string" and action or nil)
       if cmd then
-        c.request("workspace/executeCommand", { command = cmd.command, arguments = cmd.arguments }, function() end, buf)
+        util.request(c, "workspace/executeCommand", { command = cmd.command, arguments = cmd.arguments }, function() end, buf)
       end
     end
     if not pick.edit and not pick.command and c.server_capabilities.codeActionProvider
       and type(c.server_capabilities.codeActionProvider) == "table" and c.server_capabilities.codeActionProvider.resolveProvider then
-      c.request("codeAction/resolve", pick, function(e2, resolved)
+      util.request(c, "codeAction/resolve", pick, function(e2, resolved)
         if e2 then
+          on_done({ found = true, title = pick.title, resolved = false, error = e2.message })
           return util.notify("resolving the fix failed: " .. tostring(e2.message), vim.log.levels.ERROR)
         end
-        run(resolved or pick)
+        run(resolved or pick, true)
       end, buf)
     else
-      run(pick)
+      run(pick, false)
     end
   end, buf)
 end
@@ -145,15 +158,19 @@ function M.setup(opts)
   vim.api.nvim_create_user_command("CodeflowChat", chat.command, { nargs = "*", range = true, desc = "Ask codeflow" })
   vim.api.nvim_create_user_command("CodeflowChatCancel", chat.cancel, { desc = "Cancel the streaming answer" })
   vim.api.nvim_create_user_command("CodeflowChatReset", chat.reset, { desc = "Forget the chat history" })
-  vim.api.nvim_create_user_command("CodeflowRunTests", M.run_tests, { desc = "Run the tests; failures become diagnostics" })
-  vim.api.nvim_create_user_command("CodeflowFix", M.fix, { desc = "Fix with codeflow (code action at the cursor)" })
+  vim.api.nvim_create_user_command("CodeflowRunTests", function()
+    M.run_tests()
+  end, { desc = "Run the tests; failures become diagnostics" })
+  vim.api.nvim_create_user_command("CodeflowFix", function()
+    M.fix()
+  end, { desc = "Fix with codeflow (code action at the cursor)" })
   vim.api.nvim_create_user_command("CodeflowToggle", function()
     local g = require("codeflow.ghost")
     g.enabled = not g.enabled
     g.dismiss()
     local c = client.get()
     if c then
-      c.request("workspace/executeCommand", { command = "codeflow.toggleCompletions", arguments = {} }, function() end)
+      util.request(c, "workspace/executeCommand", { command = "codeflow.toggleCompletions", arguments = {} }, function() end)
     end
     util.notify("inline completions " .. (g.enabled and "on" or "off"))
   end, { desc = "Toggle inline completions" })

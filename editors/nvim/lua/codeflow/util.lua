@@ -62,4 +62,36 @@ function M.find_root(start, names)
   return nil
 end
 
+-- Client calls: `client.request(...)` up to 0.10, `client:request(...)` from 0.11 (the dot form
+-- is deprecated there).
+local method_style = vim.fn.has("nvim-0.11") == 1
+
+function M.request(c, method, params, handler, bufnr)
+  if method_style then
+    return c:request(method, params, handler, bufnr)
+  end
+  return c.request(method, params, handler, bufnr)
+end
+
+function M.rpc_notify(c, method, params)
+  if method_style then
+    return c:notify(method, params)
+  end
+  return c.notify(method, params)
+end
+
+function M.cancel_request(c, id)
+  if method_style then
+    return c:cancel_request(id)
+  end
+  return c.cancel_request(id)
+end
+
+function M.stop_client(c)
+  if method_style then
+    return c:stop()
+  end
+  return c.stop()
+end
+
 return M

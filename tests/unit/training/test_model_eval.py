@@ -1,0 +1,55 @@
+"""The infill benchmark's scoring: edit similarity, syntax check, task selection."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from inference.training.data import SourceFile
+
+BENCH = Path(__file__).resolve().parents[3] / "bench" / "model_eval.py"
+spec = importlib.util.spec_from_file_location("model_eval", BENCH)
+model_eval = importlib.util.module_from_spec(spec)
+sys.modules.setdefault("model_eval", model_eval)
+spec.loader.exec_module(model_eval)
+
+SOURCE = '''import os
+
+
+def f(a):
+    b = a + 1
+    if b:
+        return os.sep
+    return b
+
+
+X = 1
+'''
+
+
+def test_edit_similarity() -> None:
+    assert model_eval.edit_similarity("return x", "return x  ") == 1.0
+    assert model_eval.edit_similarity("abcd", "abce") == pytest.approx(0.75)
+    assert model_eval.edit_similarity("", "abc") == 0.0
+    assert model_eval.levenshtein("kitten", "sitting") == 3
+
+
+def test_tasks_are_function_body_lines() -> None:
+    files = [SourceFile("m.py", SOURCE)]
+    tasks = model_eval.make_tasks(files, 10, seed=0)
+    assert sorted(t.line for t in tasks) == [4, 5, 6, 7]
+    assert all(t.target == SOURCE.split("\n")[t.line] for t in tasks)
+
+
+def test_syntax_validity_counts_new_errors() -> None:
+    files = [SourceFile("m.py", SOURCE)]
+    task = next(t for t in model_eval.make_tasks(files, 10, seed=0) if t.line == 4)
+    texts = {"m.py": SOURCE}
+    good = model_eval.score(["    b = a + 2"], [task], texts)
+    bad = model_eval.score(["    b = (a +"], [task], texts)
+    assert (good.exact_match, good.syntax_valid) == (0.0, 1.0)
+    assert bad.syntax_valid == 0.0
+    assert model_eval.previous_line(SOURCE, 4) == "def f(a):"
