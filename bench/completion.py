@@ -85,6 +85,7 @@ async def session(args: argparse.Namespace) -> None:
     )
     offset = body_start
     totals, models, overheads, reuse, cancel_ms = [], [], [], [], []
+    assemble, cleaning = [], []
     hits_before = 0
     for i, ch in enumerate(body):
         before = base[:offset]
@@ -137,6 +138,8 @@ async def session(args: argparse.Namespace) -> None:
         totals.append(total)
         if not hit and st.last_timing is not None:
             models.append(st.last_timing.model_ms)
+            assemble.append(st.last_timing.assemble_ms)
+            cleaning.append(st.last_timing.clean_ms)
             overheads.append(max(total - st.last_timing.model_ms, 0.0))
             reuse.append(st.last_timing.reused_tokens / max(st.last_timing.prompt_tokens, 1))
         else:
@@ -153,6 +156,7 @@ async def session(args: argparse.Namespace) -> None:
     print(f"end-to-end ms      p50 {pct(totals, 50):7.1f}  p95 {pct(totals, 95):7.1f}")
     print(f"model ms           p50 {pct(models, 50):7.1f}  p95 {pct(models, 95):7.1f}")
     print(f"server overhead ms p50 {pct(overheads, 50):7.1f}  p95 {pct(overheads, 95):7.1f}")
+    print(f"  of which assembly p50 {pct(assemble, 50):.1f}, cleaning p50 {pct(cleaning, 50):.1f}")
     print(
         f"superseded answered ms p50 {pct(cancel_ms, 50):.1f} p95 {pct(cancel_ms, 95):.1f} "
         f"(n={len(cancel_ms)})"

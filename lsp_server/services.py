@@ -150,6 +150,10 @@ class Services:
             self._report("warning", f"codeflow: git history unavailable: {exc}")
         return None
 
+    def cached_assembler(self) -> Any:
+        """The assembler if it is already built (no blocking work), else None."""
+        return self._assembler
+
     def assembler(self) -> Any:
         """The prompt assembler for the current index/history/model, or None."""
         with self._lock:

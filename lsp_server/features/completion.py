@@ -195,7 +195,7 @@ class CompletionService:
         )
         if backend is None:
             return None
-        assembler = await ls.cpu.run(ls.services.assembler)
+        assembler = ls.services.cached_assembler() or await ls.cpu.run(ls.services.assembler)
         if assembler is None:
             return None
         from ..features.generation import complete_once

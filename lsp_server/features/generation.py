@@ -29,6 +29,7 @@ class Timing:
 
     assemble_ms: float
     model_ms: float
+    clean_ms: float
     prompt_tokens: int
     reused_tokens: int
     generated_tokens: int
@@ -115,19 +116,21 @@ def complete_once(
     )
     if gen.stop_reason == "cancelled" or token.cancelled:
         raise Cancelled(token.reason or "cancelled")
-    timing = Timing(
-        round((t1 - t0) * 1000, 2),
-        round((time.monotonic() - t1) * 1000, 2),
-        gen.prompt_tokens,
-        gen.reused_tokens,
-        len(gen.ids),
-    )
+    t2 = time.monotonic()
     cleaned = clean(
         gen.text,
         ctx,
         multiline=multiline,
         max_lines=cfg.completion.max_lines,
         special_tokens=special_tokens(backend),
+    )
+    timing = Timing(
+        round((t1 - t0) * 1000, 2),
+        round((t2 - t1) * 1000, 2),
+        round((time.monotonic() - t2) * 1000, 2),
+        gen.prompt_tokens,
+        gen.reused_tokens,
+        len(gen.ids),
     )
     return Completed(cleaned.text, cleaned.replace_suffix, gen.text, timing)
 
