@@ -5,7 +5,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS ?= export,train,dev
 
-.PHONY: setup test demo lint bench soak clean vscode nvim-test
+.PHONY: setup test demo lint bench soak clean llamacpp
+
+# llama.cpp's server (llama-cpp-python, compiled from its sdist) for the remote-backend tests.
+# The first build takes ~20 minutes on 2 cores; pip caches the wheel, later installs take seconds.
+LLAMACPP_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DLLAMA_CURL=OFF -DGGML_OPENMP=OFF \
+	-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF
+LLAMACPP_STAMP := $(VENV)/.llamacpp
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,7 +21,15 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)
 
-test: setup
+$(LLAMACPP_STAMP): $(STAMP)
+	CMAKE_ARGS="$(LLAMACPP_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+		$(PY) -m pip install -q -c constraints.txt -e '.[$(EXTRAS),llamacpp]'
+	$(PY) tests/e2e/llamacpp_support.py fetch-converter
+	touch $@
+
+llamacpp: $(LLAMACPP_STAMP)
+
+test: setup llamacpp
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 demo: setup
@@ -24,7 +38,7 @@ demo: setup
 lint: setup
 	$(VENV)/bin/ruff check lsp_server context inference tests bench
 
-bench: setup
+bench: setup llamacpp
 	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 soak: setup

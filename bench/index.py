@@ -153,8 +153,15 @@ def _ms(fn, repeat: int = 5) -> float:
     return best
 
 
+def _first_ms(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
+
+
 def query_times(corpus: Path, rel: Path) -> dict:
-    """Best-of-5 latency of each query on the warm index (file_graph: first call, then cached)."""
+    """Best-of-5 latency of each query on the warm index (file_graph, references: also the
+    first call, before their caches: references parse the files they need on demand)."""
     from context.index import WorkspaceIndex
 
     ix = WorkspaceIndex(corpus, use_git=False)
@@ -163,11 +170,15 @@ def query_times(corpus: Path, rel: Path) -> dict:
     symbols = ix.symbols_in(path)
     name = symbols[len(symbols) // 2].name if symbols else "main"
     middle = symbols[len(symbols) // 2].start_line + 1 if symbols else 0
+    first_refs_ms = _first_ms(lambda: ix.references(name))
+    first_self_ms = _first_ms(lambda: ix.references("self"))
     started = time.perf_counter()
     graph = ix.file_graph()
     first_graph_ms = (time.perf_counter() - started) * 1000
     out = {
         "name": name,
+        "references(first)": first_refs_ms,
+        "references(self, first)": first_self_ms,
         "definitions": _ms(lambda: ix.definitions(name, from_path=path)),
         "definitions(__init__)": _ms(lambda: ix.definitions("__init__", from_path=path)),
         "imports": _ms(lambda: ix.imports(path)),

@@ -52,6 +52,7 @@ class Row:
     prompt: str
     side: str
     prompt_tokens: int
+    tokens: int
     cold_ms: float
     warm_ms: float
     warm_ttft_ms: float
@@ -90,8 +91,9 @@ def bench_local(onnx: Path, name: str, prompt: str, args: argparse.Namespace
         ms, gen = timed(lambda: engine.generate(req))
         warm.append(ms)
         ttft.append(gen.ttft_ms)
-    row = Row(name, "local", len(ids), round(cold, 2), round(statistics.median(warm), 2),
-              round(statistics.median(ttft), 2), None, None, True)
+    row = Row(name, "local", len(ids), len(gen.ids), round(cold, 2),
+              round(statistics.median(warm), 2), round(statistics.median(ttft), 2), None, None,
+              True)
     return row, gen.text, ids
 
 
@@ -110,8 +112,9 @@ def bench_remote(backend: RemoteBackend, name: str, ids: tuple[int, ...],
         ttft.append(gen.ttft_ms)
         overhead.append((t.first_byte_sent - t.built) * 1000)
         headers.append((t.response - t.built) * 1000)
-    return Row(name, "remote", len(ids), round(cold, 2), round(statistics.median(warm), 2),
-               round(statistics.median(ttft), 2), round(statistics.median(overhead), 3),
+    return Row(name, "remote", len(ids), len(gen.ids), round(cold, 2),
+               round(statistics.median(warm), 2), round(statistics.median(ttft), 2),
+               round(statistics.median(overhead), 3),
                round(statistics.median(headers), 2), gen.text == local_text)
 
 
@@ -139,7 +142,7 @@ def run(args: argparse.Namespace, work: Path) -> tuple[list[Row], str]:
 def render(rows: list[Row], kind: str, args: argparse.Namespace) -> str:
     head = (f"model: {kind} checkpoint; {args.tokens} greedy tokens; {args.reps} warm reps; "
             f"{args.threads} thread(s) each side; llama_cpp.server on 127.0.0.1")
-    cols = ("prompt", "side", "prompt_tokens", "cold_ms", "warm_ms", "warm_ttft_ms",
+    cols = ("prompt", "side", "prompt_tokens", "tokens", "cold_ms", "warm_ms", "warm_ttft_ms",
             "overhead_ms", "headers_ms", "same_text")
     lines = [head, "  ".join(f"{c:>13}" for c in cols)]
     for r in rows:

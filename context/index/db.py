@@ -1,8 +1,9 @@
 """The index's tables in the shared workspace store (prefix ``idx_``, component ``index``).
 
 A file's row is keyed by path and carries its content digest; (size, mtime_ns) is only a fast
-pre-check. References are stored one row per (file, name) with their positions packed, which
-keeps the table small enough for a warm restart to be a handful of queries.
+pre-check. References are stored one row per (file, name) with their count only: positions are
+found again on demand, by re-reading the few files a ``references`` query needs, which keeps a
+cold index cheap and the table small enough for a warm restart to be a handful of queries.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from context.store import connect, schema_version, set_schema_version
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SCHEMA_VERSION", "StoredFile", "open_store", "remove_files", "transaction",
-           "write_delta", "write_facts", "write_stat"]
+__all__ = ["SCHEMA_VERSION", "StoredFile", "build_indexes", "drop_indexes", "open_store",
+           "remove_files", "transaction", "write_delta", "write_facts", "write_stat"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: idx_refs without positions
 COMPONENT = "index"
 
 _SCHEMA = """
@@ -33,18 +34,21 @@ CREATE TABLE idx_defs (
     file_id INTEGER NOT NULL, name TEXT NOT NULL, qualname TEXT NOT NULL, kind TEXT NOT NULL,
     start_line INTEGER NOT NULL, start_col INTEGER NOT NULL, end_line INTEGER NOT NULL,
     end_col INTEGER NOT NULL, signature TEXT NOT NULL, doc TEXT NOT NULL);
-CREATE INDEX idx_defs_name ON idx_defs(name);
-CREATE INDEX idx_defs_file ON idx_defs(file_id);
 CREATE TABLE idx_refs (
-    file_id INTEGER NOT NULL, name TEXT NOT NULL, count INTEGER NOT NULL,
-    positions BLOB NOT NULL);
-CREATE INDEX idx_refs_name ON idx_refs(name);
-CREATE INDEX idx_refs_file ON idx_refs(file_id);
+    file_id INTEGER NOT NULL, name TEXT NOT NULL, count INTEGER NOT NULL);
 CREATE TABLE idx_imports (
     file_id INTEGER NOT NULL, module TEXT NOT NULL, names TEXT NOT NULL, line INTEGER NOT NULL,
     kind TEXT NOT NULL);
-CREATE INDEX idx_imports_file ON idx_imports(file_id);
 """
+
+# Secondary indexes: (name, table(columns)); dropped during a bulk load, built again after it.
+_INDEXES = (
+    ("idx_defs_name", "idx_defs(name)"),
+    ("idx_defs_file", "idx_defs(file_id)"),
+    ("idx_refs_name", "idx_refs(name)"),
+    ("idx_refs_file", "idx_refs(file_id)"),
+    ("idx_imports_file", "idx_imports(file_id)"),
+)
 
 _TABLES = ("idx_files", "idx_defs", "idx_refs", "idx_imports")
 
@@ -78,8 +82,42 @@ def _ensure_schema(conn: sqlite3.Connection) -> bool:
         for statement in _SCHEMA.split(";"):
             if statement.strip():
                 conn.execute(statement)
+        _create_indexes(conn)
         set_schema_version(conn, COMPONENT, SCHEMA_VERSION)
         return bool(existing)
+
+
+def _missing_indexes(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    present = {row[0] for row in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    return [index for index in _INDEXES if index[0] not in present]
+
+
+def _create_indexes(conn: sqlite3.Connection) -> None:
+    for name, target in _INDEXES:
+        conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
+
+
+def _restore_indexes(conn: sqlite3.Connection) -> None:
+    """Build the secondary indexes a bulk load that did not finish (a crash) left out."""
+    if _missing_indexes(conn):
+        build_indexes(conn)
+
+
+def drop_indexes(conn: sqlite3.Connection) -> None:
+    """Drop the secondary indexes before a bulk load into empty tables: building them once
+    afterwards (``build_indexes``) costs about half of keeping them up to date row by row.
+    Readers meanwhile see correct but unindexed tables; ``open_store`` builds indexes a crashed
+    load left out."""
+    with transaction(conn):
+        for name, _ in _INDEXES:
+            conn.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+def build_indexes(conn: sqlite3.Connection) -> None:
+    """Build the secondary indexes that are missing (after a bulk load)."""
+    with transaction(conn):
+        _create_indexes(conn)
 
 
 def open_store(path: Path) -> tuple[sqlite3.Connection, bool]:
@@ -101,6 +139,7 @@ def open_store(path: Path) -> tuple[sqlite3.Connection, bool]:
         return conn, True
     if dropped:
         log.warning("index store %s had an old or foreign index schema; rebuilt it", path)
+    _restore_indexes(conn)
     return conn, rebuilt or dropped
 
 
@@ -113,22 +152,24 @@ def _clear_rows(conn: sqlite3.Connection, file_id: int) -> None:
 def write_facts(conn: sqlite3.Connection, path: str, language: str, digest: str, size: int,
                 mtime_ns: int, facts: Facts) -> int:
     """Replace a file's rows (call inside a transaction); returns its id."""
-    row = conn.execute(
-        "INSERT INTO idx_files(path, language, digest, size, mtime_ns, lines) "
-        "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET language = excluded.language, "
-        "digest = excluded.digest, size = excluded.size, mtime_ns = excluded.mtime_ns, "
-        "lines = excluded.lines RETURNING id",
-        (path, language, digest, size, mtime_ns, facts.lines),
-    ).fetchone()
-    file_id = int(row[0])
-    _clear_rows(conn, file_id)
+    row = conn.execute("SELECT id FROM idx_files WHERE path = ?", (path,)).fetchone()
+    values = (language, digest, size, mtime_ns, facts.lines)
+    if row is None:  # a new file has no rows to clear
+        file_id = int(conn.execute(
+            "INSERT INTO idx_files(language, digest, size, mtime_ns, lines, path) "
+            "VALUES(?, ?, ?, ?, ?, ?) RETURNING id", (*values, path)).fetchone()[0])
+    else:
+        file_id = int(row[0])
+        conn.execute("UPDATE idx_files SET language = ?, digest = ?, size = ?, mtime_ns = ?, "
+                     "lines = ? WHERE id = ?", (*values, file_id))
+        _clear_rows(conn, file_id)
     conn.executemany(
         "INSERT INTO idx_defs VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(file_id, *d) for d in facts.defs],
     )
     conn.executemany(
-        "INSERT INTO idx_refs VALUES(?, ?, ?, ?)",
-        [(file_id, name, len(blob) // 8, blob) for name, blob in facts.refs.items()],
+        "INSERT INTO idx_refs VALUES(?, ?, ?)",
+        [(file_id, name, count) for name, count in facts.ref_counts().items()],
     )
     conn.executemany(
         "INSERT INTO idx_imports VALUES(?, ?, ?, ?, ?)",
@@ -155,13 +196,13 @@ def write_delta(conn: sqlite3.Connection, path: str, old_digest: str, digest: st
         conn.execute("DELETE FROM idx_imports WHERE file_id = ?", (file_id,))
         conn.executemany("INSERT INTO idx_imports VALUES(?, ?, ?, ?, ?)",
                          [(file_id, *imp) for imp in new.imports])
-    changed = [name for name, blob in new.refs.items() if old.refs.get(name) != blob]
-    gone = [name for name in old.refs if name not in new.refs]
+    old_counts, new_counts = old.ref_counts(), new.ref_counts()
+    changed = [name for name, n in new_counts.items() if old_counts.get(name) != n]
+    gone = [name for name in old_counts if name not in new_counts]
     conn.executemany("DELETE FROM idx_refs WHERE file_id = ? AND name = ?",
                      [(file_id, name) for name in changed + gone])
-    conn.executemany("INSERT INTO idx_refs VALUES(?, ?, ?, ?)",
-                     [(file_id, name, len(new.refs[name]) // 8, new.refs[name])
-                      for name in changed])
+    conn.executemany("INSERT INTO idx_refs VALUES(?, ?, ?)",
+                     [(file_id, name, new_counts[name]) for name in changed])
     return True
 
 

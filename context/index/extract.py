@@ -1,11 +1,12 @@
 """Source bytes -> compact facts (definitions, references, imports) with tree-sitter queries.
 
-This runs in worker processes during a cold index, so everything it returns is plain tuples and
-bytes that pickle small. One pass of the language's query (its tags and refs patterns together,
-run with captures) finds definitions, their names, imports and identifier occurrences; a name
-belongs to its nearest enclosing definition node. Python-side work is per definition, except
-one small step per identifier.
-``chunks.BufferExtractor`` does the same for an open buffer, chunk by chunk.
+This runs in worker processes during a cold index, so everything it returns is plain tuples,
+strings and ints that pickle small. One pass of the language's query (its tags and refs patterns
+together, run with captures) finds definitions, their names, imports and identifier occurrences;
+a name belongs to its nearest enclosing definition node. Python-side work is per definition;
+identifier occurrences are only counted (in C) at index time: their positions are found again on
+demand (``ref_positions``) for the few files a ``references`` query reads.
+``chunks.BufferExtractor`` does the same for an open buffer, chunk by chunk (with positions).
 """
 
 from __future__ import annotations
@@ -17,18 +18,20 @@ import logging
 import os
 import re
 from array import array
+from collections import Counter
 from dataclasses import dataclass
+from operator import attrgetter
 
 import tree_sitter
 
-from context.index.languages import capture_priority, get_parser, get_query
+from context.index.languages import capture_priority, get_parser, get_query, ref_node_types
 from context.index.model import SCOPE_KINDS
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "Columns", "DefRow", "Facts", "FileResult", "ImportRow", "extract", "read_and_extract",
-    "facts_in",
+    "Columns", "DefRow", "Facts", "FileResult", "ImportRow", "extract", "facts_in",
+    "read_and_extract", "ref_positions",
 ]
 
 # (name, qualname, kind, start_line, start_col, end_line, end_col, signature, doc)
@@ -52,16 +55,26 @@ _NAME_TYPES = frozenset({
     "operator_name", "type_identifier", "template_function",
 })
 _COMMENT_MARKERS = re.compile(r"^\s*(///?!?|/\*+|\*+/|\*|#+)\s?")
+_NODE_TEXT = attrgetter("text")
+_ONE_LINE_KINDS = frozenset({"variable", "field", "constant", "type", "macro"})
 
 
 @dataclass(frozen=True)
 class Facts:
-    """What one file defines, references and imports. ``refs``: name -> packed (line, col)s."""
+    """What one file defines, references and imports. ``refs``: name -> packed (line, col)s,
+    or, when only counts were extracted (a cold index), empty with ``counts`` set instead."""
 
     defs: tuple[DefRow, ...]
     refs: dict[str, bytes]
     imports: tuple[ImportRow, ...]
     lines: int
+    counts: dict[str, int] | None = None
+
+    def ref_counts(self) -> dict[str, int]:
+        """Name -> number of occurrences (what the store keeps)."""
+        if self.counts is not None:
+            return self.counts
+        return {name: len(blob) // 8 for name, blob in self.refs.items()}
 
 
 @dataclass(frozen=True)
@@ -110,7 +123,7 @@ def read_and_extract(
     if digest == known_digest:
         return FileResult(rel, "unchanged", "", st.st_size, st.st_mtime_ns, digest)
     data, replaced = ensure_utf8(data)
-    facts, _ = extract(language, data)
+    facts, _ = extract(language, data, positions=False)
     return FileResult(rel, "parsed", "", st.st_size, st.st_mtime_ns, digest, facts, replaced)
 
 
@@ -128,15 +141,47 @@ def extract(
     data: bytes,
     old_tree: tree_sitter.Tree | None = None,
     parser: tree_sitter.Parser | None = None,
+    *,
+    positions: bool = True,
 ) -> tuple[Facts, tree_sitter.Tree]:
-    """Parse (incrementally when ``old_tree`` was edited to match) and extract the facts."""
+    """Parse (incrementally when ``old_tree`` was edited to match) and extract the facts;
+    without ``positions`` identifier occurrences are only counted (``Facts.counts``)."""
     parser = parser or get_parser(language)
     tree = parser.parse(data, old_tree) if old_tree is not None else parser.parse(data)
     root = tree.root_node
     cols = Columns(data)
+    lines = data.count(b"\n") + 1
+    if not positions:
+        defs, counts, imports = _counted_facts(language, root, data, cols)
+        return Facts(tuple(defs), {}, tuple(imports), lines, counts), tree
     defs, refs, imports = facts_in(language, root, data, cols)
-    facts = Facts(tuple(defs), refs, tuple(imports), data.count(b"\n") + 1)
-    return facts, tree
+    return Facts(tuple(defs), refs, tuple(imports), lines), tree
+
+
+def ref_positions(
+    language: str, data: bytes, parser: tree_sitter.Parser | None = None
+) -> dict[str, bytes]:
+    """Identifier occurrences of a whole file (name -> packed (line, col)s), as ``extract``
+    finds them, without the work on definitions (signatures, docs, qualified names)."""
+    parser = parser or get_parser(language)
+    caps = _cursor(language, None).captures(parser.parse(data).root_node)
+    def_nodes, _ = _definitions_and_imports(language, caps, imports=False)
+    found = _pair_names(caps.get("name", ()), def_nodes)
+    names = [name for _, _, _, name in found.values() if name is not None]
+    return _refs(caps.get("ref", ()), names, Columns(data))
+
+
+def _counted_facts(
+    language: str, root: tree_sitter.Node, data: bytes, cols: Columns
+) -> tuple[list[DefRow], dict[str, int], list[ImportRow]]:
+    """``facts_in`` for a whole tree, with identifier occurrences counted instead of placed."""
+    caps = _cursor(language, None).captures(root)
+    def_nodes, imports = _definitions_and_imports(language, caps)
+    found = _pair_names(caps.get("name", ()), def_nodes)
+    defs, def_names = _nest(language, found, data, cols, [])
+    counts = _ref_counts(language, caps.get("ref", ()), def_names)
+    imports.sort(key=lambda row: row[2])
+    return defs, counts, imports
 
 
 class Columns:
@@ -187,12 +232,12 @@ def facts_in(
 
 
 def _definitions_and_imports(
-    language: str, caps: dict[str, list[tree_sitter.Node]]
+    language: str, caps: dict[str, list[tree_sitter.Node]], imports: bool = True,
 ) -> tuple[dict[int, tuple[int, str, tree_sitter.Node]], list[ImportRow]]:
     """Definition nodes by node id -> (priority, kind, node), and the import rows."""
     priority = capture_priority(language)
     defs: dict[int, tuple[int, str, tree_sitter.Node]] = {}
-    imports: list[ImportRow] = []
+    rows: list[ImportRow] = []
     for cap, nodes in caps.items():
         if cap.startswith("definition.") or cap == "scope.impl":
             kind = "impl" if cap == "scope.impl" else cap.split(".", 1)[1]
@@ -201,10 +246,10 @@ def _definitions_and_imports(
                 known = defs.get(node.id)
                 if known is None or known[0] > rank:
                     defs[node.id] = (rank, kind, node)
-        elif cap.startswith("import."):
+        elif imports and cap.startswith("import."):
             for node in nodes:
-                imports.extend(_imports(language, cap, node))
-    return defs, imports
+                rows.extend(_imports(language, cap, node))
+    return defs, rows
 
 
 def _pair_names(
@@ -292,7 +337,7 @@ def _nest(
             ep = (ep[0] - 1, last - (data.rfind(b"\n", 0, last) + 1))
         defs.append((
             name, qualname, kind, sp[0], cols.col(sp[0], sp[1]), ep[0], cols.col(ep[0], ep[1]),
-            _signature(node, kind, data), _doc(language, node),
+            *_signature_and_doc(language, node, kind, data),
         ))
         if kind in SCOPE_KINDS:
             stack.append((node.end_byte, qualname, kind))
@@ -307,32 +352,34 @@ def _go_receiver(node: tree_sitter.Node) -> str:
     return words[-1] if words else ""
 
 
-def _signature(node: tree_sitter.Node, kind: str, data: bytes) -> str:
+def _signature_and_doc(
+    language: str, node: tree_sitter.Node, kind: str, data: bytes
+) -> tuple[str, str]:
+    """A definition's signature and its doc (looking its body up once for both)."""
     body = node.child_by_field_name("body")
+    doc = _python_docstring(body) if language == "python" else ""
+    return _signature(node, body, kind, data), doc or _leading_comment(node)
+
+
+def _signature(node: tree_sitter.Node, body: tree_sitter.Node | None, kind: str,
+               data: bytes) -> str:
     start, end = node.start_byte, node.end_byte
     if body is not None and body.start_byte > start and kind not in ("variable", "field"):
         end = body.start_byte
     end = min(end, start + _MAX_SIGNATURE_CHARS * 2)
-    text = data[start:end].decode("utf-8", "replace")
-    lines = text.split("\n")
-    if body is None or kind in ("variable", "field", "constant", "type", "macro"):
-        lines = lines[:1]
-    text = "\n".join(line.rstrip() for line in lines[:_MAX_SIGNATURE_LINES]).rstrip()
+    if body is None or kind in _ONE_LINE_KINDS:  # only the first line: cut before decoding
+        newline = data.find(b"\n", start, end)
+        text = data[start:end if newline < 0 else newline].decode("utf-8", "replace").rstrip()
+    else:
+        lines = data[start:end].decode("utf-8", "replace").split("\n")
+        text = "\n".join(line.rstrip() for line in lines[:_MAX_SIGNATURE_LINES]).rstrip()
     if text.endswith("{"):
         text = text[:-1].rstrip()
     return text[:_MAX_SIGNATURE_CHARS]
 
 
-def _doc(language: str, node: tree_sitter.Node) -> str:
-    if language == "python":
-        doc = _python_docstring(node)
-        if doc:
-            return doc
-    return _leading_comment(node)
-
-
-def _python_docstring(node: tree_sitter.Node) -> str:
-    body = node.child_by_field_name("body")
+def _python_docstring(body: tree_sitter.Node | None) -> str:
+    """The docstring at the start of a Python body, cleaned."""
     if body is None or body.named_child_count == 0:
         return ""
     first = body.named_child(0)
@@ -457,6 +504,24 @@ def _refs(nodes: list[tree_sitter.Node], def_names: list[tree_sitter.Node],
     for name in def_names:
         _drop(grouped, name, cols)
     return {k.decode("utf-8", "replace"): v.tobytes() for k, v in grouped.items() if v}
+
+
+def _ref_counts(language: str, nodes: list[tree_sitter.Node],
+                def_names: list[tree_sitter.Node]) -> dict[str, int]:
+    """Identifier occurrences counted by name (in C), without the names of definitions
+    themselves: the counts of ``_refs``' positions. A definition's name is one of the
+    occurrences exactly when its node type is one the refs patterns capture."""
+    counts = Counter(map(_NODE_TEXT, nodes))
+    captured = ref_node_types(language)
+    for name in def_names:
+        if name.type in captured:
+            key = name.text
+            left = counts.get(key, 0) - 1
+            if left > 0:
+                counts[key] = left
+            else:
+                counts.pop(key, None)
+    return {(k or b"").decode("utf-8", "replace"): v for k, v in counts.items()}
 
 
 def _drop(grouped: dict[bytes, array], name: tree_sitter.Node, cols: Columns) -> None:

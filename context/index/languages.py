@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import re
 from importlib import resources
 from pathlib import PurePosixPath
 
@@ -21,6 +22,7 @@ __all__ = [
     "get_parser",
     "get_query",
     "language_for_path",
+    "ref_node_types",
 ]
 
 LANGUAGES: tuple[str, ...] = (
@@ -54,6 +56,7 @@ _GRAMMARS: dict[str, tuple[str, str]] = {
 }
 
 _QUERY_FILE: dict[str, str] = {lang: lang for lang in LANGUAGES} | {"tsx": "typescript"}
+_REF_PATTERN = re.compile(r"\((\w+)\) @ref")
 
 
 def language_for_path(path: str) -> str | None:
@@ -102,3 +105,20 @@ def capture_priority(language: str) -> dict[str, int]:
     one node is captured as two kinds of definition)."""
     query = get_query(language, "all")
     return {query.capture_name(i): i for i in range(query.capture_count)}
+
+
+@functools.cache
+def ref_node_types(language: str) -> frozenset[str]:
+    """The node types the refs query captures. Every refs pattern is a bare ``(type) @ref``, so
+    a node is an identifier occurrence exactly when its type is one of these (raises
+    ``ValueError`` for a refs query with any other kind of pattern)."""
+    types: set[str] = set()
+    for line in _source(language, "refs").splitlines():
+        line = line.split(";", 1)[0].strip()
+        if not line:
+            continue
+        match = _REF_PATTERN.fullmatch(line)
+        if match is None:
+            raise ValueError(f"{language} refs query: {line!r} is not a bare (type) @ref")
+        types.add(match.group(1))
+    return frozenset(types)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import posixpath
 import sqlite3
 from array import array
+from collections.abc import Callable
 
 from context.index.model import SCOPE_KINDS, Reference, Scope, SymbolDef
 
@@ -105,14 +106,29 @@ def _innermost(scopes: list[tuple], line: int, col: int) -> str:
     return best
 
 
-def references_named(conn: sqlite3.Connection, name: str, limit: int) -> list[Reference]:
-    """Occurrences of an identifier, by path then position, with their enclosing scope."""
-    rows = conn.execute(
-        "SELECT r.file_id, f.path, r.positions FROM idx_refs r JOIN idx_files f "
-        "ON f.id = r.file_id WHERE r.name = ? ORDER BY f.path", (name,),
-    ).fetchall()
+# (path, language, digest, name, count, defined) -> packed (line, col) pairs of the name there
+PositionsOf = Callable[[str, str, str, str, int, bool], bytes]
+
+_REF_FILES_SQL = (
+    "SELECT r.file_id, f.path, f.language, f.digest, r.count, EXISTS(SELECT 1 FROM idx_defs d "
+    "WHERE d.name = r.name AND d.file_id = r.file_id) FROM idx_refs r JOIN idx_files f "
+    "ON f.id = r.file_id WHERE r.name = ? ORDER BY f.path"
+)
+
+
+def references_named(conn: sqlite3.Connection, name: str, limit: int,
+                     positions_of: PositionsOf) -> list[Reference]:
+    """Occurrences of an identifier, by path then position, with their enclosing scope. The
+    store says which files use the name (how often, and whether they define it);
+    ``positions_of`` says where (only the files needed to reach ``limit`` are asked)."""
+    rows = conn.execute(_REF_FILES_SQL, (name,)).fetchall()
     out: list[Reference] = []
-    for fid, path, blob in rows:
+    for fid, path, language, digest, count, defined in rows:
+        if len(out) >= limit:
+            break
+        blob = positions_of(path, language, digest, name, int(count), bool(defined))
+        if not blob:
+            continue
         positions = array("I")
         positions.frombytes(blob)
         pairs = sorted(zip(positions[0::2], positions[1::2], strict=True))

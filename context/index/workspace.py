@@ -10,6 +10,7 @@ instance (one lock around the connection); several instances (processes) may sha
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import multiprocessing
@@ -42,6 +43,7 @@ from context.index.extract import (
 from context.index.graph import IdentifierGraph
 from context.index.languages import get_parser, language_for_path
 from context.index.model import ImportEdge, IndexStats, Reference, Scope, SymbolDef
+from context.index.refs import RefPositions
 from context.index.resolve import Resolver
 from context.index.walk import Listing, Walker
 
@@ -114,6 +116,8 @@ class WorkspaceIndex:
         self._graph: IdentifierGraph | None = None
         self._import_cache: dict[str, set[str]] | None = None
         self._watcher: Any = None
+        self._positions = RefPositions(self.root, max_file_bytes, self._buffer_positions,
+                                       self._parser)
         self.last_listing_method = ""
 
     # -- refresh --------------------------------------------------------------------------
@@ -129,10 +133,23 @@ class WorkspaceIndex:
         gone = [p for p in stored if p not in listing.files and p not in buffered]
         tasks, stale = self._plan(listing, stored, buffered, skipped)
         removed = self._remove_paths(gone + stale)
-        parsed = self._read_all(tasks, skipped, progress, cancel)
+        bulk = not stored and len(tasks) >= POOL_MIN_FILES
+        with self._bulk_load() if bulk else contextlib.nullcontext():
+            parsed = self._read_all(tasks, skipped, progress, cancel)
         self._changed(parsed, new_files=any(p not in stored for p in parsed), removed=removed)
         rebuilt, self._rebuilt = self._rebuilt, False
         return self._stats(skipped, time.perf_counter() - started, rebuilt, len(parsed), removed)
+
+    @contextlib.contextmanager
+    def _bulk_load(self) -> Iterator[None]:
+        """A cold index fills empty tables: without secondary indexes until it is done."""
+        with self._lock:
+            db.drop_indexes(self._conn)
+        try:
+            yield
+        finally:
+            with self._lock:
+                db.build_indexes(self._conn)
 
     def _list(self) -> Listing:
         listing = self._walker.git_files() if self.use_git else None
@@ -506,9 +523,17 @@ class WorkspaceIndex:
                     for module, target in resolver.resolve(path, raw, names, kind)]
 
     def references(self, name: str, limit: int = 200) -> list[Reference]:
-        """Occurrences of an identifier (not its definitions' names), with enclosing scopes."""
+        """Occurrences of an identifier (not its definitions' names), with enclosing scopes.
+        Positions are found on demand in the files that use the name (see ``refs``)."""
         with self._lock:
-            return queries.references_named(self._conn, name, limit)
+            return queries.references_named(self._conn, name, limit, self._positions.of)
+
+    def _buffer_positions(self, path: str) -> tuple[str, dict[str, bytes]] | None:
+        """An open buffer's (digest, identifier positions), or None."""
+        buffer = self._buffers.get(path)
+        if buffer is None or buffer.facts is None:
+            return None
+        return buffer.digest, buffer.facts.refs
 
     def scope_chain(self, path: str, line: int, col: int) -> list[Scope]:
         """The functions/classes/... enclosing a position, outermost first."""

@@ -201,11 +201,15 @@ class CompletionService:
         from ..features.generation import complete_once
 
         self.model_calls += 1
-        done = await ls.inference.run(
-            lambda t: complete_once(ls.config, backend, assembler, path, prefix, suffix, t),
-            Priority.COMPLETION,
-            token,
-        )
+        try:
+            done = await ls.inference.run(
+                lambda t: complete_once(ls.config, backend, assembler, path, prefix, suffix, t),
+                Priority.COMPLETION,
+                token,
+            )
+        except (RuntimeError, OSError) as exc:  # a remote server down, a model failing mid-use
+            ls.report("error", f"codeflow: completion failed: {exc}")
+            return None
         self.last_timing = done.timing
         ls.status(lastLatencyMs=done.timing.assemble_ms + done.timing.model_ms)
         return (done.text, done.replace_suffix) if done.text else None
