@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS ?= export,train,dev
 
-.PHONY: setup test demo lint bench soak clean llamacpp
+.PHONY: setup test demo lint bench soak clean llamacpp vscode nvim-test
 
 # llama.cpp's server (llama-cpp-python, compiled from its sdist) for the remote-backend tests.
 # The first build takes ~20 minutes on 2 cores; pip caches the wheel, later installs take seconds.
@@ -43,6 +43,12 @@ bench: setup llamacpp
 
 soak: setup
 	CODEFLOW_SOAK=1 $(PY) -m pytest -q -p no:cacheprovider tests/robustness
+
+vscode:
+	$(MAKE) -C vscode-extension package
+
+nvim-test: setup
+	$(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_nvim_plugin.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -16,6 +16,8 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run the language server (stdio by default)")
     p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio (debugging)")
     p.add_argument("--log-level", default="INFO", help="log level for the log file")
+    p.add_argument("--stdio", action="store_true", help="use stdio (the default; accepted for "
+                   "clients such as vscode-languageclient that always pass it)")
 
 
 def _add_index(sub: argparse._SubParsersAction) -> None:

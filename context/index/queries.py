@@ -110,10 +110,10 @@ def _innermost(scopes: list[tuple], line: int, col: int) -> str:
 PositionsOf = Callable[[str, str, str, str, int, bool], bytes]
 
 _REF_FILES_SQL = (
-    "SELECT r.file_id, f.path, f.language, f.digest, r.count, EXISTS(SELECT 1 FROM idx_defs d "
-    "WHERE d.name = r.name AND d.file_id = r.file_id) FROM idx_refs r JOIN idx_files f "
+    "SELECT r.file_id, f.path, f.language, f.digest, r.count FROM idx_refs r JOIN idx_files f "
     "ON f.id = r.file_id WHERE r.name = ? ORDER BY f.path"
 )
+_DEFINES_SQL = "SELECT 1 FROM idx_defs WHERE file_id = ? AND name = ? LIMIT 1"
 
 
 def references_named(conn: sqlite3.Connection, name: str, limit: int,
@@ -123,10 +123,11 @@ def references_named(conn: sqlite3.Connection, name: str, limit: int,
     ``positions_of`` says where (only the files needed to reach ``limit`` are asked)."""
     rows = conn.execute(_REF_FILES_SQL, (name,)).fetchall()
     out: list[Reference] = []
-    for fid, path, language, digest, count, defined in rows:
+    for fid, path, language, digest, count in rows:
         if len(out) >= limit:
             break
-        blob = positions_of(path, language, digest, name, int(count), bool(defined))
+        defined = conn.execute(_DEFINES_SQL, (fid, name)).fetchone() is not None
+        blob = positions_of(path, language, digest, name, int(count), defined)
         if not blob:
             continue
         positions = array("I")

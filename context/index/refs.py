@@ -17,6 +17,7 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import tree_sitter
 
@@ -27,13 +28,15 @@ log = logging.getLogger(__name__)
 __all__ = ["CACHE_FILES", "RefPositions"]
 
 CACHE_FILES = 512  # a few MB: positions of ~600 occurrences per file on average
+CACHE_MATCHES = 4096  # (file, name) answers of the byte search
 
 # name -> packed (line, col) pairs of one file
 Positions = dict[str, bytes]
 
 
 class RefPositions:
-    """Positions of identifiers per file, from open buffers or parsed from disk (cached).
+    """Positions of identifiers per file: from open buffers, else from a byte search of the
+    file on disk where that is exact, else from parsing it (both kept in LRU caches).
 
     ``buffered(path)`` returns an open buffer's (digest, positions) or None; ``parser(language)``
     returns a parser this thread may use. Not thread-safe: the caller holds its lock.
@@ -53,6 +56,7 @@ class RefPositions:
         self._parser = parser
         self._capacity = capacity
         self._cache: OrderedDict[tuple[str, str], Positions] = OrderedDict()
+        self._matches: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
         self.parsed = 0  # files parsed so far (for tests and benchmarks)
         self.matched = 0  # files answered by the byte search, without a parse
 
@@ -64,11 +68,12 @@ class RefPositions:
         buffer = self._buffered(path)
         if buffer is not None and buffer[0] == digest:
             return buffer[1].get(name, b"")
-        key = (path, digest)
-        found = self._cache.get(key)
+        found = _lru_get(self._cache, (path, digest))
         if found is not None:
-            self._cache.move_to_end(key)
             return found.get(name, b"")
+        matched = _lru_get(self._matches, (path, digest, name))
+        if matched is not None:
+            return matched
         data = self._read(path)
         if data is None:
             return b""
@@ -76,15 +81,15 @@ class RefPositions:
             matched = _matches(data, name.encode("utf-8"), count)
             if matched is not None:
                 self.matched += 1
+                _lru_put(self._matches, (path, digest, name), matched, CACHE_MATCHES)
                 return matched
         found = self._parse(data, language)
-        self._cache[key] = found
-        if len(self._cache) > self._capacity:
-            self._cache.popitem(last=False)
+        _lru_put(self._cache, (path, digest), found, self._capacity)
         return found.get(name, b"")
 
     def clear(self) -> None:
         self._cache.clear()
+        self._matches.clear()
 
     def _read(self, path: str) -> bytes | None:
         try:
@@ -101,6 +106,19 @@ class RefPositions:
         data, _ = ensure_utf8(data)
         self.parsed += 1
         return ref_positions(language, data, self._parser(language))
+
+
+def _lru_get(cache: OrderedDict, key: tuple) -> Any:
+    value = cache.get(key)
+    if value is not None:
+        cache.move_to_end(key)
+    return value
+
+
+def _lru_put(cache: OrderedDict, key: tuple, value: object, capacity: int) -> None:
+    cache[key] = value
+    if len(cache) > capacity:
+        cache.popitem(last=False)
 
 
 def _matches(data: bytes, name: bytes, count: int) -> bytes | None:

@@ -58,6 +58,14 @@ def _is_echo(text: str, ctx: CompletionContext) -> bool:
     return "\n" in head and ctx.suffix.lstrip().startswith(head)
 
 
+def _drop_repeated_indent(text: str, prefix: str) -> str:
+    """The cursor sits after an indent and the model wrote that indent again: drop the repeat."""
+    line_prefix = prefix[prefix.rfind("\n") + 1 :]
+    if line_prefix and not line_prefix.strip() and text.startswith(line_prefix):
+        return text[len(line_prefix) :]
+    return text
+
+
 def clean(
     raw: str,
     ctx: CompletionContext,
@@ -77,7 +85,7 @@ def clean(
     crlf = "\r\n" in ctx.prefix or "\r\n" in ctx.suffix
     ctx = CompletionContext(ctx.language, unix(ctx.prefix), unix(ctx.suffix))
     mode = is_multiline(ctx) if multiline is None else multiline
-    text = unix(cut_special_tokens(raw, special_tokens))
+    text = _drop_repeated_indent(unix(cut_special_tokens(raw, special_tokens)), ctx.prefix)
     replace = 0
     if mode:
         text = _multi(text, ctx, max_lines) if text.strip() else ""

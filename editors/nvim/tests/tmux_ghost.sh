@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Ghost text in a real Neovim inside tmux, captured as text (capture-pane).
 #   editors/nvim/tests/tmux_ghost.sh OUT.txt
-# Env: CODEFLOW_SERVER (default: codeflow on PATH), CODEFLOW_MODEL (optional model dir).
+# Env: CODEFLOW_SERVER (default: codeflow on PATH), CODEFLOW_MODEL (optional model dir),
+#      CODEFLOW_TYPE (what to type on the new line first; default "    return a").
 set -euo pipefail
 out=${1:?usage: tmux_ghost.sh OUT.txt}
 plugin=$(cd "$(dirname "$0")/.." && pwd)
@@ -57,7 +58,7 @@ for _ in $(seq 1 600); do
 done
 [ -e "$ws/ready" ] || { echo "the server never became idle" >&2; tmux -L "$sock" capture-pane -p >&2; exit 1; }
 tmux -L "$sock" send-keys G o
-tmux -L "$sock" send-keys -l "    return a"
+tmux -L "$sock" send-keys -l "${CODEFLOW_TYPE:-    return a}"
 extra=$' * b\n\n\ndef sub(a, b):\nreturn a - b\n\n\ndef div(a, b):\n'
 for i in $(seq 0 ${#extra}); do
   for _ in $(seq 1 30); do

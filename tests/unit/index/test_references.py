@@ -65,18 +65,38 @@ def test_counts_match_positions_for_every_file(polyglot: Path) -> None:
         assert _pairs(ref_positions(language, data)) == _pairs(placed.refs), rel
 
 
-def test_references_parse_only_the_files_the_limit_needs(tmp_path: Path) -> None:
+def test_references_read_only_the_files_the_limit_needs(tmp_path: Path) -> None:
     for i in range(6):
-        write(tmp_path, f"m{i}.py", "def f(x):\n    return x + x\n")
+        write(tmp_path, f"m{i}.py", "def f(x):  # x\n    return x + x\n")
     with WorkspaceIndex(tmp_path) as ix:
         ix.refresh()
         assert [(r.path, r.line) for r in ix.references("x", limit=4)] == [
             ("m0.py", 0), ("m0.py", 1), ("m0.py", 1), ("m1.py", 0)]
-        assert ix._positions.parsed == 2
+        assert ix._positions.parsed == 2  # "x" in a comment: the byte search cannot answer
         ix.references("x", limit=4)
         assert ix._positions.parsed == 2  # cached by (path, digest)
         assert len(ix.references("x")) == 18
-        assert ix._positions.parsed == 6
+        assert (ix._positions.parsed, ix._positions.matched) == (6, 0)
+
+
+def test_byte_search_answers_only_when_it_is_exact(tmp_path: Path) -> None:
+    write(tmp_path, "plain.py", "import os\n\n\ndef run():\n    return os.sep + os.name\n")
+    write(tmp_path, "wide.py", "s = 'é'; t = helper(s)\nhelper(t)\n")
+    write(tmp_path, "defines.py", "def helper():\n    return helper\n")
+    write(tmp_path, "longer.py", "helpers = helper\n")
+    with WorkspaceIndex(tmp_path) as ix:
+        ix.refresh()
+        assert [(r.path, r.line, r.col) for r in ix.references("os")] == [
+            ("plain.py", 0, 7), ("plain.py", 4, 11), ("plain.py", 4, 20)]
+        assert [(r.path, r.line, r.col) for r in ix.references("helper")] == [
+            ("defines.py", 1, 11), ("longer.py", 0, 10), ("wide.py", 0, 13), ("wide.py", 1, 0)]
+        assert ix._positions.matched == 2  # plain.py and wide.py
+        assert ix._positions.parsed == 2  # defines.py defines it, longer.py has "helpers"
+        write(tmp_path, "plain.py", "import os\nx = os  # os\n")
+        assert [r.line for r in ix.references("os")] == [0, 4, 4]  # as indexed (cached)
+        ix.refresh()
+        assert [r.line for r in ix.references("os")] == [0, 1]
+        assert (ix._positions.matched, ix._positions.parsed) == (2, 3)
 
 
 def test_references_follow_the_stored_content(tmp_path: Path) -> None:
@@ -92,7 +112,6 @@ def test_references_follow_the_stored_content(tmp_path: Path) -> None:
         ix.close_buffer("a.py")
         assert [r.line for r in ix.references("x")] == [2]
         (tmp_path / "a.py").unlink()
-        assert [r.line for r in ix.references("x")] == [2]  # the store answers until a refresh
         ix.refresh()
         assert ix.references("x") == []
 

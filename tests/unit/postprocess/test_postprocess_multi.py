@@ -9,6 +9,9 @@ from context.postprocess.grammar import window
 
 CASES = [
     # (language, document, raw model output, cleaned text)
+    # the cursor sits after the indent and the model writes the indent again: drop the repeat
+    ("python", "def f(x):\n    █", "    return x + 1\n", "return x + 1"),
+    ("javascript", "function f(x) {\n  █\n}\n", "  return x + 1;\n", "return x + 1;"),
     ("python", "def f(x):\n█", "    return x + 1\n\ndef g():\n    pass\n", "    return x + 1"),
     ("python", "def f(x):█", "\n    y = x\n    return y\n\nprint(1)", "\n    y = x\n    return y"),
     (

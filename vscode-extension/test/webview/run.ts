@@ -160,7 +160,13 @@ async function main(): Promise<void> {
     if (spreadMs > 250) assert.ok(frames.length >= 2, `expected incremental renders over ${spreadMs} ms, saw ${frames.length}`);
     for (const f of frames) assert.ok(f.replace(/\s+/g, "").length <= end1.text.replace(/\s+/g, "").length, "a partial render is no longer than the answer");
     const html1 = await page.innerHTML(".msg.assistant[data-finish] .body");
-    assert.ok(html1.startsWith(renderMarkdown(end1.text).html), "final render is the markdown of the server's answer");
+    // Compare as the browser serialises both (it writes &#39; back as ', for instance).
+    const expected = await page.evaluate((h) => {
+      const t = document.createElement("template");
+      t.innerHTML = h;
+      return t.innerHTML;
+    }, renderMarkdown(end1.text).html);
+    assert.ok(html1.startsWith(expected), `final render is the markdown of the server's answer:\n${html1.slice(0, 300)}\n${expected.slice(0, 300)}`);
     assert.equal(await page.isHidden("#cancel"), true);
     Object.assign(summary, { answer: end1.text, finishReason: end1.finishReason, deltas: deltas1.length, renders: frames.length, streamMs: spreadMs, firstTokenMs });
 
@@ -206,6 +212,7 @@ async function main(): Promise<void> {
     const shot = process.env.CODEFLOW_SCREENSHOT;
     if (shot) {
       mkdirSync(path.dirname(shot), { recursive: true });
+      await page.evaluate(() => document.getElementById("messages")!.scrollTo(0, 0)); // the question first
       await page.screenshot({ path: shot });
       summary.screenshot = shot;
     }
