@@ -59,7 +59,8 @@ def export(hf_dir: Path, out_dir: Path, name: str) -> dict[str, Any]:
 
 
 def dir_size_mb(path: Path) -> float:
-    return round(sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6, 2)
+    """Size of the model dir's own files (not of anything others keep in subdirectories)."""
+    return round(sum(p.stat().st_size for p in path.iterdir() if p.is_file()) / 1e6, 2)
 
 
 def render_card(name: str, out_dir: Path, facts: RunFacts, evals: dict[str, Any] | None,
@@ -90,8 +91,8 @@ def render_card(name: str, out_dir: Path, facts: RunFacts, evals: dict[str, Any]
         f"- Steps: {s['step']:,}; tokens seen: {s['tokens']:,} "
         f"(batch {cfg['batch_size']} x {cfg['seq_len']}); wall time: {s['elapsed_s'] / 60:.1f} "
         "min of training.",
-        f"- Hardware: {_hardware()}; {cfg['threads']} threads, bf16 autocast when the CPU has "
-        "AVX512-BF16, `nice -n 15`, sharing the machine with other work.",
+        f"- Hardware: {_hardware()}; {cfg['threads']} torch thread(s), bf16 autocast when the "
+        "CPU has AVX512-BF16, `nice -n 15`, sharing the machine with other work.",
         f"- Schedule: AdamW (0.9, 0.95), wd {cfg['weight_decay']}, lr {cfg['lr']}, "
         f"{cfg['warmup_steps']} warmup steps, constant, linear decay to "
         f"{cfg['min_lr_ratio']}x over the last {cfg['decay_fraction']:.0%} of the time budget.",
@@ -117,7 +118,7 @@ def _arch(cfg: dict[str, Any], hf: dict[str, Any]) -> str:
 
 def _flags(cfg: dict[str, Any]) -> str:
     keys = ("arch", "shape", "init_from", "max_minutes", "seq_len", "batch_size", "lr",
-            "warmup_steps", "threads", "eval_tokens")
+            "warmup_steps", "decay_fraction", "threads", "eval_tokens")
     return " ".join(f"--{k.replace('_', '-')} {cfg[k]}" for k in keys if cfg.get(k) is not None)
 
 
