@@ -152,7 +152,10 @@ class Services:
 
     def cached_assembler(self) -> Any:
         """The assembler if it is already built (no blocking work), else None."""
-        return self._assembler
+        assembler = self._assembler
+        if assembler is not None:
+            assembler.include_secrets = self.config.context.include_secrets
+        return assembler
 
     def assembler(self) -> Any:
         """The prompt assembler for the current index/history/model, or None."""
