@@ -37,8 +37,9 @@ def pct(values: list[float], q: float) -> float:
 
 async def session(args: argparse.Namespace) -> None:
     ws = Path(tempfile.mkdtemp(prefix="codeflow-bench-"))
-    text = SOURCE.read_text(encoding="utf-8")
-    start = text.index(FUNCTION)
+    source = Path(args.source) if args.source else SOURCE
+    text = source.read_text(encoding="utf-8")
+    start = text.index(args.function or FUNCTION)
     body_start = text.index("\n", start) + 1
     body = text[body_start : body_start + args.keystrokes]
     base = text[:body_start] + text[body_start + args.keystrokes :]
@@ -178,6 +179,8 @@ def main() -> None:
     parser.add_argument("--keystrokes", type=int, default=200)
     parser.add_argument("--budget", type=int, default=2048)
     parser.add_argument("--model")
+    parser.add_argument("--source", help="file to retype (default: the stdlib's textwrap.py)")
+    parser.add_argument("--function", help="line that starts the function to retype")
     asyncio.run(session(parser.parse_args()))
 
 

@@ -236,18 +236,37 @@ def _safe_update(index: Any, path: str, text: str) -> None:
         log.exception("index update failed for %s", path)
 
 
+def _common_prefix(a: str, b: str) -> int:
+    """Length of the common prefix, by binary search over C-speed slice compares."""
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _common_suffix(a: str, b: str, max_a: int, max_b: int) -> int:
+    """Length of the common suffix, at most min(max_a, max_b) characters."""
+    lo, hi = 0, min(max_a, max_b)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[len(a) - mid :] == b[len(b) - mid :]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 def _record_edit(ls: CodeflowServer, uri: str, old: str, new: str) -> None:
     ring, path = ls.services.edit_ring, ls.path_of(uri)
     if ring is None or path is None or old == new:
         return
-    start = 0
-    limit = min(len(old), len(new))
-    while start < limit and old[start] == new[start]:
-        start += 1
-    end_old, end_new = len(old), len(new)
-    while end_old > start and end_new > start and old[end_old - 1] == new[end_new - 1]:
-        end_old -= 1
-        end_new -= 1
+    start = _common_prefix(old, new)
+    tail = _common_suffix(old, new, len(old) - start, len(new) - start)
+    end_old, end_new = len(old) - tail, len(new) - tail
     line_start = old.rfind("\n", 0, start) + 1
     line_end_old = old.find("\n", end_old)
     line_end_new = new.find("\n", end_new)
