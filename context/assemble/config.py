@@ -17,7 +17,7 @@ class BudgetSplit:
     rounded up to ``quantum`` tokens so the retrieved budget changes rarely while typing."""
 
     prefix: float = 0.45
-    suffix: float = 0.1
+    suffix: float = 0.05
     suffix_max: int = 256
     retrieved: float = 1.0
     quantum: int = 256
