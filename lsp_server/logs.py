@@ -53,4 +53,5 @@ def setup_logging(level: str = "INFO") -> logging.Handler:
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
     root.addHandler(handler)
     logging.getLogger("pygls").setLevel(logging.WARNING)
+    logging.getLogger("watchdog").setLevel(logging.ERROR)  # queue overflows: not for the editor
     return handler

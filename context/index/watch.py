@@ -64,13 +64,22 @@ class Watcher:
         self._last_at = 0.0
         self._stopping = False
         self._observer = Observer()
+        self._handler = _Handler(self)
+        self._watched: set[str] = set()
         self._thread = threading.Thread(target=self._loop, name="codeflow-index-watch",
                                         daemon=True)
 
     def start(self) -> bool:
-        """Start observing; False (logged) when the OS refuses (e.g. inotify watch limit)."""
+        """Start observing; False (logged) when the OS refuses (e.g. inotify watch limit).
+
+        The root is watched on its own and each top-level folder recursively, except vendored
+        ones (`.git`, `node_modules`, `.venv`, ...): their churn would overflow the OS queue.
+        """
         try:
-            self._observer.schedule(_Handler(self), str(self.root), recursive=True)
+            self._observer.schedule(self._handler, str(self.root), recursive=False)
+            for entry in os.scandir(self.root):
+                if entry.is_dir(follow_symlinks=False) and entry.name not in VENDORED_DIRS:
+                    self._watch_dir(entry.path)
             self._observer.start()
         except OSError as exc:
             log.warning("cannot watch %s for changes (%s); the index refreshes only on request",
@@ -78,6 +87,12 @@ class Watcher:
             return False
         self._thread.start()
         return True
+
+    def _watch_dir(self, path: str) -> None:
+        """Watch one top-level folder recursively (once)."""
+        if path not in self._watched:
+            self._watched.add(path)
+            self._observer.schedule(self._handler, path, recursive=True)
 
     def stop(self) -> None:
         with self._cond:
@@ -98,6 +113,11 @@ class Watcher:
         parts = rel.split("/")
         if rel == "." or any(p in VENDORED_DIRS for p in parts):
             return
+        if structural and len(parts) == 1 and os.path.isdir(abs_path):
+            try:  # a new top-level folder: watch it too
+                self._watch_dir(abs_path)
+            except OSError as exc:
+                log.warning("cannot watch %s (%s)", abs_path, exc)
         with self._cond:
             now = time.monotonic()
             if not self._pending and not self._full:

@@ -97,3 +97,28 @@ def test_watching_a_missing_root_is_logged_not_raised(tmp_path: Path,
         assert ix.wait_idle(1.0) is True
     assert (stats.files, stats.skipped) == (0, {"unreadable_dir": 1})
     assert any("cannot watch" in r.getMessage() for r in caplog.records)
+
+
+def test_new_top_level_folder_is_watched_and_vendored_ones_are_not(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    (root / "node_modules" / "pkg").mkdir(parents=True)
+    (root / "node_modules" / "pkg" / "index.js").write_text("function vendored() {}\n")
+    (root / "a.py").write_text("def a():\n    pass\n")
+    index = WorkspaceIndex(root)
+    index.refresh()
+    index.start_watching()
+    try:
+        watcher = index._watcher
+        assert str(root / "node_modules") not in watcher._watched
+        (root / "newpkg").mkdir()
+        deadline = time.monotonic() + 10
+        while str(root / "newpkg") not in watcher._watched and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert str(root / "newpkg") in watcher._watched
+        (root / "newpkg" / "mod.py").write_text("def fresh_name():\n    pass\n")
+        while not index.definitions("fresh_name") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [d.path for d in index.definitions("fresh_name")] == ["newpkg/mod.py"]
+    finally:
+        index.stop_watching()
+        index.close()
