@@ -356,16 +356,18 @@ class WorkspaceIndex:
 
     def _buffer_changed(self, path: str) -> None:
         """Update the derived caches for one edited file instead of dropping them."""
-        if self._import_cache is not None:
+        cache = self._import_cache  # resolving may drop the cache; patch the one we saw
+        if cache is not None:
             targets = self._resolved_targets(path)
             if targets:
-                self._import_cache[path] = targets
+                cache[path] = targets
             else:
-                self._import_cache.pop(path, None)
-        if self._graph is not None:
+                cache.pop(path, None)
+        graph = self._graph
+        if graph is not None:
             fid = queries.file_id(self._conn, path)
             if fid is not None:
-                self._graph.update_file(self._conn, fid)
+                graph.update_file(self._conn, fid)
 
     def close_buffer(self, path: str) -> None:
         """Forget the editor's text; the disk's content is indexed again."""
