@@ -215,3 +215,24 @@ def test_delta_writes_store_what_a_full_write_stores(tmp_path: Path) -> None:
         assert typed.imports("bank.py") == fresh.imports("bank.py")
         for name in names:
             assert typed.references(name) == fresh.references(name)
+
+
+def test_buffer_edit_after_another_connection_changed_the_store(tmp_path: Path) -> None:
+    """Regression: the import cache was dropped mid-update (TypeError in update_buffer)."""
+    from context.index import WorkspaceIndex
+
+    root = tmp_path / "ws"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "a.py").write_text("def helper():\n    return 1\n")
+    (root / "pkg" / "b.py").write_text("from pkg.a import helper\n\nX = helper()\n")
+    first, second = WorkspaceIndex(root), WorkspaceIndex(root)
+    try:
+        first.refresh()
+        assert [d.path for d in first.definitions("helper", from_path="pkg/b.py")] == ["pkg/a.py"]
+        second.update_buffer("pkg/a.py", "def helper():\n    return 2\n\n\ndef other():\n    pass\n")
+        first.update_buffer("pkg/b.py", "from pkg.a import helper, other\n\nX = other()\n")
+        assert [d.path for d in first.definitions("other", from_path="pkg/b.py")] == ["pkg/a.py"]
+    finally:
+        first.close()
+        second.close()
