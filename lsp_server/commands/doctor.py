@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -46,12 +47,19 @@ def _python() -> Check:
                  "" if ok else "codeflow needs Python 3.11 or newer")
 
 
+def _version(name: str, mod: object) -> str:
+    try:
+        return importlib.metadata.version(name.replace("_", "-"))
+    except importlib.metadata.PackageNotFoundError:
+        return str(getattr(mod, "__version__", "installed"))
+
+
 def _packages() -> list[Check]:
     out = []
     for name in RUNTIME_MODULES:
         try:
             mod = importlib.import_module(name)
-            out.append(Check(f"package {name}", True, str(getattr(mod, "__version__", "ok"))))
+            out.append(Check(f"package {name}", True, _version(name, mod)))
         except ImportError as exc:
             out.append(Check(f"package {name}", False, str(exc),
                              "reinstall codeflow: pip install -e . (or `make setup`)"))
