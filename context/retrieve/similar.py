@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .text import identifier_list, jaccard, join_lines, lines_of
 
-__all__ = ["Bm25", "Window", "jaccard_top", "windows"]
+__all__ = ["Bm25", "Shard", "Window", "jaccard_top", "windows"]
 
 
 @dataclass(frozen=True)
@@ -57,33 +57,72 @@ def jaccard_top(query: Iterable[str], pool: Sequence[Window], k: int) -> list[tu
     return scored[:k]
 
 
+@dataclass(frozen=True)
+class Shard:
+    """The BM25 statistics of one file's windows: lengths and postings (term -> (window, tf)).
+    Built once per file text and shared by every pool that contains the file."""
+
+    pool: tuple[Window, ...]
+    lengths: tuple[int, ...]
+    postings: dict[str, list[tuple[int, int]]]
+
+    @classmethod
+    def of(cls, pool: Sequence[Window]) -> Shard:
+        """The statistics of ``pool``."""
+        postings: dict[str, list[tuple[int, int]]] = {}
+        for i, w in enumerate(pool):
+            for term, f in Counter(w.terms).items():
+                postings.setdefault(term, []).append((i, f))
+        return cls(tuple(pool), tuple(len(w.terms) for w in pool), postings)
+
+
 class Bm25:
     """Okapi BM25 over a fixed pool of windows (k1=1.2, b=0.75), with postings lists so a
-    query touches only the windows that contain its terms."""
+    query touches only the windows that contain its terms. The pool may be given as shards
+    (``from_shards``): collection statistics are then combined per query term, so a pool of
+    cached per-file shards costs nothing to assemble."""
 
     def __init__(self, pool: Sequence[Window], k1: float = 1.2, b: float = 0.75) -> None:
-        self.pool = list(pool)
+        self._init([Shard.of(pool)] if pool else [], k1, b)
+
+    @classmethod
+    def from_shards(cls, shards: Sequence[Shard], k1: float = 1.2, b: float = 0.75) -> Bm25:
+        """BM25 over the union of ``shards`` (equal to ``Bm25`` over their windows)."""
+        self = cls.__new__(cls)
+        self._init([s for s in shards if s.pool], k1, b)
+        return self
+
+    def _init(self, shards: list[Shard], k1: float, b: float) -> None:
         self.k1, self.b = k1, b
-        lengths = [len(w.terms) for w in self.pool]
-        avg = (sum(lengths) / len(lengths)) if lengths else 0.0
-        self._norm = [k1 * (1.0 - b + b * n / avg) if avg else k1 for n in lengths]
-        self._postings: dict[str, list[tuple[int, int]]] = {}
-        for i, w in enumerate(self.pool):
-            for term, f in Counter(w.terms).items():
-                self._postings.setdefault(term, []).append((i, f))
-        n = len(self.pool)
-        self._idf = {t: math.log(1.0 + (n - len(p) + 0.5) / (len(p) + 0.5))
-                     for t, p in self._postings.items()}
+        self._shards = shards
+        self.pool = [w for s in shards for w in s.pool]
+        self._n = len(self.pool)
+        total = sum(sum(s.lengths) for s in shards)
+        self._avg = total / self._n if self._n else 0.0
+
+    def _norm(self, n: int) -> float:
+        return self.k1 * (1.0 - self.b + self.b * n / self._avg) if self._avg else self.k1
+
+    def _idf(self, term: str) -> float | None:
+        df = sum(len(s.postings.get(term, ())) for s in self._shards)
+        if not df:
+            return None
+        return math.log(1.0 + (self._n - df + 0.5) / (df + 0.5))
 
     def scores(self, query: Iterable[str]) -> dict[int, float]:
         """BM25 score of every window matching a query term (distinct terms counted once)."""
         out: dict[int, float] = {}
         for term in set(query):
-            idf = self._idf.get(term)
+            idf = self._idf(term)
             if idf is None:
                 continue
-            for i, f in self._postings[term]:
-                out[i] = out.get(i, 0.0) + idf * f * (self.k1 + 1.0) / (f + self._norm[i])
+            base = 0
+            for shard in self._shards:
+                for i, f in shard.postings.get(term, ()):
+                    norm = self._norm(shard.lengths[i])
+                    j = base + i
+                    out[j] = out.get(j, 0.0) + idf * f * (self.k1 + 1.0) / (f + norm)
+                base += len(shard.pool)
         return out
 
     def score(self, query: Iterable[str], i: int) -> float:

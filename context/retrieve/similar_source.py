@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from .candidate import Candidate
 from .lru import Lru
 from .query import Query
-from .similar import Bm25, Window, windows
+from .similar import Bm25, Shard, windows
 from .view import WorkspaceView
 
 __all__ = ["SimilarSource"]
@@ -23,25 +23,24 @@ class SimilarSource:
 
     def __init__(self, view: WorkspaceView, size: int = 20, stride: int = 10) -> None:
         self.view, self.size, self.stride = view, size, stride
-        self._bm25: Lru[Bm25] = Lru(32)
-        self._windows: Lru[list[Window]] = Lru(2048)
+        self._shards: Lru[Shard] = Lru(2048)
+
+    def shard(self, path: str) -> Shard:
+        """The windows of ``path`` with their BM25 statistics (cached per generation, so a
+        new cursor location only scores: no file is re-windowed or re-indexed)."""
+
+        def build() -> Shard:
+            text = "".join(self.view.lines(path))
+            return Shard.of(windows(path, text, self.size, self.stride))
+
+        return self._shards.get_or((self.view.generation(), path), build)
 
     def candidates(self, q: Query, pool: Sequence[str], k: int = 16) -> list[Candidate]:
         """The ``k`` windows most similar to the scope, best first."""
         terms = q.scope_ids or q.file_ids
         if not terms:
             return []
-        key = (self.view.generation(), tuple(pool))
-
-        def build() -> Bm25:
-            wins: list[Window] = []
-            for p in pool:
-                wins.extend(self._windows.get_or(
-                    (self.view.generation(), p),
-                    lambda p=p: windows(p, "".join(self.view.lines(p)), self.size, self.stride)))
-            return Bm25(wins)
-
-        bm25 = self._bm25.get_or(key, build)
+        bm25 = Bm25.from_shards([self.shard(p) for p in pool])
         out = []
         for score, w in bm25.top(terms, k + 4):
             if w.path == q.path and q.scope and w.start_line <= q.scope[1] and \
