@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -236,8 +236,8 @@ class Assembler:
         if not self.include_secrets:
             cands = [c for c in cands if not is_secret_path(c.path)]
         cands = drop_visible(cands, req.path, plan.visible)
-        cands = drop_echoes(cands, local, kc.echo_threshold)
-        chosen = self._pack(cands, room, req.kind == "chat")
+        chosen = self._pack(cands, room, req.kind == "chat",
+                            lambda chunk: drop_echoes(chunk, local, kc.echo_threshold))
         chosen.sort(key=lambda c: (c.volatile, KIND_ORDER.get(c.kind, 9), c.path or "",
                                    c.start_line, c.end_line))
         return [_piece(c, self.neutralise(c.text)) for c in chosen]
@@ -247,12 +247,15 @@ class Assembler:
             return 24
         return self.tokens.count(context_header(self.format, self.neutralise(path or "")))
 
-    def _pack(self, cands: Sequence[Candidate], room: int, chat: bool) -> list[Candidate]:
+    def _pack(self, cands: Sequence[Candidate], room: int, chat: bool,
+              keep: Callable[[list[Candidate]], list[Candidate]] = list) -> list[Candidate]:
+        """The best candidates that fit ``room`` tokens, in order. ``keep`` filters each chunk
+        before it is tokenized (so the echo filter only reads what may be packed)."""
         chosen: list[Candidate] = []
         largest = max(int(room * self.config.max_section_share), 192)
         step = max(4, min(32, room // 256))
         for i in range(0, len(cands), step):
-            chunk = cands[i : i + step]
+            chunk = keep(list(cands[i : i + step]))
             ids = self.tokens.many([self.neutralise(c.text) for c in chunk])
             for cand, cand_ids in zip(chunk, ids, strict=True):
                 head = self._header_cost(cand.path, chat)

@@ -11,6 +11,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 from .text import identifier_list, jaccard, join_lines, lines_of
 
@@ -36,16 +37,29 @@ class Window:
 def windows(path: str, text: str, size: int = 20, stride: int = 10) -> list[Window]:
     """Windows of ``size`` lines every ``stride`` lines (the last one may be shorter)."""
     lines = lines_of(text)
+    blocks = _block_terms(lines, stride) if size % stride == 0 else None
     out: list[Window] = []
     for start in range(0, max(len(lines), 1), stride):
         chunk = lines[start : start + size]
         if not chunk or not "".join(chunk).strip():
             continue
         body = join_lines(chunk)
-        out.append(Window(path, start, start + len(chunk) - 1, body, tuple(identifier_list(body))))
+        if blocks is not None:
+            first = start // stride
+            terms = tuple(chain.from_iterable(blocks[first : first + size // stride]))
+        else:
+            terms = tuple(identifier_list(body))
+        out.append(Window(path, start, start + len(chunk) - 1, body, terms))
         if start + size >= len(lines):
             break
     return out
+
+
+def _block_terms(lines: Sequence[str], stride: int) -> list[list[str]]:
+    """Identifiers of each run of ``stride`` lines (identifiers never span lines, so a
+    window's identifiers are its blocks' identifiers in order)."""
+    return [identifier_list("".join(lines[i : i + stride]))
+            for i in range(0, len(lines), stride)]
 
 
 def jaccard_top(query: Iterable[str], pool: Sequence[Window], k: int) -> list[tuple[float, Window]]:
@@ -59,28 +73,27 @@ def jaccard_top(query: Iterable[str], pool: Sequence[Window], k: int) -> list[tu
 
 @dataclass(frozen=True)
 class Shard:
-    """The BM25 statistics of one file's windows: lengths and postings (term -> (window, tf)).
-    Built once per file text and shared by every pool that contains the file."""
+    """The BM25 statistics of one file's windows: each window's term counts and the file's
+    document frequencies. Built once per file text (with C-level counting) and shared by
+    every pool that contains the file."""
 
     pool: tuple[Window, ...]
-    lengths: tuple[int, ...]
-    postings: dict[str, list[tuple[int, int]]]
+    counts: tuple[Counter[str], ...]
+    df: Counter[str]
 
     @classmethod
     def of(cls, pool: Sequence[Window]) -> Shard:
         """The statistics of ``pool``."""
-        postings: dict[str, list[tuple[int, int]]] = {}
-        for i, w in enumerate(pool):
-            for term, f in Counter(w.terms).items():
-                postings.setdefault(term, []).append((i, f))
-        return cls(tuple(pool), tuple(len(w.terms) for w in pool), postings)
+        counts = tuple(Counter(w.terms) for w in pool)
+        return cls(tuple(pool), counts, Counter(chain.from_iterable(counts)))
 
 
 class Bm25:
-    """Okapi BM25 over a fixed pool of windows (k1=1.2, b=0.75), with postings lists so a
-    query touches only the windows that contain its terms. The pool may be given as shards
-    (``from_shards``): collection statistics are then combined per query term, so a pool of
-    cached per-file shards costs nothing to assemble."""
+    """Okapi BM25 over a fixed pool of windows (k1=1.2, b=0.75). Each window's term counts
+    are intersected (in C) with the query's terms, so a query only does arithmetic for the
+    windows and terms that match. The pool may be given as shards (``from_shards``):
+    collection statistics are combined per query term, so a pool of cached per-file shards
+    costs nothing to assemble."""
 
     def __init__(self, pool: Sequence[Window], k1: float = 1.2, b: float = 0.75) -> None:
         self._init([Shard.of(pool)] if pool else [], k1, b)
@@ -97,33 +110,38 @@ class Bm25:
         self._shards = shards
         self.pool = [w for s in shards for w in s.pool]
         self._n = len(self.pool)
-        total = sum(sum(s.lengths) for s in shards)
+        total = sum(len(w.terms) for w in self.pool)
         self._avg = total / self._n if self._n else 0.0
 
     def _norm(self, n: int) -> float:
         return self.k1 * (1.0 - self.b + self.b * n / self._avg) if self._avg else self.k1
 
-    def _idf(self, term: str) -> float | None:
-        df = sum(len(s.postings.get(term, ())) for s in self._shards)
-        if not df:
-            return None
-        return math.log(1.0 + (self._n - df + 0.5) / (df + 0.5))
-
     def scores(self, query: Iterable[str]) -> dict[int, float]:
         """BM25 score of every window matching a query term (distinct terms counted once)."""
+        terms = set(query)
+        idf = {}
+        for term in terms:
+            df = sum(s.df.get(term, 0) for s in self._shards)
+            if df:
+                idf[term] = math.log(1.0 + (self._n - df + 0.5) / (df + 0.5))
         out: dict[int, float] = {}
-        for term in set(query):
-            idf = self._idf(term)
-            if idf is None:
-                continue
-            base = 0
-            for shard in self._shards:
-                for i, f in shard.postings.get(term, ()):
-                    norm = self._norm(shard.lengths[i])
-                    j = base + i
-                    out[j] = out.get(j, 0.0) + idf * f * (self.k1 + 1.0) / (f + norm)
-                base += len(shard.pool)
+        j = 0
+        for shard in self._shards:
+            for w, tf in zip(shard.pool, shard.counts, strict=True):
+                common = tf.keys() & idf.keys()
+                if common:
+                    out[j] = self._window_score(tf, common, idf, len(w.terms))
+                j += 1
         return out
+
+    def _window_score(self, tf: Counter[str], terms: set[str], idf: dict[str, float],
+                      length: int) -> float:
+        norm = self._norm(length)
+        total = 0.0
+        for term in sorted(terms):
+            f = tf[term]
+            total += idf[term] * f * (self.k1 + 1.0) / (f + norm)
+        return total
 
     def score(self, query: Iterable[str], i: int) -> float:
         """BM25 score of window ``i`` for the query terms."""

@@ -26,14 +26,13 @@ class SimilarSource:
         self._shards: Lru[Shard] = Lru(2048)
 
     def shard(self, path: str) -> Shard:
-        """The windows of ``path`` with their BM25 statistics (cached per generation, so a
-        new cursor location only scores: no file is re-windowed or re-indexed)."""
-
-        def build() -> Shard:
-            text = "".join(self.view.lines(path))
-            return Shard.of(windows(path, text, self.size, self.stride))
-
-        return self._shards.get_or((self.view.generation(), path), build)
+        """The windows of ``path`` with their BM25 statistics, cached by the file's content
+        (so a new cursor location only scores, and an index generation change re-windows
+        only the files that changed)."""
+        text = "".join(self.view.lines(path))
+        return self._shards.get_or(
+            (path, len(text), hash(text)),
+            lambda: Shard.of(windows(path, text, self.size, self.stride)))
 
     def candidates(self, q: Query, pool: Sequence[str], k: int = 16) -> list[Candidate]:
         """The ``k`` windows most similar to the scope, best first."""

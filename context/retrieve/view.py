@@ -72,7 +72,18 @@ class WorkspaceView:
         )
 
     def definitions(self, name: str, from_path: str | None, limit: int = 5) -> tuple[Any, ...]:
-        """Definitions of ``name``, best first for ``from_path``."""
+        """Definitions of ``name``, best first for ``from_path``. A name with at most one
+        definition needs no ranking: its answer is shared by every file (ranking costs the
+        index an import-graph walk per file, the bulk of a new cursor location's lookups)."""
+        if from_path is not None:
+            few = self._memo(
+                ("defs", name, None, 2),
+                "definitions",
+                lambda: tuple(self.index.definitions(name, from_path=None, limit=2)),
+                (),
+            )
+            if len(few) < 2:
+                return few[:limit]
         return self._memo(
             ("defs", name, from_path, limit),
             "definitions",

@@ -130,6 +130,7 @@ async def _complete_and_chat(client: Any, root: Path, chunks: list[str]) -> int:
                 range=types.Range(pos, pos), text=first)]))
         await _ghost(client, uri, types.Position(pos.line, pos.character + 1),
                      "after typing its first character (type-through, from the cache)")
+    _show_sections(root, text[:at] + TYPED + text[at:], pos)
     _say("\n--- chat: 'What does order_total do?' (streamed)")
     started = time.monotonic()
     orders = (root / "inventory/orders.py").as_uri()
@@ -139,6 +140,33 @@ async def _complete_and_chat(client: Any, root: Path, chunks: list[str]) -> int:
     _say(f"\n  [{len(chunks)} streamed pieces, {time.monotonic() - started:.2f} s, "
          f"finish: {getattr(result, 'finishReason', '?')}]")
     return 0 if got is not None else 1
+
+
+def _show_sections(root: Path, text: str, pos: types.Position) -> None:
+    """What the model was shown for that completion: the prompt's sections, in order."""
+    import json
+    import subprocess
+
+    buffer = root.parent / "buffer.py"
+    buffer.write_text(text, encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, "-m", "lsp_server.cli", "context", "--workspace", str(root), "--file",
+         TARGET, "--line", str(pos.line), "--character", str(pos.character), "--text-file",
+         str(buffer), "--json"],
+        capture_output=True, text=True, timeout=120,
+    )
+    if out.returncode != 0 or not out.stdout.strip():
+        _say(f"  (prompt sections unavailable: {out.stderr.strip()[-200:]})")
+        return
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    _say(f"\n--- what the model saw: {report['prompt_tokens']} tokens in "
+         f"{len(report['sections'])} sections (stable first, the cursor's file last)")
+    for sec in report["sections"]:
+        if sec["kind"] == "format":
+            continue
+        span = f"{sec['start_line'] + 1}-{sec['end_line'] + 1}"
+        where = f"{sec['path']}:{span}" if sec["path"] else ""
+        _say(f"  {sec['kind']:<18} {where:<36} {sec['tokens']:>5} tokens")
 
 
 async def _ghost(client: Any, uri: str, pos: types.Position, label: str) -> str | None:

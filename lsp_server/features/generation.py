@@ -171,7 +171,7 @@ def stream_answer(
     seed: int = 0,
 ) -> tuple[str, str]:
     """Stream a generation, calling `on_delta` per piece; returns (text, stop_reason)."""
-    stop = tuple(s for s in special_tokens(backend) if "im_end" in s or "endoftext" in s)
+    stop = special_tokens(backend)  # any special token in an answer ends it (never shown)
     req = GenerateRequest(
         prompt_ids=tuple(prompt_ids),
         max_tokens=max_tokens,
