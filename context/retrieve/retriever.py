@@ -33,6 +33,9 @@ class BuildCancelled(Exception):
     """The request's cancel token was tripped while its prompt was being built."""
 
 
+_SOURCE_ORDER = ("definitions", "usages", "similar", "repo_map", "flow")
+
+
 def _check(cancel: Any) -> None:
     if cancel is not None and cancel.cancelled:
         raise BuildCancelled("prompt build cancelled")
@@ -57,6 +60,7 @@ class Retriever:
         self.repo_map = RepoMap(self.view)
         self._ranked: Lru[dict[str, list[Candidate]]] = Lru(256)
         self._fused: Lru[tuple[Candidate, ...]] = Lru(64)
+        self._sources: Lru[list[Candidate]] = Lru(1024)
 
     def retrieve(
         self,
@@ -109,25 +113,29 @@ class Retriever:
     def _run_sources(self, q: Query, enabled: frozenset[str], cancel: Any, map_files: int) -> dict[
         str, list[Candidate]
     ]:
+        """Each enabled source's list, cached per source: only the repo map depends on the
+        room, so another budget (or request kind) at the same cursor reuses the others."""
         ranked: dict[str, list[Candidate]] = {}
-        targets = self.import_targets(q) if enabled & {"similar", "repo_map"} else []
-        if "definitions" in enabled:
-            _check(cancel)
-            ranked["definitions"] = definitions(self.view, q, self.limits)
-        if "usages" in enabled:
-            _check(cancel)
-            ranked["usages"] = usages(self.view, q)
-        if "similar" in enabled:
-            _check(cancel)
-            pool = list(dict.fromkeys([*self._recent_paths()[:8], *targets[:8], q.path]))
-            ranked["similar"] = self.similar.candidates(q, pool)
-        if "repo_map" in enabled:
-            _check(cancel)
-            seeds = {t: 0.5 for t in targets}
-            ranked["repo_map"] = self.repo_map.candidates(q.path, seeds, map_files)
-        if "flow" in enabled:
-            _check(cancel)
-            flow = uncommitted_candidates(self.history, q) + commit_candidates(self.history, q)
-            flow += blame_candidates(self.history, q)
-            ranked["flow"] = sorted(flow, key=lambda c: (-c.score, c.path or "", c.start_line))
+        gen = self.view.generation()
+        for source in _SOURCE_ORDER:
+            if source in enabled:
+                _check(cancel)
+                key = (gen, q, source, map_files if source == "repo_map" else 0)
+                ranked[source] = self._sources.get_or(
+                    key, lambda s=source: self._run_source(s, q, map_files))
         return ranked
+
+    def _run_source(self, source: str, q: Query, map_files: int) -> list[Candidate]:
+        if source == "definitions":
+            return definitions(self.view, q, self.limits)
+        if source == "usages":
+            return usages(self.view, q)
+        targets = self.import_targets(q)
+        if source == "similar":
+            pool = list(dict.fromkeys([*self._recent_paths()[:8], *targets[:8], q.path]))
+            return self.similar.candidates(q, pool)
+        if source == "repo_map":
+            return self.repo_map.candidates(q.path, {t: 0.5 for t in targets}, map_files)
+        flow = uncommitted_candidates(self.history, q) + commit_candidates(self.history, q)
+        flow += blame_candidates(self.history, q)
+        return sorted(flow, key=lambda c: (-c.score, c.path or "", c.start_line))

@@ -230,7 +230,8 @@ def test_buffer_edit_after_another_connection_changed_the_store(tmp_path: Path) 
     try:
         first.refresh()
         assert [d.path for d in first.definitions("helper", from_path="pkg/b.py")] == ["pkg/a.py"]
-        second.update_buffer("pkg/a.py", "def helper():\n    return 2\n\n\ndef other():\n    pass\n")
+        second.update_buffer("pkg/a.py",
+                             "def helper():\n    return 2\n\n\ndef other():\n    pass\n")
         first.update_buffer("pkg/b.py", "from pkg.a import helper, other\n\nX = other()\n")
         assert [d.path for d in first.definitions("other", from_path="pkg/b.py")] == ["pkg/a.py"]
     finally:
