@@ -17,6 +17,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
+from context.index.edits import common_prefix, common_suffix
 from inference.cancel import Cancelled, CancelToken
 
 from . import convert
@@ -236,36 +237,12 @@ def _safe_update(index: Any, path: str, text: str) -> None:
         log.exception("index update failed for %s", path)
 
 
-def _common_prefix(a: str, b: str) -> int:
-    """Length of the common prefix, by binary search over C-speed slice compares."""
-    lo, hi = 0, min(len(a), len(b))
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if a[:mid] == b[:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-def _common_suffix(a: str, b: str, max_a: int, max_b: int) -> int:
-    """Length of the common suffix, at most min(max_a, max_b) characters."""
-    lo, hi = 0, min(max_a, max_b)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if a[len(a) - mid :] == b[len(b) - mid :]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
 def _record_edit(ls: CodeflowServer, uri: str, old: str, new: str) -> None:
     ring, path = ls.services.edit_ring, ls.path_of(uri)
     if ring is None or path is None or old == new:
         return
-    start = _common_prefix(old, new)
-    tail = _common_suffix(old, new, len(old) - start, len(new) - start)
+    start = common_prefix(old, new)
+    tail = common_suffix(old, new, min(len(old), len(new)) - start)
     end_old, end_new = len(old) - tail, len(new) - tail
     line_start = old.rfind("\n", 0, start) + 1
     line_end_old = old.find("\n", end_old)

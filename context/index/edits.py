@@ -8,8 +8,9 @@ incremental parsing needs to reuse the untouched parts of the tree.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import AnyStr
 
-__all__ = ["TextEdit", "diff_edit"]
+__all__ = ["TextEdit", "common_prefix", "common_suffix", "diff_edit"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,8 @@ def _point(data: bytes, offset: int) -> tuple[int, int]:
     return row, offset - line_start
 
 
-def _common_prefix(a: bytes, b: bytes) -> int:
+def common_prefix(a: AnyStr, b: AnyStr) -> int:
+    """Length of the common prefix of two texts (str or bytes)."""
     n = min(len(a), len(b))
     lo, hi = 0, n
     while lo < hi:  # binary search on slice equality: memcmp does the work
@@ -42,7 +44,8 @@ def _common_prefix(a: bytes, b: bytes) -> int:
     return lo
 
 
-def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
+def common_suffix(a: AnyStr, b: AnyStr, limit: int) -> int:
+    """Length of the common suffix of two texts, at most ``limit``."""
     lo, hi = 0, limit
     while lo < hi:
         mid = (lo + hi + 1) // 2
@@ -57,8 +60,8 @@ def diff_edit(old: bytes, new: bytes) -> TextEdit | None:
     """The edit from ``old`` to ``new``, or None when they are equal."""
     if old == new:
         return None
-    start = _common_prefix(old, new)
-    suffix = _common_suffix(old, new, min(len(old), len(new)) - start)
+    start = common_prefix(old, new)
+    suffix = common_suffix(old, new, min(len(old), len(new)) - start)
     old_end, new_end = len(old) - suffix, len(new) - suffix
     return TextEdit(start, old_end, new_end, _point(old, start), _point(old, old_end),
                     _point(new, new_end))

@@ -87,12 +87,13 @@ def test_supersede_cancels_older_token_for_same_key_only() -> None:
 
 
 def test_common_prefix_and_suffix_of_an_edit() -> None:
-    from lsp_server.handlers import _common_prefix, _common_suffix
+    from context.index.edits import common_prefix as _common_prefix
+    from context.index.edits import common_suffix
 
     old, new = "abc\ndef x\nghi", "abc\ndef yy x\nghi"
     start = _common_prefix(old, new)
     assert start == 8
-    tail = _common_suffix(old, new, len(old) - start, len(new) - start)
+    tail = common_suffix(old, new, min(len(old), len(new)) - start)
     assert old[: len(old) - tail][start:] == "" and new[start : len(new) - tail] == "yy "
     assert _common_prefix("", "a") == 0 and _common_prefix("same", "same") == 4
-    assert _common_suffix("aaa", "aaaa", 0, 1) == 0
+    assert common_suffix("aaa", "aaaa", 0) == 0
