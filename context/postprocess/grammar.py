@@ -1,16 +1,15 @@
-"""Tiny tree-sitter grammar loader (grammar wheels only) and parse helpers for post-processing.
+"""Parse helpers for post-processing: per-thread parsers, error counts, the parsed window.
 
-Self-contained on purpose: ``context.index`` has its own loader; this package must not depend on it.
+Grammars and the extension map come from ``context.index.languages`` (one loader for the project).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from functools import cache
-from pathlib import PurePosixPath
 
 import tree_sitter
+
+from context.index import languages as index_languages
 
 __all__ = [
     "BRACE_LANGUAGES",
@@ -24,16 +23,8 @@ __all__ = [
     "window",
 ]
 
-LANGUAGES = ("python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp")
+LANGUAGES = index_languages.LANGUAGES
 BRACE_LANGUAGES = frozenset(LANGUAGES) - {"python"}
-
-_EXTENSIONS = {
-    ".py": "python", ".pyi": "python",
-    ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript", ".jsx": "javascript",
-    ".ts": "typescript", ".mts": "typescript", ".cts": "typescript", ".tsx": "tsx",
-    ".go": "go", ".rs": "rust", ".java": "java", ".c": "c", ".h": "c",
-    ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".hpp": "cpp", ".hh": "cpp", ".hxx": "cpp",
-}
 
 PREFIX_WINDOW_LINES = 200
 SUFFIX_WINDOW_LINES = 100
@@ -42,42 +33,16 @@ _local = threading.local()
 
 
 def language_for_path(path: str) -> str | None:
-    """The language of ``path`` by its extension (case-insensitive), or None."""
-    return _EXTENSIONS.get(PurePosixPath(path.replace("\\", "/")).suffix.lower())
+    """The language of ``path`` by its extension (case-insensitive, ``\\`` accepted), or None."""
+    return index_languages.language_for_path(path.replace("\\", "/"))
 
 
-def _grammar_factory(language: str) -> Callable[[], object] | None:
-    if language == "python":
-        import tree_sitter_python as mod
-    elif language == "javascript":
-        import tree_sitter_javascript as mod
-    elif language in ("typescript", "tsx"):
-        import tree_sitter_typescript as ts_mod
-
-        return ts_mod.language_tsx if language == "tsx" else ts_mod.language_typescript
-    elif language == "go":
-        import tree_sitter_go as mod
-    elif language == "rust":
-        import tree_sitter_rust as mod
-    elif language == "java":
-        import tree_sitter_java as mod
-    elif language == "c":
-        import tree_sitter_c as mod
-    elif language == "cpp":
-        import tree_sitter_cpp as mod
-    else:
-        return None
-    return mod.language
-
-
-@cache
 def get_language(language: str) -> tree_sitter.Language | None:
-    """The cached grammar for ``language``, or None when unsupported or not installed."""
+    """The grammar for ``language``, or None when unsupported or its wheel is not installed."""
     try:
-        factory = _grammar_factory(language)
-    except ImportError:
+        return index_languages.get_language(language)
+    except (ValueError, ImportError):
         return None
-    return None if factory is None else tree_sitter.Language(factory())
 
 
 def get_parser(language: str | None) -> tree_sitter.Parser | None:
