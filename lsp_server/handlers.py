@@ -59,6 +59,8 @@ def _register_lifecycle(server: CodeflowServer) -> None:
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: CodeflowServer, params: Any) -> None:
         ls.supersede.cancel_all()
+        if ls.metrics is not None:
+            ls.metrics.save()
         ls.services.close()
         ls.inference.stop()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from ..server import CodeflowServer
 
 log = logging.getLogger(__name__)
+SAVE_EVERY_S = 10.0
 BUCKETS_MS = (50, 100, 150, 250, 500, 1000, 2000, 5000)
 
 
@@ -55,6 +57,7 @@ class MetricsStore:
                 log.warning("stats not persisted: %s", exc)
         self.path = path
         self._lock = threading.Lock()
+        self._saved_at = 0.0
         self.stats = self._load()
 
     def _load(self) -> Stats:
@@ -89,6 +92,14 @@ class MetricsStore:
         except OSError as exc:
             log.warning("could not save stats: %s", exc)
 
+    def save_soon(self, every_s: float = SAVE_EVERY_S) -> None:
+        """Save unless saved in the last `every_s` seconds (shutdown saves the rest): a shown
+        suggestion must not cost a file write on the event loop."""
+        now = time.monotonic()
+        if now - self._saved_at >= every_s:
+            self._saved_at = now
+            self.save()
+
     def summary(self) -> dict[str, Any]:
         """Counters plus rates, for doctor and tests."""
         with self._lock:
@@ -107,7 +118,7 @@ def register(server: CodeflowServer) -> None:
         ls.metrics.update(shown=1, shown_chars=len(str(p.get("text", ""))))
         if isinstance(p.get("latencyMs"), int | float):
             ls.metrics.latency(float(p["latencyMs"]))
-        ls.metrics.save()
+        ls.metrics.save_soon()
 
     @server.feature("codeflow/didAcceptCompletion")
     def did_accept(ls: CodeflowServer, params: Any) -> None:
@@ -119,4 +130,4 @@ def register(server: CodeflowServer) -> None:
         ls.metrics.update(
             accepted=0 if partial else 1, partially_accepted=int(partial), accepted_chars=length
         )
-        ls.metrics.save()
+        ls.metrics.save_soon()

@@ -1,0 +1,24 @@
+"""Acceptance metrics: counters, rates, throttled saving, reload from the stats file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from lsp_server.features.metrics import MetricsStore
+
+
+def test_counts_rates_and_throttled_saves(tmp_path: Path) -> None:
+    path = tmp_path / "stats.json"
+    store = MetricsStore(path)
+    store.update(shown=2, shown_chars=10)
+    store.latency(120.0)
+    store.save_soon(every_s=3600)
+    assert json.loads(path.read_text())["shown"] == 2
+    store.update(accepted=1, accepted_chars=5)
+    store.save_soon(every_s=3600)  # within the interval: not written yet
+    assert json.loads(path.read_text())["accepted"] == 0
+    store.save()
+    again = MetricsStore(path).summary()
+    assert (again["shown"], again["accepted"], again["accept_rate"]) == (2, 1, 0.5)
+    assert again["latency_ms"] == {"<150": 1}
