@@ -39,6 +39,7 @@ class Suggestion:
     col: int
     from_cache: bool = False
     latency_ms: float = 0.0
+    line_text: str = ""  # the cursor's line when the request came (for UTF-16 columns)
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,9 @@ class CompletionService:
         hit = self.cache.get(prefix, suffix)
         if hit is not None:
             ls.metrics.update(cache_hits=1)
-            return Suggestion(hit.text, hit.replace_suffix, line, col, True, _ms(started))
+            return Suggestion(
+                hit.text, hit.replace_suffix, line, col, True, _ms(started), lines[line]
+            )
         if not invoked:
             await asyncio.sleep(self.typing.debounce_ms(uri, cfg.debounce_ms) / 1000.0)
         token = ls.supersede.begin(("completion", uri))
@@ -183,7 +186,7 @@ class CompletionService:
             return None
         text_out, replace = result
         self.cache.put(prefix, suffix, text_out, replace)
-        return Suggestion(text_out, replace, line, col, False, _ms(started))
+        return Suggestion(text_out, replace, line, col, False, _ms(started), lines[line])
 
     async def _generate(
         self, uri: str, prefix: str, suffix: str, token: CancelToken
@@ -232,7 +235,7 @@ def register(server: CodeflowServer) -> None:
         sug = await ls.completion.complete(
             uri, params.position.line, params.position.character, invoked
         )
-        return _inline_items(ls, uri, sug)
+        return _inline_items(sug)
 
     @server.feature(
         types.TEXT_DOCUMENT_COMPLETION,
@@ -247,7 +250,7 @@ def register(server: CodeflowServer) -> None:
         sug = await ls.completion.complete(
             uri, params.position.line, params.position.character, invoked
         )
-        return _completion_items(ls, uri, sug)
+        return _completion_items(ls, sug)
 
     @server.command("codeflow.toggleCompletions")
     def toggle(ls: CodeflowServer, *args: Any) -> dict[str, bool]:
@@ -259,19 +262,20 @@ def register(server: CodeflowServer) -> None:
         return {"enabled": completion.enabled}
 
 
-def _edit_range(ls: CodeflowServer, uri: str, sug: Suggestion) -> types.Range:
-    lines = convert.split_lines(ls.document_text(uri) or "")
-    start = convert.to_position(lines, sug.line, sug.col)
-    end = convert.to_position(lines, sug.line, sug.col + sug.replace_suffix)
-    return types.Range(start, end)
+def _edit_range(sug: Suggestion) -> types.Range:
+    """The replaced span on the cursor's line, in UTF-16 columns (no re-split of the document)."""
+    line = [sug.line_text]
+    start = convert.to_position(line, 0, sug.col)
+    end = convert.to_position(line, 0, sug.col + sug.replace_suffix)
+    return types.Range(
+        types.Position(sug.line, start.character), types.Position(sug.line, end.character)
+    )
 
 
-def _inline_items(
-    ls: CodeflowServer, uri: str, sug: Suggestion | None
-) -> types.InlineCompletionList:
+def _inline_items(sug: Suggestion | None) -> types.InlineCompletionList:
     if sug is None or not sug.text:
         return types.InlineCompletionList(items=[])
-    item = types.InlineCompletionItem(insert_text=sug.text, range=_edit_range(ls, uri, sug))
+    item = types.InlineCompletionItem(insert_text=sug.text, range=_edit_range(sug))
     return types.InlineCompletionList(items=[item])
 
 
@@ -285,7 +289,7 @@ def _documentation(ls: CodeflowServer, text: str) -> types.MarkupContent | str:
     return text
 
 
-def _completion_items(ls: CodeflowServer, uri: str, sug: Suggestion | None) -> types.CompletionList:
+def _completion_items(ls: CodeflowServer, sug: Suggestion | None) -> types.CompletionList:
     if sug is None or not sug.text:
         return types.CompletionList(is_incomplete=True, items=[])
     first = sug.text.strip().splitlines()[0] if sug.text.strip() else sug.text
@@ -294,7 +298,7 @@ def _completion_items(ls: CodeflowServer, uri: str, sug: Suggestion | None) -> t
         kind=types.CompletionItemKind.Text,
         detail="codeflow",
         documentation=_documentation(ls, sug.text),
-        text_edit=types.TextEdit(_edit_range(ls, uri, sug), sug.text),
+        text_edit=types.TextEdit(_edit_range(sug), sug.text),
         filter_text=first,
         sort_text="0",
         insert_text_format=types.InsertTextFormat.PlainText,
