@@ -45,6 +45,3 @@ class CancelToken:
         if self.cancelled:
             raise Cancelled(self.reason or "cancelled")
 
-
-NEVER = CancelToken()
-"""A token nobody trips (do not cancel it)."""

@@ -79,14 +79,6 @@ class Services:
             self.model_dir(), provider=self.config.provider, threads=self.config.threads or None
         )
 
-    def drop_backend(self, reason: str) -> None:
-        """Forget a backend that failed mid-use; the next request reloads it."""
-        with self._lock:
-            self.backend = None
-            self._assembler = None
-            self.backend_error = reason
-        self._report("error", f"codeflow: model failed ({reason}); will reload it on next use")
-
     # ---- context -------------------------------------------------------------------------------
     def _make_edit_ring(self) -> None:
         try:

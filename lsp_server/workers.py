@@ -81,10 +81,6 @@ class InferenceWorker:
             token.cancel("request cancelled")
             raise
 
-    def pending(self) -> int:
-        """Jobs waiting in the queue."""
-        return self._queue.qsize()
-
     def _loop(self) -> None:
         while True:
             _, _, job = self._queue.get()
