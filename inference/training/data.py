@@ -21,6 +21,7 @@ Sample kinds (IQuest spelling of the special tokens):
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import random
@@ -48,6 +49,8 @@ EXCLUDED_DIRS = frozenset(
      "encoded_modules", "tokenizedata", "translationdata", "decimaltestdata"}
 )
 MAX_FILE_BYTES = 400_000
+#: Paths of extra-corpus files start with this (``extra/<distribution>/...``).
+EXTRA_PREFIX = "extra/"
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class Corpus:
 
     train: tuple[SourceFile, ...]
     heldout: tuple[SourceFile, ...]
+    extra: tuple[SourceFile, ...] = ()
 
     @property
     def train_chars(self) -> int:
@@ -78,6 +82,7 @@ class SampleMix:
     line_fim_rate: float = 0.5
     repo_rate: float = 0.2
     window_chars: int = 3000
+    extra_rate: float = 0.0
 
 
 def stdlib_root() -> Path:
@@ -114,6 +119,15 @@ def iter_source_files(root: Path) -> Iterator[SourceFile]:
                 continue
             if text.strip():
                 yield SourceFile(rel.as_posix(), text.replace("\r\n", "\n"))
+
+
+def load_extra(root: Path) -> tuple[SourceFile, ...]:
+    """The extra corpus written by ``inference.training.extra`` (training only, never held out);
+    paths become ``extra/<distribution>/...``."""
+    files = tuple(SourceFile(EXTRA_PREFIX + f.path, f.text) for f in iter_source_files(root))
+    log.info("extra corpus: %d files, %.1f M chars", len(files),
+             sum(len(f.text) for f in files) / 1e6)
+    return files
 
 
 def load_corpus(root: Path | None = None, heldout_percent: int = 5) -> Corpus:
@@ -200,8 +214,8 @@ def repo_sample(files: Sequence[SourceFile], rng: random.Random, mix: SampleMix)
     """
     anchor = _pick_file(files, rng)
     package = _package(anchor.path)
-    siblings = [f for f in files if _package(f.path) == package and f.path != anchor.path]
-    parts = [f"{REPO_NAME}cpython\n"]
+    siblings = [f for f in _by_package(files).get(package, ()) if f.path != anchor.path]
+    parts = [f"{REPO_NAME}{_repo_name(anchor.path)}\n"]
     for other in rng.sample(siblings, min(len(siblings), rng.randint(1, 3))):
         snippet, _ = window(other.text, rng, rng.randint(100, mix.window_chars // 3))
         parts.append(f"{FILE_SEP}{other.path}\n{snippet.rstrip()}\n")
@@ -214,9 +228,33 @@ def _package(path: str) -> str:
     return path.rsplit("/", 1)[0] if "/" in path else ""
 
 
+def _repo_name(path: str) -> str:
+    """``cpython`` for standard-library paths; the distribution for extra-corpus paths."""
+    return path.split("/", 2)[1] if path.startswith(EXTRA_PREFIX) else "cpython"
+
+
+_CUM_WEIGHTS: dict[int, tuple[Sequence[SourceFile], list[float]]] = {}
+_PACKAGES: dict[int, tuple[Sequence[SourceFile], dict[str, list[SourceFile]]]] = {}
+
+
 def _pick_file(files: Sequence[SourceFile], rng: random.Random) -> SourceFile:
-    weights = [min(len(f.text), 50_000) * (0.5 if _is_test(f.path) else 1.0) for f in files]
-    return rng.choices(files, weights=weights, k=1)[0]
+    cached = _CUM_WEIGHTS.get(id(files))
+    if cached is None or cached[0] is not files:
+        weights = [min(len(f.text), 50_000) * (0.5 if _is_test(f.path) else 1.0) for f in files]
+        cached = (files, list(itertools.accumulate(weights)))
+        _CUM_WEIGHTS[id(files)] = cached
+    return rng.choices(files, cum_weights=cached[1], k=1)[0]
+
+
+def _by_package(files: Sequence[SourceFile]) -> dict[str, list[SourceFile]]:
+    cached = _PACKAGES.get(id(files))
+    if cached is None or cached[0] is not files:
+        groups: dict[str, list[SourceFile]] = {}
+        for f in files:
+            groups.setdefault(_package(f.path), []).append(f)
+        cached = (files, groups)
+        _PACKAGES[id(files)] = cached
+    return cached[1]
 
 
 def _is_test(path: str) -> bool:
@@ -234,10 +272,12 @@ class Packer:
         seq_len: int,
         seed: int,
         mix: SampleMix | None = None,
+        extra: Sequence[SourceFile] = (),
     ) -> None:
         if not files:
             raise ValueError("no files to sample from")
         self.files = files
+        self.extra = extra
         self.tokenizer = tokenizer
         self.seq_len = seq_len
         self.seed = seed
@@ -249,8 +289,14 @@ class Packer:
         need = batch_size * (self.seq_len + 1)
         ids: list[int] = []
         while len(ids) < need:
-            texts = [make_sample(self.files, rng, self.mix) for _ in range(batch_size)]
+            texts = [make_sample(self._pool(rng), rng, self.mix) for _ in range(batch_size)]
             for enc in self.tokenizer.encode_batch(texts, add_special_tokens=False):
                 ids.extend(enc.ids)
         width = self.seq_len + 1
         return [ids[i * width:(i + 1) * width] for i in range(batch_size)]
+
+    def _pool(self, rng: random.Random) -> Sequence[SourceFile]:
+        """The extra corpus with probability ``mix.extra_rate`` (when there is one)."""
+        if self.extra and self.mix.extra_rate > 0 and rng.random() < self.mix.extra_rate:
+            return self.extra
+        return self.files

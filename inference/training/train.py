@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from tokenizers import Tokenizer
 from tqdm import tqdm
 
-from inference.training.data import Corpus, Packer, load_corpus
+from inference.training.data import Corpus, Packer, SampleMix, load_corpus, load_extra
 from inference.training.model import SHAPES, build_model, parameter_count
 from inference.training.tokenizer import (
     DEFAULT_VOCAB_SIZE,
@@ -75,6 +75,8 @@ class TrainConfig:
     precision: str = "auto"
     vocab_size: int = DEFAULT_VOCAB_SIZE
     corpus_root: str | None = None
+    extra_root: str | None = None
+    extra_rate: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -266,7 +268,9 @@ def train(cfg: TrainConfig) -> Progress:
     prog = load_checkpoint(out, model, opt) or Progress()
     log.info("model: %d parameters, device %s, autocast %s, start step %d",
              parameter_count(model), device, autocast, prog.step)
-    packer = Packer(corpus.train, tok, cfg.seq_len, cfg.seed)
+    extra = load_extra(Path(cfg.extra_root)) if cfg.extra_root else ()
+    packer = Packer(corpus.train, tok, cfg.seq_len, cfg.seed,
+                    SampleMix(extra_rate=cfg.extra_rate), extra)
     held = heldout_rows(corpus, tok, cfg.seq_len, cfg.eval_tokens).to(device)
     if prog.step == 0:
         if cfg.arch == "loop" and cfg.gate_bias_candidates:
