@@ -79,7 +79,8 @@ class Facts:
 
 @dataclass(frozen=True)
 class FileResult:
-    """The outcome of reading one file: status is "parsed", "unchanged" or "skipped"."""
+    """The outcome of reading one file: status is "parsed", "unchanged" or "skipped";
+    ``stored``: a worker process already wrote the facts to the store (they are not sent)."""
 
     path: str
     status: str
@@ -89,6 +90,7 @@ class FileResult:
     digest: str = ""
     facts: Facts | None = None
     replaced: bool = False
+    stored: bool = False
 
 
 def content_hash(data: bytes) -> str:
@@ -316,32 +318,38 @@ def _nest(
     """
     defs: list[DefRow] = []
     def_names: list[tree_sitter.Node] = []
-    for _, kind, node, name_node in sorted(
-        found.values(), key=lambda item: (item[2].start_byte, -item[2].end_byte)
-    ):
-        while stack and stack[-1][0] <= node.start_byte:
+    col = None if cols.ascii else cols.col
+    for _, kind, node, name_node in sorted(found.values(), key=_def_order):
+        start = node.start_byte
+        while stack and stack[-1][0] <= start:
             stack.pop()
         if name_node is not None:
             def_names.append(name_node)
-        name, prefix = _split_name(language, _text(name_node) if name_node else "")
+            raw = name_node.text
+            name, prefix = _split_name(language, raw.decode("utf-8", "replace") if raw else "")
+        else:
+            name, prefix = "", ""
         parent_q, parent_kind = (stack[-1][1], stack[-1][2]) if stack else ("", "")
         if kind == "function" and (parent_kind in _CONTAINER_KINDS or prefix):
             kind = "method"
         if language == "go" and kind == "method" and node.type == "method_declaration":
             prefix = _go_receiver(node)
-        qual_parts = [p for p in (parent_q, prefix, name) if p]
-        qualname = ".".join(qual_parts)
+        qualname = ".".join([p for p in (parent_q, prefix, name) if p])
         sp, ep = node.start_point, node.end_point
         if ep[1] == 0 and ep[0] > sp[0]:  # the node ends with its newline (C macros)
             last = node.end_byte - 1
             ep = (ep[0] - 1, last - (data.rfind(b"\n", 0, last) + 1))
-        defs.append((
-            name, qualname, kind, sp[0], cols.col(sp[0], sp[1]), ep[0], cols.col(ep[0], ep[1]),
-            *_signature_and_doc(language, node, kind, data),
-        ))
+        sc, ec = (sp[1], ep[1]) if col is None else (col(sp[0], sp[1]), col(ep[0], ep[1]))
+        defs.append((name, qualname, kind, sp[0], sc, ep[0], ec,
+                     *_signature_and_doc(language, node, kind, data)))
         if kind in SCOPE_KINDS:
             stack.append((node.end_byte, qualname, kind))
     return defs, def_names
+
+
+def _def_order(item: _Found) -> tuple[int, int]:
+    node = item[2]
+    return node.start_byte, -node.end_byte
 
 
 def _go_receiver(node: tree_sitter.Node) -> str:
@@ -356,7 +364,7 @@ def _signature_and_doc(
     language: str, node: tree_sitter.Node, kind: str, data: bytes
 ) -> tuple[str, str]:
     """A definition's signature and its doc (looking its body up once for both)."""
-    body = node.child_by_field_name("body")
+    body = None if kind in _ONE_LINE_KINDS else node.child_by_field_name("body")
     doc = _python_docstring(body) if language == "python" else ""
     return _signature(node, body, kind, data), doc or _leading_comment(node)
 

@@ -23,7 +23,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -85,6 +86,45 @@ class _Task:
 def _run_task(task: _Task) -> FileResult:
     return read_and_extract(task.abs_path, task.rel, task.language, task.max_bytes,
                             task.known_digest)
+
+
+_worker_conns: dict[str, sqlite3.Connection] = {}
+
+
+def _worker_store(path: str) -> sqlite3.Connection:
+    """A worker process's own connection to the store (never one inherited through fork)."""
+    conn = _worker_conns.get(path)
+    if conn is None:
+        conn = sqlite3.connect(path, timeout=60.0, isolation_level=None)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        _worker_conns[path] = conn
+    return conn
+
+
+def _run_chunk(chunk: tuple[_Task, ...], store_path: str) -> list[FileResult]:
+    """In a worker: extract a chunk of files and write their facts to the store in one
+    transaction, so that facts never travel back to the main process (results come back
+    without them, marked ``stored``)."""
+    results = [_run_task(task) for task in chunk]
+    parsed = [(task, r) for task, r in zip(chunk, results, strict=True) if r.facts is not None]
+    if not parsed:
+        return results
+    conn = _worker_store(store_path)
+    with db.transaction(conn):
+        for task, r in parsed:
+            db.write_facts(conn, r.path, task.language, r.digest, r.size, r.mtime_ns, r.facts)
+    return [replace(r, facts=None, stored=True) if r.facts is not None else r for r in results]
+
+
+def _largest_first(tasks: list[_Task]) -> list[_Task]:
+    """Big files first, so that no worker is left with a big file at the end of a cold index
+    while the others idle (sizes from a stat; a file that cannot be stat-ed goes last)."""
+    def size(task: _Task) -> int:
+        try:
+            return os.stat(task.abs_path).st_size
+        except OSError:
+            return -1
+    return sorted(tasks, key=size, reverse=True)
 
 
 class WorkspaceIndex:
@@ -208,14 +248,16 @@ class WorkspaceIndex:
         # fork is cheapest, but never fork a process that has other threads running
         method = "fork" if threading.active_count() == 1 else "forkserver"
         context = multiprocessing.get_context(method)
-        chunk = max(1, min(32, len(tasks) // (self.workers * 8)))
+        tasks = _largest_first(tasks)
+        size = max(1, min(8, len(tasks) // (self.workers * 16)))
+        chunks = [tuple(tasks[i:i + size]) for i in range(0, len(tasks), size)]
         done = 0
         try:
             with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
-                for result in pool.map(_run_task, tasks, chunksize=chunk):
-                    done += 1
-                    yield result
-        except (BrokenProcessPool, OSError) as exc:
+                for results in pool.map(_run_chunk, chunks, repeat(str(self.store_path))):
+                    done += len(results)
+                    yield from results
+        except (BrokenProcessPool, OSError, sqlite3.Error) as exc:
             log.warning("index worker pool failed (%s); parsing the remaining %d files here",
                         exc, len(tasks) - done)
             yield from map(_run_task, tasks[done:])
@@ -249,6 +291,8 @@ class WorkspaceIndex:
         with self._lock, db.transaction(self._conn):
             for result in batch:
                 if result.path in self._buffers:
+                    if result.stored:  # a worker wrote over the open buffer's entry
+                        self._store_buffer(result.path)
                     continue
                 if result.status == "skipped":
                     skipped[result.reason] += 1
@@ -256,16 +300,24 @@ class WorkspaceIndex:
                     drop.append(result.path)
                 elif result.status == "unchanged":
                     db.write_stat(self._conn, result.path, result.size, result.mtime_ns)
-                elif result.facts is not None:
+                elif result.facts is not None or result.stored:
                     if result.replaced:
                         log.warning("%s is not valid UTF-8; decoded with replacement",
                                     result.path)
-                    language = language_for_path(result.path) or ""
-                    db.write_facts(self._conn, result.path, language, result.digest,
-                                   result.size, result.mtime_ns, result.facts)
+                    if result.facts is not None:
+                        language = language_for_path(result.path) or ""
+                        db.write_facts(self._conn, result.path, language, result.digest,
+                                       result.size, result.mtime_ns, result.facts)
                     parsed.append(result.path)
             db.remove_files(self._conn, drop)
         return parsed
+
+    def _store_buffer(self, path: str) -> None:
+        """Write an open buffer's facts again (inside the caller's transaction)."""
+        buffer = self._buffers[path]
+        if buffer.facts is not None and buffer.language is not None:
+            db.write_facts(self._conn, path, buffer.language, buffer.digest, -1, -1,
+                           buffer.facts)
 
     @staticmethod
     def _log_skip(result: FileResult) -> None:

@@ -194,3 +194,21 @@ def test_readers_during_a_refresh_see_consistent_results(tmp_path: Path) -> None
         assert errors == []
         assert seen == sorted(seen)  # the count only grows while files are written
         assert len(ix.definitions("shared", limit=100)) == 60
+
+
+def test_buffer_opened_during_a_pooled_refresh_wins_over_the_workers(tmp_path: Path) -> None:
+    for i in range(60):  # enough files for the process pool (workers write the store)
+        write(tmp_path, f"pkg/m{i:02d}.py", f"def disk_{i}():\n    return {i}\n")
+    with WorkspaceIndex(tmp_path, workers=2) as ix:
+        opened: list[int] = []
+
+        def open_buffer(done: int, total: int) -> None:
+            if not opened:
+                opened.append(done)
+                ix.update_buffer("pkg/m00.py", "def typed_0():\n    return 0\n")
+
+        stats = ix.refresh(progress=open_buffer)
+        assert stats.files == 60 and opened
+        assert [d.name for d in ix.symbols_in("pkg/m00.py")] == ["typed_0"]
+        assert ix.definitions("disk_0") == []
+        assert [d.name for d in ix.symbols_in("pkg/m03.py")] == ["disk_3"]
