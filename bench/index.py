@@ -10,7 +10,10 @@ Figures: cold index wall time and its ratio to ctags, warm restart, one-file upd
 processes), git ls-files vs directory walk listing, and Python definition agreement with ctags
 (classes, functions, members; both directions; variables reported apart).
 
-Usage: ``.venv/bin/python bench/index.py [--limit N] [--no-npm]``
+Cold index and ctags run ``--repeat`` times (default 3), alternated, each cold run on an empty
+store; the medians are compared (one run of each is too noisy on a shared 2-core machine).
+
+Usage: ``.venv/bin/python bench/index.py [--limit N] [--no-npm] [--repeat N]``
 """
 
 from __future__ import annotations
@@ -297,6 +300,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, help="only the first N stdlib files (dry runs)")
     parser.add_argument("--no-npm", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="cold index and ctags runs, alternated; medians are compared")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--corpus", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
@@ -319,10 +324,17 @@ def report(work: Path, corpus: Path, args: argparse.Namespace) -> int:
     print(f"corpus: {n_py} stdlib .py files from {sysconfig.get_paths()['stdlib']}; "
           f"npm: {npm_note}")
     print(f"cpus: {os.cpu_count()}  load average before: {os.getloadavg()}")
-    cold = phase(corpus, "cold")
-    files = cold.pop("files")
-    ours = cold.pop("python_defs")
-    ctags_s, ctags_cpu, ctags_lines = run_ctags(corpus, files, work)
+    colds, ctags_runs = [], []
+    for _ in range(max(1, args.repeat)):  # alternated, so that load changes hit both
+        shutil.rmtree(work / "cache", ignore_errors=True)  # every cold run starts empty
+        colds.append(phase(corpus, "cold"))
+        ctags_runs.append(run_ctags(corpus, colds[0]["files"], work))
+    cold = sorted(colds, key=lambda c: c["seconds"])[len(colds) // 2]
+    files = colds[0]["files"]
+    ours = colds[0]["python_defs"]
+    ctags_s, ctags_cpu, ctags_lines = sorted(ctags_runs, key=lambda r: r[0])[len(ctags_runs) // 2]
+    print("cold runs (s): " + ", ".join(f"{c['seconds']:.2f}" for c in colds)
+          + "; ctags runs (s): " + ", ".join(f"{r[0]:.2f}" for r in ctags_runs))
     ctags_r_s = run_ctags_recursive(corpus)
     breakdown = phase(corpus, "breakdown", ["--file", str(work / "ctags-files.txt")])
     warm = phase(corpus, "warm")
