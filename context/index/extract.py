@@ -56,6 +56,8 @@ _NAME_TYPES = frozenset({
 })
 _COMMENT_MARKERS = re.compile(r"^\s*(///?!?|/\*+|\*+/|\*|#+)\s?")
 _NODE_TEXT = attrgetter("text")
+# a comment (or a Rust attribute / Python decorator, which the sibling walk steps over) may start
+_COMMENT_BYTES = re.compile(rb"#|//|/\*|\*/|@|^\s*\*", re.MULTILINE)
 _ONE_LINE_KINDS = frozenset({"variable", "field", "constant", "type", "macro"})
 
 
@@ -366,7 +368,7 @@ def _signature_and_doc(
     """A definition's signature and its doc (looking its body up once for both)."""
     body = None if kind in _ONE_LINE_KINDS else node.child_by_field_name("body")
     doc = _python_docstring(body) if language == "python" else ""
-    return _signature(node, body, kind, data), doc or _leading_comment(node)
+    return _signature(node, body, kind, data), doc or _leading_comment(node, data)
 
 
 def _signature(node: tree_sitter.Node, body: tree_sitter.Node | None, kind: str,
@@ -379,8 +381,12 @@ def _signature(node: tree_sitter.Node, body: tree_sitter.Node | None, kind: str,
         newline = data.find(b"\n", start, end)
         text = data[start:end if newline < 0 else newline].decode("utf-8", "replace").rstrip()
     else:
-        lines = data[start:end].decode("utf-8", "replace").split("\n")
-        text = "\n".join(line.rstrip() for line in lines[:_MAX_SIGNATURE_LINES]).rstrip()
+        chunk = data[start:end].rstrip()
+        if b"\n" not in chunk:  # most signatures: one line
+            text = chunk.decode("utf-8", "replace")
+        else:
+            lines = chunk.decode("utf-8", "replace").split("\n")
+            text = "\n".join(line.rstrip() for line in lines[:_MAX_SIGNATURE_LINES]).rstrip()
     if text.endswith("{"):
         text = text[:-1].rstrip()
     return text[:_MAX_SIGNATURE_CHARS]
@@ -400,10 +406,12 @@ def _python_docstring(body: tree_sitter.Node | None) -> str:
     return inspect.cleandoc("".join(parts))[:_MAX_DOC_CHARS]
 
 
-def _leading_comment(node: tree_sitter.Node) -> str:
+def _leading_comment(node: tree_sitter.Node, data: bytes) -> str:
     anchor = node
     while anchor.parent is not None and anchor.parent.type in _WRAPPERS:
         anchor = anchor.parent
+    if not _may_follow_comment(data, anchor.start_byte):
+        return ""
     lines: list[str] = []
     expected_end = anchor.start_point[0]
     sibling = anchor.prev_sibling
@@ -417,6 +425,17 @@ def _leading_comment(node: tree_sitter.Node) -> str:
             break
         sibling = sibling.prev_sibling
     return "\n".join(lines).strip()[:_MAX_DOC_CHARS]
+
+
+def _may_follow_comment(data: bytes, start: int) -> bool:
+    """Cheap pre-check for ``_leading_comment``: False when the line before ``start``'s line
+    (and ``start``'s own line up to it) holds no comment marker and no attribute, so that no
+    comment can end where a leading comment must (the walk over siblings would find none)."""
+    line_start = data.rfind(b"\n", 0, start) + 1
+    if line_start == 0:
+        return start > 0 and _COMMENT_BYTES.search(data, 0, start) is not None
+    previous = data.rfind(b"\n", 0, line_start - 1) + 1
+    return _COMMENT_BYTES.search(data, previous, start) is not None
 
 
 def _strip_comment(text: str) -> list[str]:
