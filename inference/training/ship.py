@@ -14,6 +14,7 @@ import argparse
 import json
 import logging
 import platform
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 CARD = "MODEL_CARD.md"
+DATA_LIST = "TRAINING_DATA.json"
 DISCLAIMER = "a small offline model for trying codeflow; point it at a real model for real work"
 
 
@@ -81,6 +83,7 @@ def render_card(name: str, out_dir: Path, facts: RunFacts, evals: dict[str, Any]
         f"{platform.python_version()} (`sysconfig.get_paths()['stdlib']`, PSF licence), "
         "`.py` files only, no site-packages, no test-data directories; test suites drawn at "
         "half weight.",
+        *_extra_data(cfg),
         "- Held out by file: `sha1(path) mod 100 < 5` (85 of 1,638 files); never trained on.",
         "- Samples: plain windows; FIM in PSM order for half of them (half of those cut at line "
         "boundaries, a middle of 1-3 lines); 20% in the repo-level layout "
@@ -92,7 +95,7 @@ def render_card(name: str, out_dir: Path, facts: RunFacts, evals: dict[str, Any]
         f"(batch {cfg['batch_size']} x {cfg['seq_len']}); wall time: {s['elapsed_s'] / 60:.1f} "
         "min of training.",
         f"- Hardware: {_hardware()}; {cfg['threads']} torch thread(s), bf16 autocast when the "
-        "CPU has AVX512-BF16, `nice -n 15`, sharing the machine with other work.",
+        "CPU has AVX512-BF16, under `nice`, sharing the machine with other work.",
         f"- Schedule: AdamW (0.9, 0.95), wd {cfg['weight_decay']}, lr {cfg['lr']}, "
         f"{cfg['warmup_steps']} warmup steps, constant, linear decay to "
         f"{cfg['min_lr_ratio']}x over the last {cfg['decay_fraction']:.0%} of the time budget.",
@@ -118,8 +121,32 @@ def _arch(cfg: dict[str, Any], hf: dict[str, Any]) -> str:
 
 def _flags(cfg: dict[str, Any]) -> str:
     keys = ("arch", "shape", "init_from", "max_minutes", "seq_len", "batch_size", "lr",
-            "warmup_steps", "decay_fraction", "threads", "eval_tokens")
+            "warmup_steps", "decay_fraction", "threads", "eval_tokens", "extra_root")
+    if cfg.get("extra_root"):
+        keys += ("extra_rate",)
     return " ".join(f"--{k.replace('_', '-')} {cfg[k]}" for k in keys if cfg.get(k) is not None)
+
+
+def _extra_data(cfg: dict[str, Any]) -> list[str]:
+    """The card's line on the extra corpus (``inference.training.extra``), if the run had one."""
+    root = cfg.get("extra_root")
+    if not root:
+        return []
+    manifest_path = Path(root) / "MANIFEST.json"
+    if not manifest_path.is_file():
+        return [f"- Extra corpus from `{root}` ({cfg.get('extra_rate')} of the samples)."]
+    dists = json.loads(manifest_path.read_text(encoding="utf-8"))["distributions"]
+    chars = sum(d["chars"] for d in dists) / 1e6
+    biggest = sorted(dists, key=lambda d: -d["chars"])[:8]
+    named = ", ".join(f"{d['name']} {d['version']}" for d in biggest)
+    return [
+        f"- Extra corpus, {cfg.get('extra_rate', 0):.0%} of the samples (training only, never "
+        f"held out): `.py` files of {len(dists)} installed distributions whose metadata declares "
+        f"a permissive licence (MIT, BSD, Apache, PSF, ...; MPL/GPL/LGPL left out), gathered by "
+        f"`python -m inference.training.extra` (at most 3 M characters each, no generated "
+        f"files, no copies of standard-library files): {chars:.1f} M characters, the largest "
+        f"{named}; all of them, with versions and licences, in `{DATA_LIST}` beside this card.",
+    ]
 
 
 def _hardware() -> str:
@@ -172,6 +199,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         reports = json.loads(args.eval_json.read_text())
         evals = next((r for r in reports if Path(r["model"]).resolve() == args.out.resolve()),
                      None)
+    extra_root = facts.summary["config"].get("extra_root")
+    if extra_root and (Path(extra_root) / "MANIFEST.json").is_file():
+        shutil.copyfile(Path(extra_root) / "MANIFEST.json", args.out / DATA_LIST)
     (args.out / CARD).write_text(render_card(name, args.out, facts, evals, args.note))
     return 0
 
