@@ -81,6 +81,7 @@ class _Task:
     language: str
     max_bytes: int
     known_digest: str | None
+    size: int = 0
 
 
 def _run_task(task: _Task) -> FileResult:
@@ -118,13 +119,8 @@ def _run_chunk(chunk: tuple[_Task, ...], store_path: str) -> list[FileResult]:
 
 def _largest_first(tasks: list[_Task]) -> list[_Task]:
     """Big files first, so that no worker is left with a big file at the end of a cold index
-    while the others idle (sizes from a stat; a file that cannot be stat-ed goes last)."""
-    def size(task: _Task) -> int:
-        try:
-            return os.stat(task.abs_path).st_size
-        except OSError:
-            return -1
-    return sorted(tasks, key=size, reverse=True)
+    while the others idle."""
+    return sorted(tasks, key=lambda task: task.size, reverse=True)
 
 
 class WorkspaceIndex:
@@ -238,7 +234,8 @@ class WorkspaceIndex:
                     and known[4] == language:
                 continue
             digest = known[1] if known is not None and known[4] == language else None
-            tasks.append(_Task(abs_path, rel, language, self.max_file_bytes, digest))
+            tasks.append(_Task(abs_path, rel, language, self.max_file_bytes, digest,
+                               st.st_size))
         return tasks, stale
 
     def _results(self, tasks: list[_Task]) -> Iterator[FileResult]:
