@@ -122,6 +122,8 @@ def convert(src: Path, dst: Path, dtype: str) -> None:
     if dtype == "int8":
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
+        if fold_weight_identities(src):
+            log.info("shared weights: Identity nodes folded before quantization")
         quantize_dynamic(src, dst, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
                          use_external_data_format=_large(src))
         return
@@ -129,6 +131,32 @@ def convert(src: Path, dst: Path, dtype: str) -> None:
     if dtype == "fp16":
         proto = to_fp16(proto)
     save_onnx(proto, dst)
+
+
+def fold_weight_identities(path: Path) -> int:
+    """Rewrite the graph at ``path`` so that nodes read shared weights directly: the
+    TorchScript exporter feeds a weight used more than once (the Loop model runs every layer
+    twice) through ``Identity`` nodes, and the quantizer only quantizes MatMuls whose weight is
+    an initializer. Returns how many Identity nodes were removed (0: the file is untouched)."""
+    import onnx
+
+    proto = onnx.load(str(path))
+    graph = proto.graph
+    weights = {t.name for t in graph.initializer}
+    outputs = {o.name for o in graph.output}
+    alias = {n.output[0]: n.input[0] for n in graph.node
+             if n.op_type == "Identity" and n.input[0] in weights and n.output[0] not in outputs}
+    if not alias:
+        return 0
+    kept = [n for n in graph.node if not (n.op_type == "Identity" and n.output[0] in alias)]
+    for node in kept:
+        for i, name in enumerate(node.input):
+            if name in alias:
+                node.input[i] = alias[name]
+    del graph.node[:]
+    graph.node.extend(kept)
+    save_onnx(proto, path)
+    return len(alias)
 
 
 def to_fp16(proto: Any) -> Any:

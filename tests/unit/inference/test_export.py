@@ -195,3 +195,19 @@ def test_cli_generate_without_model_names_the_path(tmp_path: Path,
     assert main(["generate", "--model", str(tmp_path / "nope"), "--prompt", "x"]) == 1
     err = capsys.readouterr().err
     assert str(tmp_path / "nope") in err and "codeflow export" in err
+
+
+def test_int8_loop_export_quantizes_the_shared_weights(hf_dirs: dict[str, Path],
+                                                       tmp_path: Path) -> None:
+    onnx = pytest.importorskip("onnx")
+    result = onnx_export.export_model(hf_dirs["loop"], tmp_path / "int8", dtype="int8")
+    assert result.top1_agreement >= onnx_export.MIN_TOP1["int8"]
+    ref = torch_logits(hf_dirs["loop"], PROMPT)
+    got = OrtSession.open(tmp_path / "int8" / "model.onnx", provider="cpu").logits_of(PROMPT)
+    assert np.abs(got - ref).mean() <= onnx_export.TOLERANCE["int8"] * ref.std()
+    graph = onnx.load(str(tmp_path / "int8" / "model.onnx")).graph
+    weights = {t.name: t for t in graph.initializer}
+    float_weights = [n.input[1] for n in graph.node if n.op_type == "MatMul"
+                     and n.input[1] in weights and weights[n.input[1]].data_type == 1]
+    assert float_weights == []  # every weight MatMul reads int8 weights, both passes
+    assert sum(n.op_type == "MatMulInteger" for n in graph.node) >= 2 * 2 * 4 + 1
