@@ -126,6 +126,7 @@ def convert(src: Path, dst: Path, dtype: str) -> None:
             log.info("shared weights: Identity nodes folded before quantization")
         quantize_dynamic(src, dst, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
                          use_external_data_format=_large(src))
+        half_embeddings(dst)
         return
     proto = onnx.load(str(src))
     if dtype == "fp16":
@@ -157,6 +158,56 @@ def fold_weight_identities(path: Path) -> int:
     graph.node.extend(kept)
     save_onnx(proto, path)
     return len(alias)
+
+
+def half_embeddings(path: Path, min_elements: int = 4096) -> int:
+    """Store the token embedding table in fp16 (a ``Cast`` back to fp32 after the ``Gather``):
+    it is the largest tensor the int8 MatMul quantization leaves in fp32 (vocab x hidden), and
+    rows rounded to fp16 change the logits far less than the int8 weights do. Only tables that
+    nothing but ``Gather`` nodes read, and whose name says embedding, are changed (not, say,
+    rotary tables). Returns how many were converted."""
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    proto = onnx.load(str(path))
+    graph = proto.graph
+    readers: dict[str, list[Any]] = {}
+    for node in graph.node:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    converted = 0
+    casts: dict[int, Any] = {}
+    for tensor in list(graph.initializer):
+        users = readers.get(tensor.name, [])
+        big = (tensor.data_type == onnx.TensorProto.FLOAT and "embed" in tensor.name
+               and np.prod(tensor.dims) >= min_elements)
+        if not big or not users or any(u.op_type != "Gather" or u.input[0] != tensor.name
+                                       for u in users):
+            continue
+        half = numpy_helper.from_array(numpy_helper.to_array(tensor).astype(np.float16),
+                                       tensor.name)
+        tensor.CopyFrom(half)
+        for gather in users:
+            wide = gather.output[0]
+            gather.output[0] = wide + "_fp16"
+            casts[id(gather)] = helper.make_node("Cast", [gather.output[0]], [wide],
+                                                 to=onnx.TensorProto.FLOAT,
+                                                 name=(gather.name or wide) + "_to_fp32")
+        converted += 1
+    if converted:  # each Cast right after its Gather keeps the node order topological
+        nodes = []
+        for node in graph.node:
+            nodes.append(node)
+            if id(node) in casts:
+                nodes.append(casts[id(node)])
+        copies = [onnx.NodeProto() for _ in nodes]
+        for copy, node in zip(copies, nodes, strict=True):
+            copy.CopyFrom(node)
+        del graph.node[:]
+        graph.node.extend(copies)
+        save_onnx(proto, path)
+    return converted
 
 
 def to_fp16(proto: Any) -> Any:

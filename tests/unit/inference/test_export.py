@@ -84,6 +84,10 @@ def test_int8_export_is_verified(hf_dirs: dict[str, Path], tmp_path: Path) -> No
     graph = onnx.load(str(tmp_path / "int8" / "model.onnx")).graph
     # every weight MatMul: per layer q/k/v (fused), o, gate/up (fused), down; and lm_head
     assert sum(n.op_type == "MatMulInteger" for n in graph.node) == 2 * 4 + 1
+    # the embedding table: fp16, cast back to fp32 after the Gather
+    embed = next(t for t in graph.initializer if t.name.endswith("embed_tokens.weight"))
+    assert embed.data_type == onnx.TensorProto.FLOAT16
+    assert any(n.op_type == "Cast" and n.input[0].endswith("_fp16") for n in graph.node)
 
 
 def test_fp16_export_is_verified(hf_dirs: dict[str, Path], tmp_path: Path) -> None:
