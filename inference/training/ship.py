@@ -60,6 +60,26 @@ def export(hf_dir: Path, out_dir: Path, name: str) -> dict[str, Any]:
             "seconds": round(result.seconds, 1)}
 
 
+HF_FILES = ("config.json", "generation_config.json", "special_tokens_map.json", "tokenizer.json",
+            "tokenizer_config.json")
+
+
+def ship_hf_fp16(hf_dir: Path, out_dir: Path) -> None:
+    """Put the checkpoint in fp16 under ``out_dir/hf`` (what the llama.cpp tests convert to
+    GGUF, so that both sides of those tests run the same trained weights)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    target = out_dir / "hf"
+    if target.exists():
+        shutil.rmtree(target)
+    model = AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float16)
+    model.save_pretrained(target, safe_serialization=True)
+    for name in HF_FILES:
+        if (hf_dir / name).is_file() and not (target / name).exists():
+            shutil.copyfile(hf_dir / name, target / name)
+
+
 def dir_size_mb(path: Path) -> float:
     """Size of the model dir's own files (not of anything others keep in subdirectories)."""
     return round(sum(p.stat().st_size for p in path.iterdir() if p.is_file()) / 1e6, 2)
@@ -186,6 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--name", default=None)
     p.add_argument("--eval-json", type=Path, help="bench/model_eval.py --json output")
     p.add_argument("--card-only", action="store_true")
+    p.add_argument("--with-hf", action="store_true",
+                   help="also ship the checkpoint in fp16 under OUT/hf (for the llama.cpp tests)")
     p.add_argument("--note", action="append", default=[], help="extra training line for the card")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -194,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                          else "codeflow-default")
     if not args.card_only:
         export(args.hf, args.out, name)
+        if args.with_hf:
+            ship_hf_fp16(args.hf, args.out)
     evals = None
     if args.eval_json and args.eval_json.is_file():
         reports = json.loads(args.eval_json.read_text())
