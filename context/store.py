@@ -57,12 +57,17 @@ def _open(path: Path, timeout_s: float) -> sqlite3.Connection:
     return conn
 
 
-def connect(path: Path, timeout_s: float = 10.0) -> tuple[sqlite3.Connection, bool]:
+#: How long a connection waits for another writer (another codeflow on the same workspace).
+BUSY_TIMEOUT_S = 10.0
+
+
+def connect(path: Path, timeout_s: float | None = None) -> tuple[sqlite3.Connection, bool]:
     """Open (or create) a store; returns (connection, rebuilt).
 
     ``rebuilt`` is True when the file was corrupt or foreign and was replaced by an empty store.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    timeout_s = BUSY_TIMEOUT_S if timeout_s is None else timeout_s
     try:
         return _open(path, timeout_s), False
     except sqlite3.DatabaseError as exc:

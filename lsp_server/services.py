@@ -8,7 +8,9 @@ and get None when it is not (yet) available.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,8 +21,15 @@ from .config import Config
 
 log = logging.getLogger(__name__)
 
+#: Waits before trying a locked index store again (then the failure is reported).
+INDEX_RETRY_DELAYS_S = (2.0, 5.0, 10.0)
+
 Report = Callable[[str, str], None]
 """report(level, message): level is "error", "warning" or "info"."""
+
+
+def _cancelled(cancel: CancelToken | None) -> bool:
+    return cancel is not None and cancel.cancelled
 
 
 class Services:
@@ -91,36 +100,60 @@ class Services:
     def build_index(
         self, progress: Callable[[int, int], None] | None, cancel: CancelToken | None
     ) -> Any:
-        """Create and refresh the workspace index; returns its stats or None."""
+        """Create and refresh the workspace index; returns its stats or None. A store that
+        another process keeps locked (another codeflow on the same workspace) is waited for:
+        tried again after each of ``INDEX_RETRY_DELAYS_S``."""
         if self.root is None:
             return None
-        try:
-            from context.index import WorkspaceIndex
-
-            index = WorkspaceIndex(
-                self.root,
-                max_file_bytes=self.config.context.max_file_bytes,
-                exclude=self.config.context.exclude,
-            )
-            stats = index.refresh(progress=progress, cancel=cancel)
-            with self._lock:
-                self.index = index
-                self._assembler = None
+        for delay in (*INDEX_RETRY_DELAYS_S, None):
             try:
-                index.start_watching()
-            except OSError as exc:
-                log.warning("file watching unavailable: %s", exc)
-            if getattr(stats, "rebuilt", False):
-                self._report("warning", "codeflow: the index store was unreadable; rebuilt it")
-            return stats
-        except ImportError as exc:
-            self.index_error = f"index unavailable: {exc}"
-            log.warning(self.index_error)
-        except Exception as exc:  # noqa: BLE001 - a broken index must not stop the server
-            self.index_error = f"codeflow: indexing failed: {exc}"
-            log.exception("indexing failed")
-            self._report("error", self.index_error)
+                return self._build_index(progress, cancel)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or delay is None or _cancelled(cancel):
+                    return self._index_failed(exc)
+                log.warning("index store is locked (%s); trying again in %.0f s", exc, delay)
+                self._report("info", "codeflow: the index store is busy (another codeflow on "
+                                     "this workspace?); trying again")
+                time.sleep(delay)
+            except ImportError as exc:
+                self.index_error = f"index unavailable: {exc}"
+                log.warning(self.index_error)
+                return None
+            except Exception as exc:  # noqa: BLE001 - a broken index must not stop the server
+                return self._index_failed(exc)
         return None
+
+    def _index_failed(self, exc: BaseException) -> None:
+        self.index_error = f"codeflow: indexing failed: {exc}"
+        log.error("indexing failed", exc_info=exc)
+        self._report("error", self.index_error)
+
+    def _build_index(
+        self, progress: Callable[[int, int], None] | None, cancel: CancelToken | None
+    ) -> Any:
+        from context.index import WorkspaceIndex
+
+        index = WorkspaceIndex(
+            self.root,
+            max_file_bytes=self.config.context.max_file_bytes,
+            exclude=self.config.context.exclude,
+        )
+        try:
+            stats = index.refresh(progress=progress, cancel=cancel)
+        except BaseException:
+            index.close()
+            raise
+        with self._lock:
+            self.index = index
+            self.index_error = None
+            self._assembler = None
+        try:
+            index.start_watching()
+        except OSError as exc:
+            log.warning("file watching unavailable: %s", exc)
+        if getattr(stats, "rebuilt", False):
+            self._report("warning", "codeflow: the index store was unreadable; rebuilt it")
+        return stats
 
     def build_history(self, cancel: CancelToken | None) -> Any:
         """Ingest git history; returns stats or None."""
