@@ -1,8 +1,9 @@
 """``WorkspaceIndex``: the persisted, always-fresh tree-sitter index of one workspace.
 
 ``refresh`` lists the workspace, re-reads only files whose (size, mtime_ns) changed, re-parses
-only those whose content digest changed (in a process pool when there are many), and drops
-files that are gone. Open buffers win over the disk: ``update_buffer`` re-parses incrementally
+only those whose content digest changed, and drops files that are gone. With many files the
+parsing runs in a process pool, largest files first, and each worker writes the facts of its
+chunk of files to the store itself (only small results travel back). Open buffers win over the disk: ``update_buffer`` re-parses incrementally
 from the previous tree, and ``refresh`` leaves buffered paths alone. A watchdog observer
 (``start_watching``) batches external changes. One writer and many readers may share an
 instance (one lock around the connection); several instances (processes) may share a store.
