@@ -76,7 +76,7 @@ class TrainConfig:
     vocab_size: int = DEFAULT_VOCAB_SIZE
     corpus_root: str | None = None
     extra_root: str | None = None
-    extra_rate: float = 0.5
+    extra_rate: float = 0.15
 
 
 @dataclass(frozen=True)
