@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from context.index.languages import LANGUAGES, get_language, get_parser, language_for_path
 from context.index.model import ImportEdge, IndexStats, Reference, Scope, SymbolDef
-from context.index.workspace import WorkspaceIndex
+from context.index.workspace import WorkspaceIndex, prepare_workers
 
 __all__ = [
     "LANGUAGES",
@@ -21,4 +21,5 @@ __all__ = [
     "get_language",
     "get_parser",
     "language_for_path",
+    "prepare_workers",
 ]

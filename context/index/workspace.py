@@ -3,8 +3,9 @@
 ``refresh`` lists the workspace, re-reads only files whose (size, mtime_ns) changed, re-parses
 only those whose content digest changed, and drops files that are gone. With many files the
 parsing runs in a process pool, largest files first, and each worker writes the facts of its
-chunk of files to the store itself (only small results travel back). Open buffers win over the disk: ``update_buffer`` re-parses incrementally
-from the previous tree, and ``refresh`` leaves buffered paths alone. A watchdog observer
+chunk of files to the store itself (only small results travel back). Open buffers win over the
+disk: ``update_buffer`` re-parses incrementally from the previous tree, and ``refresh`` leaves
+buffered paths alone. A watchdog observer
 (``start_watching``) batches external changes. One writer and many readers may share an
 instance (one lock around the connection); several instances (processes) may share a store.
 """
@@ -51,7 +52,7 @@ from context.index.walk import Listing, Walker
 
 log = logging.getLogger(__name__)
 
-__all__ = ["WorkspaceIndex"]
+__all__ = ["WorkspaceIndex", "prepare_workers"]
 
 POOL_MIN_FILES = 48
 _BATCH = 200
@@ -116,6 +117,19 @@ def _run_chunk(chunk: tuple[_Task, ...], store_path: str) -> list[FileResult]:
         for task, r in parsed:
             db.write_facts(conn, r.path, task.language, r.digest, r.size, r.mtime_ns, r.facts)
     return [replace(r, facts=None, stored=True) if r.facts is not None else r for r in results]
+
+
+def prepare_workers() -> None:
+    """Start the forkserver that the index's process pool uses in a process with threads (the
+    language server), with the index modules preloaded, so that the first cold index neither
+    waits for a fresh interpreter nor re-imports the grammars in every worker. Idempotent;
+    call it early, off the event loop."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return
+    from multiprocessing import forkserver
+
+    multiprocessing.set_forkserver_preload([__name__])
+    forkserver.ensure_running()
 
 
 def _largest_first(tasks: list[_Task]) -> list[_Task]:
@@ -243,7 +257,9 @@ class WorkspaceIndex:
         if len(tasks) < POOL_MIN_FILES or self.workers <= 1:
             yield from map(_run_task, tasks)
             return
-        # fork is cheapest, but never fork a process that has other threads running
+        # fork is cheapest, but never fork a process that has other threads running (the
+        # server, which warms a forkserver up at start: ``prepare_workers``). Workers open
+        # their own store connections; a forked one never uses the connection it inherited.
         method = "fork" if threading.active_count() == 1 else "forkserver"
         context = multiprocessing.get_context(method)
         tasks = _largest_first(tasks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import threading
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +17,7 @@ def run(args: argparse.Namespace) -> int:
 
     handler = setup_logging(args.log_level)
     log.info("codeflow serve starting; log file %s", getattr(handler, "baseFilename", "stderr"))
+    threading.Thread(target=_prepare_index_workers, name="index-workers", daemon=True).start()
     server = CodeflowServer()
     register(server)
     if args.tcp:
@@ -24,3 +26,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         server.start_io()
     return 0
+
+
+def _prepare_index_workers() -> None:
+    """Warm the index's worker processes up while the client initializes (best effort)."""
+    try:
+        from context.index import prepare_workers
+
+        prepare_workers()
+    except Exception:  # noqa: BLE001 - the index starts them itself if this failed
+        log.debug("could not prepare index worker processes", exc_info=True)

@@ -212,3 +212,24 @@ def test_buffer_opened_during_a_pooled_refresh_wins_over_the_workers(tmp_path: P
         assert [d.name for d in ix.symbols_in("pkg/m00.py")] == ["typed_0"]
         assert ix.definitions("disk_0") == []
         assert [d.name for d in ix.symbols_in("pkg/m03.py")] == ["disk_3"]
+
+
+def test_pool_with_a_prepared_forkserver_in_a_threaded_process(tmp_path: Path) -> None:
+    from multiprocessing import forkserver
+
+    from context.index import prepare_workers
+
+    for i in range(60):
+        write(tmp_path, f"pkg/m{i:02d}.py", f"def fs_{i}():\n    return {i}\n")
+    prepare_workers()
+    assert forkserver._forkserver._forkserver_pid is not None  # running before any pool
+    busy = threading.Event()
+    side = threading.Thread(target=busy.wait, args=(30,))  # a second thread: forkserver path
+    side.start()
+    try:
+        with WorkspaceIndex(tmp_path, workers=2) as ix:
+            assert ix.refresh().files == 60
+            assert [d.name for d in ix.symbols_in("pkg/m42.py")] == ["fs_42"]
+    finally:
+        busy.set()
+        side.join()
