@@ -13,7 +13,7 @@ from context.index.extract import expand_use, extract
 def test_public_names() -> None:
     assert sorted(index_pkg.__all__) == sorted([
         "LANGUAGES", "ImportEdge", "IndexStats", "Reference", "Scope", "SymbolDef",
-        "WorkspaceIndex", "get_language", "get_parser", "language_for_path",
+        "WorkspaceIndex", "get_language", "get_parser", "language_for_path", "prepare_workers",
     ])
 
 
