@@ -93,7 +93,7 @@ def render_card(name: str, out_dir: Path, facts: RunFacts, evals: dict[str, Any]
         f"# {name}", "", f"> {DISCLAIMER}", "",
         "## What it is",
         f"- Architecture: {_arch(cfg, hf)}; {s['parameters']:,} parameters; exported int8 "
-        "(dynamic MatMul weights) by `codeflow export` (`inference.export`).",
+        "(dynamic MatMul weights, fp16 embedding table) by `codeflow export` (`inference.export`).",
         "- Tokenizer: byte-level BPE, 8,192 tokens, trained on the training files; IQuest "
         "special tokens (`<|endoftext|>` = id 0 = EOS, `<|im_start|>`, `<|im_end|>`, "
         "`<|fim_prefix|>`, `<|fim_suffix|>`, `<|fim_middle|>`, `<|repo_name|>`, `<|file_sep|>`).",
