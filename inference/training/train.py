@@ -77,6 +77,8 @@ class TrainConfig:
     corpus_root: str | None = None
     extra_root: str | None = None
     extra_rate: float = 0.15
+    fim_rate: float = 0.5
+    line_fim_rate: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -270,7 +272,8 @@ def train(cfg: TrainConfig) -> Progress:
              parameter_count(model), device, autocast, prog.step)
     extra = load_extra(Path(cfg.extra_root)) if cfg.extra_root else ()
     packer = Packer(corpus.train, tok, cfg.seq_len, cfg.seed,
-                    SampleMix(extra_rate=cfg.extra_rate), extra)
+                    SampleMix(fim_rate=cfg.fim_rate, line_fim_rate=cfg.line_fim_rate,
+                              extra_rate=cfg.extra_rate), extra)
     held = heldout_rows(corpus, tok, cfg.seq_len, cfg.eval_tokens).to(device)
     if prog.step == 0:
         if cfg.arch == "loop" and cfg.gate_bias_candidates:
