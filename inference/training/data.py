@@ -67,7 +67,6 @@ class Corpus:
 
     train: tuple[SourceFile, ...]
     heldout: tuple[SourceFile, ...]
-    extra: tuple[SourceFile, ...] = ()
 
     @property
     def train_chars(self) -> int:
@@ -214,7 +213,7 @@ def repo_sample(files: Sequence[SourceFile], rng: random.Random, mix: SampleMix)
     """
     anchor = _pick_file(files, rng)
     package = _package(anchor.path)
-    siblings = [f for f in _by_package(files).get(package, ()) if f.path != anchor.path]
+    siblings = [f for f in _index(files).by_package.get(package, ()) if f.path != anchor.path]
     parts = [f"{REPO_NAME}{_repo_name(anchor.path)}\n"]
     for other in rng.sample(siblings, min(len(siblings), rng.randint(1, 3))):
         snippet, _ = window(other.text, rng, rng.randint(100, mix.window_chars // 3))
@@ -233,28 +232,32 @@ def _repo_name(path: str) -> str:
     return path.split("/", 2)[1] if path.startswith(EXTRA_PREFIX) else "cpython"
 
 
-_CUM_WEIGHTS: dict[int, tuple[Sequence[SourceFile], list[float]]] = {}
-_PACKAGES: dict[int, tuple[Sequence[SourceFile], dict[str, list[SourceFile]]]] = {}
+@dataclass(frozen=True)
+class _FileIndex:
+    """What sampling needs of a file sequence, computed once per sequence."""
+
+    cum_weights: list[float]
+    by_package: dict[str, list[SourceFile]]
+
+
+_INDEXES: dict[int, tuple[Sequence[SourceFile], _FileIndex]] = {}
+
+
+def _index(files: Sequence[SourceFile]) -> _FileIndex:
+    cached = _INDEXES.get(id(files))
+    if cached is not None and cached[0] is files:
+        return cached[1]
+    weights = [min(len(f.text), 50_000) * (0.5 if _is_test(f.path) else 1.0) for f in files]
+    groups: dict[str, list[SourceFile]] = {}
+    for f in files:
+        groups.setdefault(_package(f.path), []).append(f)
+    index = _FileIndex(list(itertools.accumulate(weights)), groups)
+    _INDEXES[id(files)] = (files, index)
+    return index
 
 
 def _pick_file(files: Sequence[SourceFile], rng: random.Random) -> SourceFile:
-    cached = _CUM_WEIGHTS.get(id(files))
-    if cached is None or cached[0] is not files:
-        weights = [min(len(f.text), 50_000) * (0.5 if _is_test(f.path) else 1.0) for f in files]
-        cached = (files, list(itertools.accumulate(weights)))
-        _CUM_WEIGHTS[id(files)] = cached
-    return rng.choices(files, cum_weights=cached[1], k=1)[0]
-
-
-def _by_package(files: Sequence[SourceFile]) -> dict[str, list[SourceFile]]:
-    cached = _PACKAGES.get(id(files))
-    if cached is None or cached[0] is not files:
-        groups: dict[str, list[SourceFile]] = {}
-        for f in files:
-            groups.setdefault(_package(f.path), []).append(f)
-        cached = (files, groups)
-        _PACKAGES[id(files)] = cached
-    return cached[1]
+    return rng.choices(files, cum_weights=_index(files).cum_weights, k=1)[0]
 
 
 def _is_test(path: str) -> bool:
