@@ -105,15 +105,16 @@ class Services:
         tried again after each of ``INDEX_RETRY_DELAYS_S``."""
         if self.root is None:
             return None
-        for delay in (*INDEX_RETRY_DELAYS_S, None):
+        for attempt, delay in enumerate((*INDEX_RETRY_DELAYS_S, None)):
             try:
                 return self._build_index(progress, cancel)
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or delay is None or _cancelled(cancel):
                     return self._index_failed(exc)
                 log.warning("index store is locked (%s); trying again in %.0f s", exc, delay)
-                self._report("info", "codeflow: the index store is busy (another codeflow on "
-                                     "this workspace?); trying again")
+                if attempt == 0:
+                    self._report("info", "codeflow: the index store is busy (another codeflow "
+                                         "on this workspace?); trying again")
                 time.sleep(delay)
             except ImportError as exc:
                 self.index_error = f"index unavailable: {exc}"

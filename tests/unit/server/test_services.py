@@ -33,17 +33,23 @@ def _hold_store_lock(path: Path, seconds: float, held: threading.Event) -> None:
     conn.close()
 
 
-def test_locked_store_is_waited_for_then_indexed(workspace: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.1)
-    monkeypatch.setattr(services_module, "INDEX_RETRY_DELAYS_S", (0.3, 0.3, 0.3, 0.3))
+def _lock_store_of(workspace: Path, seconds: float) -> threading.Thread:
+    """Another process's view: the workspace's store exists and is locked for ``seconds``."""
     path = store.store_path(workspace)
     conn, _ = store.connect(path)  # the store file exists (as another server left it)
     conn.close()
     held = threading.Event()
-    holder = threading.Thread(target=_hold_store_lock, args=(path, 0.8, held))
+    holder = threading.Thread(target=_hold_store_lock, args=(path, seconds, held))
     holder.start()
     held.wait(5)
+    return holder
+
+
+def test_locked_store_is_waited_for_then_indexed(workspace: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.1)
+    monkeypatch.setattr(services_module, "INDEX_RETRY_DELAYS_S", (0.3, 0.3, 0.3, 0.3))
+    holder = _lock_store_of(workspace, 0.8)
     reports: list[tuple[str, str]] = []
     svc = Services(workspace, Config(), lambda level, msg: reports.append((level, msg)))
     stats = svc.build_index(None, None)
@@ -52,6 +58,7 @@ def test_locked_store_is_waited_for_then_indexed(workspace: Path,
     assert svc.index is not None and svc.index_error is None
     assert [d.name for d in svc.index.definitions("alpha")] == ["alpha"]
     assert any("busy" in msg for level, msg in reports if level == "info")
+    assert sum("busy" in msg for _, msg in reports) == 1  # once, however many tries
     assert not any(level == "error" for level, _ in reports)
     svc.close()
 
@@ -60,13 +67,7 @@ def test_store_locked_for_good_is_reported_once(workspace: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.1)
     monkeypatch.setattr(services_module, "INDEX_RETRY_DELAYS_S", (0.05,))
-    path = store.store_path(workspace)
-    conn, _ = store.connect(path)
-    conn.close()
-    held = threading.Event()
-    holder = threading.Thread(target=_hold_store_lock, args=(path, 1.5, held))
-    holder.start()
-    held.wait(5)
+    holder = _lock_store_of(workspace, 1.5)
     reports: list[tuple[str, str]] = []
     svc = Services(workspace, Config(), lambda level, msg: reports.append((level, msg)))
     assert svc.build_index(None, None) is None
