@@ -1,8 +1,9 @@
-"""Helpers of the index tests: git with a fixed identity, writing files."""
+"""Helpers of the index tests: git with a fixed identity, writing files, unpacking positions."""
 
 from __future__ import annotations
 
 import subprocess
+from array import array
 from pathlib import Path
 
 
@@ -18,3 +19,13 @@ def write(root: Path, rel: str, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def positions_by_name(refs: dict[str, bytes]) -> dict[str, list[tuple[int, int]]]:
+    """Packed ``(line, col)`` pairs per name -> sorted lists of pairs."""
+    out = {}
+    for name, blob in refs.items():
+        values = array("I")
+        values.frombytes(blob)
+        out[name] = sorted(zip(values[0::2], values[1::2], strict=True))
+    return out

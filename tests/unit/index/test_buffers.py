@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from array import array
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from context.index.chunks import BufferExtractor
 from context.index.edits import diff_edit
 from context.index.extract import extract
 
-from .helpers import write
+from .helpers import positions_by_name, write
 
 SOURCE = '''"""Module."""
 
@@ -80,15 +79,6 @@ def test_restart_after_buffer_edit_rereads_the_disk(tmp_path: Path) -> None:
     with WorkspaceIndex(tmp_path) as ix:
         assert ix.refresh().parsed == 1
         assert [d.qualname for d in ix.definitions("deposit")] == ["Account.deposit"]
-
-
-def _positions(refs: dict[str, bytes]) -> dict[str, list[tuple[int, int]]]:
-    out = {}
-    for name, blob in refs.items():
-        values = array("I")
-        values.frombytes(blob)
-        out[name] = sorted(zip(values[0::2], values[1::2], strict=True))
-    return out
 
 
 JS_SOURCE = """// Adds.
@@ -173,11 +163,11 @@ def test_incremental_parse_and_chunked_extraction_equal_a_fresh_parse(
         incremental, tree = extract(language, new_data, tree)
         fresh, fresh_tree = extract(language, new_data)
         assert (incremental.defs, incremental.imports) == (fresh.defs, fresh.imports)
-        assert _positions(incremental.refs) == _positions(fresh.refs)
+        assert positions_by_name(incremental.refs) == positions_by_name(fresh.refs)
         by_chunks = chunked.facts(tree, new_data)
         assert (by_chunks.defs, by_chunks.imports, by_chunks.lines) == (
             fresh.defs, fresh.imports, fresh.lines)
-        assert _positions(by_chunks.refs) == _positions(fresh.refs)
+        assert positions_by_name(by_chunks.refs) == positions_by_name(fresh.refs)
         assert str(tree.root_node) == str(fresh_tree.root_node)
         old_data = new_data
 

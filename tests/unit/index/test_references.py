@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from array import array
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from context.index.db import open_store
 from context.index.extract import extract, ref_positions
 from context.index.languages import ref_node_types
 
-from .helpers import write
+from .helpers import positions_by_name, write
 
 GOLDEN = Path(__file__).with_name("polyglot_references.json")
 
@@ -36,15 +35,6 @@ def _sources(root: Path) -> list[tuple[str, str, bytes]]:
     return out
 
 
-def _pairs(refs: dict[str, bytes]) -> dict[str, list[tuple[int, int]]]:
-    out = {}
-    for name, blob in refs.items():
-        values = array("I")
-        values.frombytes(blob)
-        out[name] = sorted(zip(values[0::2], values[1::2], strict=True))
-    return out
-
-
 def test_on_demand_references_equal_the_eager_ones(index: WorkspaceIndex) -> None:
     golden = _golden()
     names = {row[0] for row in index._conn.execute("SELECT DISTINCT name FROM idx_refs")}
@@ -62,7 +52,8 @@ def test_counts_match_positions_for_every_file(polyglot: Path) -> None:
         assert counted.ref_counts() == placed.ref_counts(), rel
         assert (counted.defs, counted.imports, counted.lines) == (
             placed.defs, placed.imports, placed.lines), rel
-        assert _pairs(ref_positions(language, data)) == _pairs(placed.refs), rel
+        on_demand = positions_by_name(ref_positions(language, data))
+        assert on_demand == positions_by_name(placed.refs), rel
 
 
 def test_references_read_only_the_files_the_limit_needs(tmp_path: Path) -> None:
