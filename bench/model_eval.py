@@ -14,7 +14,9 @@ Per model dir (default: the bundled ``inference/models/default`` and ``default-l
   ``inference.Engine`` until a newline or EOS. Scored: exact match (after stripping trailing
   whitespace), edit similarity = 1 − Levenshtein(pred, target) / max(len(pred), len(target)),
   and syntactic validity = the file with the predicted line in place has no more ERROR/MISSING
-  nodes than the original. The same scores for the copy-the-previous-non-blank-line baseline;
+  nodes than the original. The same scores for the copy-the-previous-non-blank-line baseline,
+  and, as a diagnostic of the FIM mode, for the same model continuing the prefix left to right
+  (no FIM tokens, no suffix; the prefix trimmed to its last 1,024 tokens);
 - ``decode_tokens_per_s``: median of the engine's own tokens/s over 5 greedy 128-token
   generations from 512-token held-out prompts (CPU provider).
 """
@@ -27,7 +29,7 @@ import logging
 import random
 import statistics
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -80,6 +82,7 @@ class ModelReport:
     tasks: int
     model_scores: Scores
     baseline_scores: Scores
+    left_to_right_scores: Scores
     decode_tokens_per_s: float
     examples: list[dict[str, str]]
 
@@ -190,13 +193,26 @@ def fim_prompt(tok: object, prefix: str, suffix: str, max_context: int) -> tuple
     return tuple(ids)
 
 
-def predict(engine: object, tasks: Sequence[InfillTask], texts: dict[str, str]) -> list[str]:
+def left_to_right_prompt(
+    tok: object, prefix: str, suffix: str, max_context: int
+) -> tuple[int, ...]:
+    """The prefix alone (its last ``PREFIX_TOKENS + SUFFIX_TOKENS`` tokens), no FIM tokens."""
+    keep = min(PREFIX_TOKENS + SUFFIX_TOKENS, max_context - 70)
+    return tuple(tok.encode(prefix, add_special_tokens=False).ids[-keep:])
+
+
+def predict(
+    engine: object,
+    tasks: Sequence[InfillTask],
+    texts: dict[str, str],
+    prompt: Callable[[object, str, str, int], tuple[int, ...]] = fim_prompt,
+) -> list[str]:
     from inference import GenerateRequest
 
     preds = []
     for task in tasks:
         prefix, suffix = split_file(texts[task.path], task.line)
-        ids = fim_prompt(engine.tokenizer, prefix, suffix, engine.spec.max_context)
+        ids = prompt(engine.tokenizer, prefix, suffix, engine.spec.max_context)
         gen = engine.generate(GenerateRequest(prompt_ids=ids, max_tokens=64, stop=("\n",)))
         preds.append(gen.text.split("\n", 1)[0])
     return preds
@@ -285,6 +301,9 @@ def evaluate_model(
         tasks=len(tasks),
         model_scores=score(preds, tasks, texts),
         baseline_scores=score(baseline, tasks, texts),
+        left_to_right_scores=score(
+            predict(engine, tasks, texts, left_to_right_prompt), tasks, texts
+        ),
         decode_tokens_per_s=decode_speed(engine, files),
         examples=examples,
     )
@@ -314,7 +333,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"{r.model}: held-out loss {r.heldout_loss} nats/token ({r.loss_tokens} tokens); "
             f"{r.tasks} infill tasks: model {r.model_scores}, "
-            f"copy-previous-line {r.baseline_scores}; decode {r.decode_tokens_per_s} tok/s"
+            f"copy-previous-line {r.baseline_scores}; same model left to right (diagnostic) "
+            f"{r.left_to_right_scores}; decode {r.decode_tokens_per_s} tok/s"
         )
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in reports], indent=2) + "\n")

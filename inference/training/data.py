@@ -82,6 +82,7 @@ class SampleMix:
     repo_rate: float = 0.2
     window_chars: int = 3000
     extra_rate: float = 0.0
+    min_window_chars: int | None = None
 
 
 def stdlib_root() -> Path:
@@ -192,8 +193,16 @@ def make_sample(files: Sequence[SourceFile], rng: random.Random, mix: SampleMix)
     if rng.random() < mix.repo_rate:
         return repo_sample(files, rng, mix)
     source = _pick_file(files, rng)
-    chunk, at_end = window(source.text, rng, mix.window_chars)
+    chunk, at_end = window(source.text, rng, _window_size(rng, mix))
     return _maybe_fim(chunk, at_end, rng, mix)
+
+
+def _window_size(rng: random.Random, mix: SampleMix) -> int:
+    """``window_chars``, or uniform in ``[min_window_chars, window_chars]`` when a minimum is
+    set (more, shorter samples per row: more FIM middles for the same compute)."""
+    if mix.min_window_chars is None:
+        return mix.window_chars
+    return rng.randint(min(mix.min_window_chars, mix.window_chars), mix.window_chars)
 
 
 def _maybe_fim(chunk: str, at_end: bool, rng: random.Random, mix: SampleMix) -> str:

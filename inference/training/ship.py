@@ -192,11 +192,21 @@ def _eval_section(evals: dict[str, Any] | None) -> list[str]:
         f"| this model | {m['exact_match']:.3f} | {m['edit_similarity']:.3f} | "
         f"{m['syntax_valid']:.3f} |",
         f"| copy the previous line | {b['exact_match']:.3f} | {b['edit_similarity']:.3f} | "
-        f"{b['syntax_valid']:.3f} |", "",
+        f"{b['syntax_valid']:.3f} |",
+        *_left_to_right_row(evals.get("left_to_right_scores")), "",
         "  Edit similarity = 1 − Levenshtein / max length; valid = no more tree-sitter "
         "ERROR/MISSING nodes than the original file.",
         f"- Decode speed (engine, CPU, 2 threads): {evals['decode_tokens_per_s']} tokens/s.",
     ]
+
+
+def _left_to_right_row(scores: dict[str, float] | None) -> list[str]:
+    """The diagnostic row: the same model without FIM, continuing the prefix left to right."""
+    if not scores:
+        return []
+    return [f"| this model left to right (prefix only, no FIM; a diagnostic) | "
+            f"{scores['exact_match']:.3f} | {scores['edit_similarity']:.3f} | "
+            f"{scores['syntax_valid']:.3f} |"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

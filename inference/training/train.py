@@ -36,6 +36,8 @@ from inference.training.model import SHAPES, build_model, parameter_count
 from inference.training.tokenizer import (
     DEFAULT_VOCAB_SIZE,
     ENDOFTEXT,
+    FIM_MIDDLE,
+    FIM_PREFIX,
     save_hf_tokenizer,
     train_tokenizer,
 )
@@ -79,6 +81,8 @@ class TrainConfig:
     extra_rate: float = 0.15
     fim_rate: float = 0.5
     line_fim_rate: float = 0.5
+    middle_weight: float = 1.0
+    min_window_chars: int = 0
 
 
 @dataclass(frozen=True)
@@ -168,14 +172,56 @@ def heldout_rows(corpus: Corpus, tok: Tokenizer, seq_len: int, max_tokens: int) 
     return torch.tensor(ids[: rows * width], dtype=torch.long).view(rows, width)
 
 
-def lm_loss(model: torch.nn.Module, rows: torch.Tensor,
-            autocast: torch.dtype | None) -> torch.Tensor:
-    """Mean next-token cross-entropy (nats/token) of ``model`` on ``rows``."""
+def lm_loss(model: torch.nn.Module, rows: torch.Tensor, autocast: torch.dtype | None,
+            weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean next-token cross-entropy (nats/token) of ``model`` on ``rows``; with ``weights``
+    (one per target) the weighted mean."""
     inputs, targets = rows[:, :-1], rows[:, 1:]
     with torch.autocast(rows.device.type, dtype=autocast or torch.float32,
                         enabled=autocast is not None):
         logits = model(input_ids=inputs).logits
-    return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1))
+    flat = logits.float().reshape(-1, logits.shape[-1])
+    if weights is None:
+        return F.cross_entropy(flat, targets.reshape(-1))
+    losses = F.cross_entropy(flat, targets.reshape(-1), reduction="none")
+    w = weights.reshape(-1).to(losses.dtype)
+    return (losses * w).sum() / w.sum()
+
+
+@dataclass(frozen=True)
+class FimIds:
+    """The token ids that delimit a PSM sample."""
+
+    prefix: int
+    middle: int
+    eos: int
+
+    @classmethod
+    def of(cls, tok: Tokenizer) -> FimIds:
+        return cls(tok.token_to_id(FIM_PREFIX), tok.token_to_id(FIM_MIDDLE),
+                   tok.token_to_id(ENDOFTEXT))
+
+
+def middle_weights(rows: Sequence[Sequence[int]], ids: FimIds, weight: float) -> torch.Tensor:
+    """Per-target loss weights: ``weight`` for the targets of a FIM middle (its tokens and the
+    ``<|endoftext|>`` that ends it) whose ``<|fim_prefix|>`` lies in the same row, else 1.
+
+    The middle is the only part of a PSM sample where the model must join the prefix's end to
+    the suffix; it is a few percent of the tokens, so its signal is weak at weight 1. A middle
+    whose prefix was cut off by packing keeps weight 1 (its context is gone)."""
+    out = torch.ones(len(rows), max(0, len(rows[0]) - 1) if rows else 0)
+    for r, row in enumerate(rows):
+        seen_prefix = in_middle = False
+        for i, token in enumerate(row[:-1]):
+            if token == ids.prefix:
+                seen_prefix, in_middle = True, False
+            elif token == ids.middle:
+                in_middle = seen_prefix
+            elif token == ids.eos:
+                seen_prefix = in_middle = False
+            if in_middle:
+                out[r, i] = weight
+    return out
 
 
 @torch.no_grad()
@@ -273,7 +319,8 @@ def train(cfg: TrainConfig) -> Progress:
     extra = load_extra(Path(cfg.extra_root)) if cfg.extra_root else ()
     packer = Packer(corpus.train, tok, cfg.seq_len, cfg.seed,
                     SampleMix(fim_rate=cfg.fim_rate, line_fim_rate=cfg.line_fim_rate,
-                              extra_rate=cfg.extra_rate), extra)
+                              extra_rate=cfg.extra_rate,
+                              min_window_chars=cfg.min_window_chars or None), extra)
     held = heldout_rows(corpus, tok, cfg.seq_len, cfg.eval_tokens).to(device)
     if prog.step == 0:
         if cfg.arch == "loop" and cfg.gate_bias_candidates:
@@ -303,8 +350,13 @@ def _loop(cfg: TrainConfig, model: torch.nn.Module, opt: torch.optim.Optimizer, 
         lr = lr_at(cfg, prog)
         for group in opt.param_groups:
             group["lr"] = lr
-        rows = torch.tensor(packer.batch(prog.step, cfg.batch_size), device=device)
-        loss = lm_loss(model, rows, autocast)
+        batch = packer.batch(prog.step, cfg.batch_size)
+        rows = torch.tensor(batch, device=device)
+        weights = None
+        if cfg.middle_weight != 1.0:
+            fim = FimIds.of(packer.tokenizer)
+            weights = middle_weights(batch, fim, cfg.middle_weight).to(device)
+        loss = lm_loss(model, rows, autocast, weights)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -11,9 +11,11 @@ from inference.training.data import (
     FimSplit,
     Packer,
     SampleMix,
+    SourceFile,
     fim_text,
     is_heldout,
     load_corpus,
+    make_sample,
     repo_sample,
     split_chars,
     split_lines,
@@ -84,3 +86,14 @@ def test_packer_batches_depend_only_on_step(tiny_corpus: Path, tiny_tokenizer: T
     assert packer.batch(4, 2) != a
     fim_ids = {tiny_tokenizer.token_to_id(t) for t in ("<|fim_prefix|>", "<|fim_middle|>")}
     assert fim_ids & set(a[0] + a[1])
+
+
+def test_min_window_chars_draws_windows_between_the_bounds() -> None:
+    text = "".join(f"line_{i} = {i}\n" for i in range(2000))  # one long file, no FIM
+    files = (SourceFile("big.py", text),)
+    fixed = SampleMix(fim_rate=0.0, repo_rate=0.0, window_chars=1200)
+    varied = SampleMix(fim_rate=0.0, repo_rate=0.0, window_chars=1200, min_window_chars=300)
+    rng = random.Random(3)
+    assert {len(make_sample(files, rng, fixed)) for _ in range(20)} == {1200}
+    sizes = [len(make_sample(files, rng, varied)) for _ in range(200)]
+    assert 300 <= min(sizes) < 500 and 1000 < max(sizes) <= 1200

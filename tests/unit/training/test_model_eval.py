@@ -53,3 +53,14 @@ def test_syntax_validity_counts_new_errors() -> None:
     assert (good.exact_match, good.syntax_valid) == (0.0, 1.0)
     assert bad.syntax_valid == 0.0
     assert model_eval.previous_line(SOURCE, 4) == "def f(a):"
+
+
+def test_left_to_right_prompt_is_the_prefix_tail_without_fim_tokens(tiny_tokenizer) -> None:
+    prefix, suffix = model_eval.split_file(SOURCE, 6)
+    ids = model_eval.left_to_right_prompt(tiny_tokenizer, prefix, suffix, 4096)
+    assert tiny_tokenizer.decode(list(ids), skip_special_tokens=False) == prefix
+    fim = model_eval.fim_prompt(tiny_tokenizer, prefix, suffix, 4096)
+    special = {tiny_tokenizer.token_to_id(t) for t in ("<|fim_prefix|>", "<|fim_middle|>")}
+    assert special <= set(fim) and not special & set(ids)
+    short = model_eval.left_to_right_prompt(tiny_tokenizer, prefix * 50, suffix, 200)
+    assert len(short) == 130 and tuple(ids[-5:]) == short[-5:]

@@ -7,8 +7,19 @@ import math
 from pathlib import Path
 
 import pytest
+import torch
 
-from inference.training.train import CHECKPOINT, LOSS_LOG, Progress, TrainConfig, lr_at, train
+from inference.training.train import (
+    CHECKPOINT,
+    LOSS_LOG,
+    FimIds,
+    Progress,
+    TrainConfig,
+    lm_loss,
+    lr_at,
+    middle_weights,
+    train,
+)
 
 
 def tiny_config(out: Path, corpus: Path, steps: int) -> TrainConfig:
@@ -50,3 +61,36 @@ def test_lr_schedule_warmup_constant_decay() -> None:
     assert lr_at(cfg, Progress(step=100)) == pytest.approx(0.1)
     timed = TrainConfig(out="x", lr=1.0, warmup_steps=1, max_minutes=10.0, decay_fraction=0.5)
     assert lr_at(timed, Progress(step=5, elapsed_s=450.0)) == pytest.approx(0.55)
+
+
+IDS = FimIds(prefix=3, middle=5, eos=0)
+
+
+def test_middle_weights_cover_the_middle_and_its_end_only_when_the_prefix_is_in_the_row() -> None:
+    whole = [9, 3, 7, 7, 4, 8, 5, 11, 12, 0, 9, 9]  # 9 <prefix> 7 7 4 8 <middle> 11 12 <eos> 9 9
+    cut = [7, 4, 8, 5, 11, 12, 0, 3, 8, 4, 5, 6]  # a middle whose prefix is in the row before
+    weights = middle_weights([whole, cut], IDS, 5.0)
+    assert weights.shape == (2, 11)
+    # targets 11, 12 and the closing EOS of the first row; the inputs before them are 5, 11, 12
+    assert weights[0].tolist() == [1, 1, 1, 1, 1, 1, 5, 5, 5, 1, 1]
+    # the first middle lost its prefix to packing: weight 1; the second one starts at 10
+    assert weights[1].tolist() == [1] * 10 + [5]
+
+
+def test_weighted_loss_is_the_weighted_mean_of_the_token_losses() -> None:
+    torch.manual_seed(0)
+    table = torch.randn(16, 16)
+
+    class Bigram(torch.nn.Module):
+        def forward(self, input_ids: torch.Tensor) -> object:
+            return type("Out", (), {"logits": table[input_ids]})()
+
+    rows = torch.randint(0, 16, (2, 9))
+    per_token = torch.nn.functional.cross_entropy(
+        table[rows[:, :-1]].reshape(-1, 16), rows[:, 1:].reshape(-1), reduction="none")
+    weights = torch.ones(2, 8)
+    weights[1, 3:] = 4.0
+    expected = (per_token * weights.reshape(-1)).sum() / weights.sum()
+    assert lm_loss(Bigram(), rows, None, weights).item() == pytest.approx(expected.item())
+    assert lm_loss(Bigram(), rows, None).item() == pytest.approx(per_token.mean().item())
+    assert expected.item() != pytest.approx(per_token.mean().item())
