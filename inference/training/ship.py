@@ -105,9 +105,7 @@ def render_card(name: str, out_dir: Path, facts: RunFacts, evals: dict[str, Any]
         "half weight.",
         *_extra_data(cfg),
         "- Held out by file: `sha1(path) mod 100 < 5` (85 of 1,638 files); never trained on.",
-        "- Samples: plain windows; FIM in PSM order for half of them (half of those cut at line "
-        "boundaries, a middle of 1-3 lines); 20% in the repo-level layout "
-        "(`<|repo_name|>`, `<|file_sep|>path`), the current file FIM or plain.", "",
+        _samples_line(cfg), "",
         "## Training",
         f"- `python -m inference.training.train --out {cfg['out']} "
         f"{_flags(cfg)}` (seed {cfg['seed']}).",
@@ -144,6 +142,8 @@ def _flags(cfg: dict[str, Any]) -> str:
             "warmup_steps", "decay_fraction", "threads", "eval_tokens", "extra_root")
     if cfg.get("extra_root"):
         keys += ("extra_rate",)
+    changed = {"fim_rate": 0.5, "line_fim_rate": 0.5, "middle_weight": 1.0, "min_window_chars": 0}
+    keys += tuple(k for k, default in changed.items() if cfg.get(k, default) != default)
     return " ".join(f"--{k.replace('_', '-')} {cfg[k]}" for k in keys if cfg.get(k) is not None)
 
 
@@ -167,6 +167,20 @@ def _extra_data(cfg: dict[str, Any]) -> list[str]:
         f"files, no copies of standard-library files): {chars:.1f} M characters, the largest "
         f"{named}; all of them, with versions and licences, in `{DATA_LIST}` beside this card.",
     ]
+
+
+def _samples_line(cfg: dict[str, Any]) -> str:
+    """The sample mix of a run, from its config (older runs lack the newer keys)."""
+    fim, line = cfg.get("fim_rate", 0.5), cfg.get("line_fim_rate", 0.5)
+    weight, low = cfg.get("middle_weight", 1.0), cfg.get("min_window_chars", 0)
+    text = (f"- Samples: windows of {f'{low:,}-' if low else ''}3,000 characters; FIM in PSM "
+            f"order for {fim:.0%} of them ({line:.0%} of those cut at line boundaries, a middle "
+            "of 1-3 lines, the rest at random characters); 20% in the repo-level layout "
+            "(`<|repo_name|>`, `<|file_sep|>path`), the current file FIM or plain.")
+    if weight != 1.0:
+        text += (f" The tokens of a FIM middle (and the `<|endoftext|>` that ends it) weigh "
+                 f"{weight:g}x in the loss when the middle's prefix is in the same row.")
+    return text
 
 
 def _hardware() -> str:
