@@ -82,7 +82,7 @@ class SampleMix:
     repo_rate: float = 0.2
     window_chars: int = 3000
     extra_rate: float = 0.0
-    min_window_chars: int | None = None
+    min_window_chars: int = 0
 
 
 def stdlib_root() -> Path:
@@ -200,7 +200,7 @@ def make_sample(files: Sequence[SourceFile], rng: random.Random, mix: SampleMix)
 def _window_size(rng: random.Random, mix: SampleMix) -> int:
     """``window_chars``, or uniform in ``[min_window_chars, window_chars]`` when a minimum is
     set (more, shorter samples per row: more FIM middles for the same compute)."""
-    if mix.min_window_chars is None:
+    if not mix.min_window_chars:
         return mix.window_chars
     return rng.randint(min(mix.min_window_chars, mix.window_chars), mix.window_chars)
 

@@ -137,13 +137,16 @@ def _arch(cfg: dict[str, Any], hf: dict[str, Any]) -> str:
     return dense
 
 
+# Sample-mix settings of ``TrainConfig`` and their defaults (runs older than a key lack it).
+MIX_DEFAULTS = {"fim_rate": 0.5, "line_fim_rate": 0.5, "middle_weight": 1.0, "min_window_chars": 0}
+
+
 def _flags(cfg: dict[str, Any]) -> str:
     keys = ("arch", "shape", "init_from", "max_minutes", "seq_len", "batch_size", "lr",
             "warmup_steps", "decay_fraction", "threads", "eval_tokens", "extra_root")
     if cfg.get("extra_root"):
         keys += ("extra_rate",)
-    changed = {"fim_rate": 0.5, "line_fim_rate": 0.5, "middle_weight": 1.0, "min_window_chars": 0}
-    keys += tuple(k for k, default in changed.items() if cfg.get(k, default) != default)
+    keys += tuple(k for k, default in MIX_DEFAULTS.items() if cfg.get(k, default) != default)
     return " ".join(f"--{k.replace('_', '-')} {cfg[k]}" for k in keys if cfg.get(k) is not None)
 
 
@@ -171,8 +174,7 @@ def _extra_data(cfg: dict[str, Any]) -> list[str]:
 
 def _samples_line(cfg: dict[str, Any]) -> str:
     """The sample mix of a run, from its config (older runs lack the newer keys)."""
-    fim, line = cfg.get("fim_rate", 0.5), cfg.get("line_fim_rate", 0.5)
-    weight, low = cfg.get("middle_weight", 1.0), cfg.get("min_window_chars", 0)
+    fim, line, weight, low = (cfg.get(k, default) for k, default in MIX_DEFAULTS.items())
     text = (f"- Samples: windows of {f'{low:,}-' if low else ''}3,000 characters; FIM in PSM "
             f"order for {fim:.0%} of them ({line:.0%} of those cut at line boundaries, a middle "
             "of 1-3 lines, the rest at random characters); 20% in the repo-level layout "

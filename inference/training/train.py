@@ -320,7 +320,7 @@ def train(cfg: TrainConfig) -> Progress:
     packer = Packer(corpus.train, tok, cfg.seq_len, cfg.seed,
                     SampleMix(fim_rate=cfg.fim_rate, line_fim_rate=cfg.line_fim_rate,
                               extra_rate=cfg.extra_rate,
-                              min_window_chars=cfg.min_window_chars or None), extra)
+                              min_window_chars=cfg.min_window_chars), extra)
     held = heldout_rows(corpus, tok, cfg.seq_len, cfg.eval_tokens).to(device)
     if prog.step == 0:
         if cfg.arch == "loop" and cfg.gate_bias_candidates:
@@ -345,6 +345,7 @@ def _loop(cfg: TrainConfig, model: torch.nn.Module, opt: torch.optim.Optimizer, 
     bar = tqdm(total=cfg.max_steps, initial=prog.step, unit="step", mininterval=10,
                file=sys.stderr, dynamic_ncols=True)
     heldout = math.nan
+    fim = FimIds.of(packer.tokenizer)
     while progress_fraction(cfg, prog) < 1.0:
         t0 = time.monotonic()
         lr = lr_at(cfg, prog)
@@ -354,7 +355,6 @@ def _loop(cfg: TrainConfig, model: torch.nn.Module, opt: torch.optim.Optimizer, 
         rows = torch.tensor(batch, device=device)
         weights = None
         if cfg.middle_weight != 1.0:
-            fim = FimIds.of(packer.tokenizer)
             weights = middle_weights(batch, fim, cfg.middle_weight).to(device)
         loss = lm_loss(model, rows, autocast, weights)
         opt.zero_grad(set_to_none=True)

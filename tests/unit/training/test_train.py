@@ -94,3 +94,10 @@ def test_weighted_loss_is_the_weighted_mean_of_the_token_losses() -> None:
     assert lm_loss(Bigram(), rows, None, weights).item() == pytest.approx(expected.item())
     assert lm_loss(Bigram(), rows, None).item() == pytest.approx(per_token.mean().item())
     assert expected.item() != pytest.approx(per_token.mean().item())
+
+
+def test_the_cards_know_the_sample_mix_defaults_of_the_trainer() -> None:
+    from inference.training.ship import MIX_DEFAULTS
+
+    defaults = TrainConfig(out="x")
+    assert MIX_DEFAULTS == {k: getattr(defaults, k) for k in MIX_DEFAULTS}
