@@ -89,12 +89,22 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", help="model dir (default: the bundled model)")
 
 
+def _add_settings_schema(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("settings-schema", help="print the settings schema (VS Code JSON); "
+                       "--write/--check the files generated from it")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--write", action="store_true", help="regenerate package.json, the README "
+                   "table and the Neovim defaults in the checkout")
+    g.add_argument("--check", action="store_true", help="exit 1 if those files drifted")
+    p.add_argument("--root", help="checkout dir (default: the one this package runs from)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (also used by tests)."""
     parser = argparse.ArgumentParser(prog="codeflow", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_serve, _add_index, _add_context, _add_complete, _add_export,
-                _add_generate, _add_doctor, _add_demo):
+                _add_generate, _add_doctor, _add_demo, _add_settings_schema):
         add(sub)
     return parser
 
@@ -102,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `codeflow` console script."""
     args = build_parser().parse_args(argv)
-    module = importlib.import_module(f"lsp_server.commands.{args.command}")
+    module = importlib.import_module(f"lsp_server.commands.{args.command.replace('-', '_')}")
     return int(module.run(args) or 0)
 
 

@@ -110,6 +110,7 @@ class CodeflowServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("codeflow", VERSION, protocol_cls=CodeflowProtocol)
         self.config = Config()
+        self.base_log_level = logging.getLogger().level  # `codeflow serve --log-level`
         self.loop: asyncio.AbstractEventLoop | None = None
         self.root: Path | None = None
         self.cpu = CpuPool(2)
@@ -180,6 +181,7 @@ class CodeflowServer(LanguageServer):
         old = self.config
         self.config = config
         self.services.config = config
+        logging.getLogger().setLevel(config.log_level or self.base_log_level)
         model_changed = (old.model_path, old.provider, old.backend, old.remote) != (
             config.model_path,
             config.provider,

@@ -25,19 +25,54 @@ M.defaults = {
   native_inline = true, -- use vim.lsp.inline_completion on Neovim 0.12+
 }
 
+-- settings:begin (generated from lsp_server/config.py: codeflow settings-schema --write)
 M.settings_defaults = {
   serverPath = "codeflow",
   pythonPath = "",
   modelPath = "",
   provider = "auto",
-  completion = { enabled = true, maxTokens = 64 }, -- debounceMs: null (adaptive) unless set
-  context = { budgetTokens = 2048 },
-  chat = { budgetTokens = 8192, maxTokens = 512 },
-  tests = { command = "", trusted = false, runOnSave = false },
   backend = "local",
-  remote = { url = "", model = "", apiKeyEnv = "" },
-  trace = { server = "off" },
+  threads = 0,
+  logLevel = "",
+  completion = {
+    enabled = true,
+    -- debounceMs: null (the server's default)
+    maxTokens = 64,
+    maxLines = 12,
+    timeoutMs = 4000,
+    cacheSize = 256,
+  },
+  context = {
+    budgetTokens = 2048,
+    maxFileBytes = 1000000,
+    -- exclude: [] (the server's default)
+    includeSecrets = false,
+    history = true,
+  },
+  chat = {
+    budgetTokens = 8192,
+    maxTokens = 512,
+  },
+  tests = {
+    command = "",
+    python = "",
+    trusted = false,
+    runOnSave = false,
+    timeoutS = 120,
+    fixCandidates = 3,
+  },
+  remote = {
+    url = "",
+    model = "",
+    apiKeyEnv = "",
+    timeoutS = 30.0,
+    verifyTls = true,
+  },
+  trace = {
+    server = "off",
+  },
 }
+-- settings:end
 
 M.options = vim.deepcopy(M.defaults)
 
