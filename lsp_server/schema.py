@@ -22,9 +22,10 @@ from .config import CLIENT_SETTINGS, Config, as_json, camel
 PACKAGE_JSON = Path("vscode-extension/package.json")
 README = Path("README.md")
 NVIM_CONFIG = Path("editors/nvim/lua/codeflow/config.lua")
-TABLE_BEGIN = "<!-- settings:begin (generated from lsp_server/config.py: codeflow settings-schema --write) -->"
+_SOURCE = "generated from lsp_server/config.py: codeflow settings-schema --write"
+TABLE_BEGIN = f"<!-- settings:begin ({_SOURCE}) -->"
 TABLE_END = "<!-- settings:end -->"
-LUA_BEGIN = "-- settings:begin (generated from lsp_server/config.py: codeflow settings-schema --write)"
+LUA_BEGIN = f"-- settings:begin ({_SOURCE})"
 LUA_END = "-- settings:end"
 
 

@@ -40,7 +40,7 @@ async def test_bad_config_is_shown_once_and_default_used(
     client: LanguageClient, tmp_path: Path
 ) -> None:
     await client.initialize_session(
-        init_params(tmp_path, {"completion": {"maxTokens": "many"}, "provider": "gpu"})
+        init_params(tmp_path, {"completion.maxTokens": True, "provider": "gpu"})
     )
     client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"codeflow": {"provider": "gpu"}})
@@ -48,10 +48,10 @@ async def test_bad_config_is_shown_once_and_default_used(
     await asyncio.sleep(0.5)
     bad = sorted(m.message for m in client.messages if "bad setting" in m.message)
     assert bad == [
-        "codeflow: bad setting: codeflow.completion.max_tokens: expected a number, "
-        "got 'many'; using the default 64",
-        "codeflow: bad setting: codeflow.provider: expected one of auto, cpu, cuda, "
-        "got 'gpu'; using the default 'auto'",
+        "codeflow: bad setting: codeflow.completion.maxTokens: expected a whole number "
+        "between 1 and 4096, got true; using the default 64",
+        'codeflow: bad setting: codeflow.provider: expected one of "auto", "cpu", "cuda", '
+        'got "gpu"; using the default "auto"',
     ]
     assert all(m.type == types.MessageType.Warning for m in client.messages if "bad" in m.message)
 
