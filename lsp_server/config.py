@@ -66,14 +66,16 @@ class ContextConfig:
     budget_tokens: int = setting(
         2048, "Prompt token budget for inline completions.", lo=64, hi=131_072)
     max_file_bytes: int = setting(
-        1_000_000, "Files larger than this are not indexed.", lo=1_000, hi=100_000_000)
+        1_000_000, "Files larger than this are not indexed (read when the server starts).",
+        lo=1_000, hi=100_000_000)
     exclude: tuple[str, ...] = setting(
-        (), "Glob patterns (relative to the workspace) of files never indexed nor sent to the "
-        "model, on top of `.gitignore`.")
+        (), "Gitignore-style patterns of files left out of the index (and so out of retrieved "
+        "context), on top of `.gitignore` (read when the server starts).")
     include_secrets: bool = setting(
         False, "Also put files that look like secrets (`.env`, keys) into prompts.")
     history: bool = setting(
-        True, "Read the git history (recent commits, diffs, co-changes) into prompts.")
+        True, "Read the git history (recent commits, diffs, co-changes) into prompts (read when "
+        "the server starts).")
 
 
 @dataclass(frozen=True)

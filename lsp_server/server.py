@@ -182,10 +182,11 @@ class CodeflowServer(LanguageServer):
         self.config = config
         self.services.config = config
         logging.getLogger().setLevel(config.log_level or self.base_log_level)
-        model_changed = (old.model_path, old.provider, old.backend, old.remote) != (
+        model_changed = (old.model_path, old.provider, old.backend, old.threads, old.remote) != (
             config.model_path,
             config.provider,
             config.backend,
+            config.threads,
             config.remote,
         )
         if model_changed and self.services.backend is not None:

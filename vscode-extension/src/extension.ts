@@ -37,7 +37,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
 async function runTestsAndFix(srv: ServerManager): Promise<void> {
   if (!srv.current.tests.trusted) {
-    const cmd = srv.current.tests.command || "pytest";
+    const cmd = String(srv.current.tests.command || "pytest");
     const ok = await vscode.window.showWarningMessage(
       `codeflow runs "${cmd}" in this workspace to find failing tests. Allow it?`,
       { modal: true },

@@ -1,41 +1,31 @@
 /**
- * Settings: the one mapping from the `codeflow.*` configuration (declared in package.json)
- * to the object the server receives as `initializationOptions` and in
- * `workspace/didChangeConfiguration` (`{settings: {codeflow: <this object>}}`).
+ * Settings: every `codeflow.*` key that package.json declares goes to the server, nested, as
+ * `initializationOptions` and in `workspace/didChangeConfiguration` (`{settings: {codeflow: …}}`).
+ * package.json's `contributes.configuration` is generated from the server's
+ * `lsp_server/config.py` (`codeflow settings-schema --write`; a Python test fails on drift), so
+ * there is no list of keys here: the server validates every value and reports a bad one under the
+ * name the user typed. The client checks only the keys it reads itself (how to start the server).
  * No `vscode` import: the extension passes a getter over `WorkspaceConfiguration`.
  */
+import pkg from "../../package.json";
 
-export type Provider = "auto" | "cpu" | "cuda";
-export type Backend = "local" | "remote";
-export type Trace = "off" | "messages" | "verbose";
-
+/** The nested settings object; typed where the client reads it itself. */
 export interface CodeflowSettings {
   serverPath: string;
   pythonPath: string;
-  modelPath: string;
-  provider: Provider;
-  completion: { enabled: boolean; debounceMs: number | null; maxTokens: number };
-  context: { budgetTokens: number };
-  chat: { budgetTokens: number; maxTokens: number };
-  tests: { command: string; trusted: boolean; runOnSave: boolean };
-  backend: Backend;
-  remote: { url: string; model: string; apiKeyEnv: string };
-  trace: { server: Trace };
+  completion: { enabled: boolean; [key: string]: unknown };
+  tests: { trusted: boolean; [key: string]: unknown };
+  [key: string]: unknown;
 }
 
-export const DEFAULT_SETTINGS: CodeflowSettings = Object.freeze({
-  serverPath: "codeflow",
-  pythonPath: "",
-  modelPath: "",
-  provider: "auto",
-  completion: { enabled: true, debounceMs: null, maxTokens: 64 },
-  context: { budgetTokens: 2048 },
-  chat: { budgetTokens: 8192, maxTokens: 512 },
-  tests: { command: "", trusted: false, runOnSave: false },
-  backend: "local",
-  remote: { url: "", model: "", apiKeyEnv: "" },
-  trace: { server: "off" },
-}) as CodeflowSettings;
+interface Declared {
+  default?: unknown;
+}
+
+const PROPERTIES: Record<string, Declared> = pkg.contributes.configuration.properties;
+
+/** Every declared key below `codeflow.` ("completion.maxTokens", …), in package.json order. */
+export const SETTING_KEYS: readonly string[] = Object.keys(PROPERTIES).map((k) => k.replace(/^codeflow\./, ""));
 
 /** Reads one dotted key below `codeflow.` (e.g. "completion.maxTokens"); undefined = not set. */
 export type SettingGetter = (key: string) => unknown;
@@ -50,72 +40,62 @@ export const RESTART_KEYS: readonly string[] = [
   "remote.url",
   "remote.model",
   "remote.apiKeyEnv",
+  // read once when the server indexes the workspace
+  "context.exclude",
+  "context.maxFileBytes",
+  "context.history",
 ];
 
 export interface SettingsResult {
   settings: CodeflowSettings;
-  /** One line per bad value; the default was used instead. */
+  /** One line per bad value of a key the client itself reads; the default was used instead. */
   problems: string[];
 }
 
-function pick<T>(
-  get: SettingGetter,
-  key: string,
-  fallback: T,
-  ok: (v: unknown) => v is T,
-  problems: string[],
-): T {
+function declaredDefault(key: string): unknown {
+  return PROPERTIES[`codeflow.${key}`]?.default;
+}
+
+function setPath(obj: Record<string, unknown>, dotted: string, value: unknown): void {
+  const parts = dotted.split(".");
+  let node = obj;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    if (next === null || typeof next !== "object" || Array.isArray(next)) node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]] = value;
+}
+
+/** A string key the client uses to start the server: bad values fall back to the default. */
+function clientString(get: SettingGetter, key: string, problems: string[]): string {
   const v = get(key);
+  const fallback = declaredDefault(key) as string;
   if (v === undefined) return fallback;
-  if (ok(v)) return v;
-  problems.push(`codeflow.${key}: ${JSON.stringify(v)} is not valid; using ${JSON.stringify(fallback)}`);
+  if (typeof v === "string") return v.trim() || fallback;
+  problems.push(`codeflow.${key}: expected a string, got ${JSON.stringify(v)}; using the default ${JSON.stringify(fallback)}`);
   return fallback;
 }
 
-const isString = (v: unknown): v is string => typeof v === "string";
-const isBool = (v: unknown): v is boolean => typeof v === "boolean";
-const isPosInt = (v: unknown): v is number =>
-  typeof v === "number" && Number.isFinite(v) && v > 0 && Math.floor(v) === v;
-const isDebounce = (v: unknown): v is number | null =>
-  v === null || (typeof v === "number" && Number.isFinite(v) && v >= 0);
-const oneOf =
-  <T extends string>(...xs: T[]) =>
-  (v: unknown): v is T =>
-    typeof v === "string" && (xs as string[]).includes(v);
-
-export function readSettings(get: SettingGetter): SettingsResult {
-  const d = DEFAULT_SETTINGS;
-  const p: string[] = [];
-  const settings: CodeflowSettings = {
-    serverPath: pick(get, "serverPath", d.serverPath, isString, p).trim() || d.serverPath,
-    pythonPath: pick(get, "pythonPath", d.pythonPath, isString, p).trim(),
-    modelPath: pick(get, "modelPath", d.modelPath, isString, p).trim(),
-    provider: pick(get, "provider", d.provider, oneOf<Provider>("auto", "cpu", "cuda"), p),
-    completion: {
-      enabled: pick(get, "completion.enabled", d.completion.enabled, isBool, p),
-      debounceMs: pick(get, "completion.debounceMs", d.completion.debounceMs, isDebounce, p),
-      maxTokens: pick(get, "completion.maxTokens", d.completion.maxTokens, isPosInt, p),
-    },
-    context: { budgetTokens: pick(get, "context.budgetTokens", d.context.budgetTokens, isPosInt, p) },
-    chat: {
-      budgetTokens: pick(get, "chat.budgetTokens", d.chat.budgetTokens, isPosInt, p),
-      maxTokens: pick(get, "chat.maxTokens", d.chat.maxTokens, isPosInt, p),
-    },
-    tests: {
-      command: pick(get, "tests.command", d.tests.command, isString, p),
-      trusted: pick(get, "tests.trusted", d.tests.trusted, isBool, p),
-      runOnSave: pick(get, "tests.runOnSave", d.tests.runOnSave, isBool, p),
-    },
-    backend: pick(get, "backend", d.backend, oneOf<Backend>("local", "remote"), p),
-    remote: {
-      url: pick(get, "remote.url", d.remote.url, isString, p),
-      model: pick(get, "remote.model", d.remote.model, isString, p),
-      apiKeyEnv: pick(get, "remote.apiKeyEnv", d.remote.apiKeyEnv, isString, p),
-    },
-    trace: { server: pick(get, "trace.server", d.trace.server, oneOf<Trace>("off", "messages", "verbose"), p) },
-  };
-  return { settings, problems: p };
+export function readSettings(get: SettingGetter, keys: readonly string[] = SETTING_KEYS): SettingsResult {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const v = get(key);
+    setPath(out, key, v === undefined ? structuredClone(declaredDefault(key)) : v);
+  }
+  out.serverPath = clientString(get, "serverPath", problems);
+  out.pythonPath = clientString(get, "pythonPath", problems);
+  // The server reports a non-boolean value and uses the default; the client agrees with it.
+  const completion = (out.completion ??= {}) as Record<string, unknown>;
+  completion.enabled = completion.enabled !== false;
+  const tests = (out.tests ??= {}) as Record<string, unknown>;
+  tests.trusted = tests.trusted === true;
+  return { settings: out as CodeflowSettings, problems };
 }
+
+/** What the server gets when nothing is set: every declared default. */
+export const DEFAULT_SETTINGS: CodeflowSettings = readSettings(() => undefined).settings;
 
 /** Reads settings from a flat map of dotted keys (tests, the browser-test bridge). */
 export function getterFromObject(values: Record<string, unknown>): SettingGetter {
