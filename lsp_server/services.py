@@ -69,6 +69,8 @@ class Services:
                 self._assembler = None
             except (ImportError, OSError, ValueError, RuntimeError) as exc:
                 self.backend_error = f"codeflow: the model could not be loaded: {exc}"
+                if isinstance(exc, ImportError) and (exc.name or "").startswith("onnxruntime"):
+                    self.backend_error = no_onnxruntime_message()
                 self._report("error", self.backend_error)
             return self.backend
 
@@ -218,3 +220,11 @@ class Services:
                         fn()
                     except Exception:  # noqa: BLE001 - best effort at shutdown
                         log.debug("error closing %s", svc, exc_info=True)
+
+
+def no_onnxruntime_message() -> str:
+    """What to show when ONNX Runtime is not installed: the one-line install, CPU and GPU."""
+    from inference.install import pip_install
+
+    return ("codeflow: ONNX Runtime is not installed, so the local model cannot run. Install it "
+            f"for the CPU: {pip_install('cpu')} (or, for an NVIDIA GPU: {pip_install('gpu')})")

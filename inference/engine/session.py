@@ -17,6 +17,7 @@ import numpy as np
 import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
+from inference.install import ort_fix
 from inference.spec import ModelDirError
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def choose_providers(provider: str) -> list[str]:
         if CUDA not in available:
             raise ValueError(
                 "provider 'cuda' asked for but onnxruntime has no CUDA provider: "
-                "install onnxruntime-gpu (pip install 'codeflow[gpu]') or use provider 'cpu'"
+                f"install onnxruntime-gpu ({ort_fix('gpu')}) or use provider 'cpu'"
             )
         return [CUDA, CPU]
     if provider == "auto":

@@ -18,10 +18,12 @@ import platform
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from inference.install import ort_fix, ort_packages, pip_install
 
 RUNTIME_MODULES = (
     "pygls", "lsprotocol", "tree_sitter", "watchdog", "pygit2", "onnxruntime", "tokenizers",
@@ -61,8 +63,10 @@ def _packages() -> list[Check]:
             mod = importlib.import_module(name)
             out.append(Check(f"package {name}", True, _version(name, mod)))
         except ImportError as exc:
-            out.append(Check(f"package {name}", False, str(exc),
-                             "reinstall codeflow: pip install -e . (or `make setup`)"))
+            fix = ("install ONNX Runtime: " + pip_install("cpu") + " (CPU) or "
+                   + pip_install("gpu") + " (NVIDIA GPU)") if name == "onnxruntime" else (
+                "reinstall codeflow: " + pip_install("cpu") + " (or `make setup`)")
+            out.append(Check(f"package {name}", False, str(exc), fix))
     try:
         importlib.import_module("torch")
         out.append(Check("torch (export/train only)", True, "installed", required=False))
@@ -98,6 +102,22 @@ def _git() -> Check:
     return Check("git", True, out.stdout.strip())
 
 
+def onnxruntime_packages(
+    version: Callable[[str], str] = importlib.metadata.version,
+) -> Check:
+    """Exactly one ONNX Runtime wheel: `onnxruntime` and `onnxruntime-gpu` overwrite each
+    other's files, and with both the CUDA provider can vanish (`version`: for tests)."""
+    found = ort_packages(version)
+    detail = ", ".join(f"{name} {ver}" for name, ver in found.items()) or "none installed"
+    if len(found) > 1:
+        return Check("onnxruntime package", False, f"both installed ({detail}): they overwrite "
+                     "each other's files and the CUDA provider can vanish",
+                     f"keep one; for an NVIDIA GPU: {ort_fix('gpu')}   for the CPU only: "
+                     f"{ort_fix('cpu')}", required=False)
+    return Check("onnxruntime package", bool(found), detail,
+                 "" if found else f"install one: {ort_fix('cpu')}")
+
+
 def _model(model: str | None) -> list[Check]:
     from inference import default_model_dir
 
@@ -111,7 +131,8 @@ def _model(model: str | None) -> list[Check]:
         providers = []
     cuda = "CUDAExecutionProvider" in providers
     checks = [Check("execution providers", bool(providers), ", ".join(providers) or "none",
-                    "" if cuda else "CPU only; for a GPU: pip install 'codeflow[gpu]'")]
+                    "" if cuda else f"CPU only; for an NVIDIA GPU: {ort_fix('gpu')}"),
+              onnxruntime_packages()]
     try:
         from inference import Engine
 

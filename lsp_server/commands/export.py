@@ -16,8 +16,10 @@ def run(args: argparse.Namespace) -> int:
         from inference.export.onnx_export import RULE
         from inference.spec import ModelDirError
     except ImportError as exc:  # pragma: no cover - depends on the install
-        print(f"codeflow export needs the export extra ({exc}): "
-              "pip install 'codeflow[export]'", file=sys.stderr)
+        from inference.install import pip_install
+
+        print(f"codeflow export needs the export extra ({exc}): {pip_install('export')}",
+              file=sys.stderr)
         return 1
     try:
         result = export_model(args.hf_dir, args.out_dir, dtype=args.dtype,

@@ -59,7 +59,7 @@ export function resolveServerCommand(
         ok: false,
         message:
           `codeflow: the Python interpreter "${python}" (setting codeflow.pythonPath) was not found. ` +
-          `Point it at a Python that has codeflow installed (pip install codeflow), or clear it to use codeflow.serverPath.`,
+          `Point it at a Python that has codeflow installed (pip install -e '.[cpu]' in the codeflow checkout), or clear it to use codeflow.serverPath.`,
       };
     }
     return { ok: true, command: found, args: ["-m", "lsp_server.cli", "serve"], source: "pythonPath" };
@@ -73,7 +73,7 @@ export function resolveServerCommand(
       ok: false,
       message:
         `codeflow: the server executable "${server}" is not on PATH or in the workspace's .venv. ` +
-        `Install it (pip install codeflow), or set codeflow.serverPath to its full path, ` +
+        `Install it (pip install -e '.[cpu]' in the codeflow checkout), or set codeflow.serverPath to its full path, ` +
         `or codeflow.pythonPath to a Python that has it.`,
     };
   }

@@ -33,7 +33,7 @@ describe("resolveServerCommand", () => {
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(r.message).toContain('"codeflow" is not on PATH');
-      expect(r.message).toContain("pip install codeflow");
+      expect(r.message).toContain("pip install -e '.[cpu]' in the codeflow checkout");
       expect(r.message).toContain("codeflow.serverPath");
     }
     const p = resolveServerCommand({ serverPath: "codeflow", pythonPath: "/nope/python" }, env([]));

@@ -118,7 +118,7 @@ function M.server_cmd()
   end
   return nil,
     string.format(
-      "the server '%s' was not found (not on PATH, not in ./.venv). Install it (pip install codeflow) or pass setup{server_path=...} or setup{python_path=...}",
+      "the server '%s' was not found (not on PATH, not in ./.venv). Install it from the codeflow checkout (pip install -e '.[cpu]' there) or pass setup{server_path=...} or setup{python_path=...}",
       exe
     )
 end
