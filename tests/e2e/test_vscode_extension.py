@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from lsp_server.schema import vscode_configuration
+
 ROOT = Path(__file__).resolve().parents[2]
 EXT = ROOT / "vscode-extension"
 NODE = shutil.which("node")
@@ -107,27 +109,8 @@ def test_bundle_and_vsix(installed: Path) -> None:
     assert not any("node_modules" in n or n.endswith(".map") or "/src/" in n for n in names)
     assert manifest["engines"]["vscode"] == "^1.91.0"
     assert manifest["main"] == "./dist/extension.js"
-    props = manifest["contributes"]["configuration"]["properties"]
-    for key in (
-        "codeflow.serverPath",
-        "codeflow.pythonPath",
-        "codeflow.modelPath",
-        "codeflow.provider",
-        "codeflow.completion.enabled",
-        "codeflow.completion.debounceMs",
-        "codeflow.completion.maxTokens",
-        "codeflow.context.budgetTokens",
-        "codeflow.chat.budgetTokens",
-        "codeflow.tests.command",
-        "codeflow.tests.trusted",
-        "codeflow.tests.runOnSave",
-        "codeflow.backend",
-        "codeflow.remote.url",
-        "codeflow.remote.model",
-        "codeflow.remote.apiKeyEnv",
-        "codeflow.trace.server",
-    ):
-        assert key in props, key
+    # every setting, as lsp_server/config.py declares it (types, defaults, limits, descriptions)
+    assert manifest["contributes"]["configuration"] == vscode_configuration()
     assert manifest["contributes"]["views"]["codeflow"][0] == {
         "type": "webview",
         "id": "codeflow.chat",
