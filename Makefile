@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-EXTRAS ?= export,train,dev
+EXTRAS ?= export,train,dev,bench
 
 .PHONY: setup test demo lint bench soak clean llamacpp vscode nvim-test
 

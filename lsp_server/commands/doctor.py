@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 RUNTIME_MODULES = (
-    "pygls", "lsprotocol", "tree_sitter", "watchdog", "pygit2", "onnxruntime", "tokenizers",
-    "numpy", "platformdirs",
+    "pygls", "lsprotocol", "tree_sitter", "watchdog", "onnxruntime", "tokenizers", "numpy",
+    "platformdirs",
 )
 LANGUAGES = ("python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp")
 
