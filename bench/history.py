@@ -7,7 +7,8 @@ incremental ingest of 10 new commits, and p50/p95 of each per-request query, col
 for that path) and warm. It also times libgit2 (pygit2) and the streaming ``git log`` reader
 over the same 2,000 commits, the measurement behind using the git CLI.
 
-Run: ``.venv/bin/python bench/history.py`` (CPU-heavy: a minute or two).
+Run: ``.venv/bin/python bench/history.py`` (CPU-heavy: a minute or two). pygit2 comes with the
+``bench`` extra (``pip install -e '.[bench]'``; ``make bench`` installs it).
 """
 
 from __future__ import annotations
