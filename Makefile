@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# ONNX Runtime: `cpu` here; `make setup EXTRAS=gpu,export,train,dev` on a fresh .venv for CUDA
+# ONNX Runtime: `cpu` here; `make setup EXTRAS=gpu,export,train,dev,bench` on a fresh .venv for CUDA
 # (never both: see README, "A GPU").
-EXTRAS ?= cpu,export,train,dev
+EXTRAS ?= cpu,export,train,dev,bench
 
 .PHONY: setup test demo lint bench soak clean llamacpp vscode nvim-test
 

@@ -7,12 +7,14 @@ incremental ingest of 10 new commits, and p50/p95 of each per-request query, col
 for that path) and warm. It also times libgit2 (pygit2) and the streaming ``git log`` reader
 over the same 2,000 commits, the measurement behind using the git CLI.
 
-Run: ``.venv/bin/python bench/history.py`` (CPU-heavy: a minute or two).
+Run: ``.venv/bin/python bench/history.py`` (CPU-heavy: a minute or two). pygit2 comes with the
+``bench`` extra (``pip install -e '.[bench]'``; ``make bench`` installs it).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import os
 import shutil
@@ -201,8 +203,11 @@ def cli_numstat(root: Path, limit: int) -> int:
 def bench_access(root: Path, limit: int) -> None:
     print(f"\n== git access, same {limit} commits of the synthetic history (median of 3)")
     cli = statistics.median(timed(lambda: cli_numstat(root, limit)) for _ in range(3))
-    lib = statistics.median(timed(lambda: pygit2_numstat(root, limit)) for _ in range(3))
     print(f"  git log -z --numstat stream + parse: {cli:.3f}s")
+    if importlib.util.find_spec("pygit2") is None:
+        print("  pygit2 not installed (pip install -e '.[bench]'): no comparison")
+        return
+    lib = statistics.median(timed(lambda: pygit2_numstat(root, limit)) for _ in range(3))
     print(f"  pygit2 walk + diff + find_similar + line_stats: {lib:.3f}s")
     print(f"  pygit2 / CLI: {lib / cli:.1f}x -> keeping the {'CLI' if cli <= lib else 'pygit2'}")
 

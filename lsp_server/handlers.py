@@ -262,7 +262,10 @@ def _record_edit(ls: CodeflowServer, uri: str, old: str, new: str) -> None:
 def _register_test_only(server: CodeflowServer) -> None:
     @server.feature("codeflow/_slow")
     async def slow(ls: CodeflowServer, params: Any) -> dict[str, Any]:
-        seconds = float(convert.plain(params).get("seconds", 5))
+        p = convert.plain(params)
+        seconds = float(p.get("seconds", 5))
+        # "completion" holds the inference worker ahead of completions queued after it
+        priority = Priority[str(p.get("priority", "chat")).upper()]
 
         def work(token: CancelToken) -> dict[str, Any]:
             end = time.monotonic() + seconds
@@ -274,7 +277,7 @@ def _register_test_only(server: CodeflowServer) -> None:
             return {"steps": steps}
 
         try:
-            return await ls.inference.run(work, Priority.CHAT, CancelToken())
+            return await ls.inference.run(work, priority, CancelToken())
         except Cancelled as exc:
             raise convert.request_cancelled(str(exc)) from exc
 

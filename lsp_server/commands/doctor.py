@@ -26,8 +26,8 @@ from typing import Any
 from inference.install import ort_fix, ort_packages, pip_install
 
 RUNTIME_MODULES = (
-    "pygls", "lsprotocol", "tree_sitter", "watchdog", "pygit2", "onnxruntime", "tokenizers",
-    "numpy", "platformdirs",
+    "pygls", "lsprotocol", "tree_sitter", "watchdog", "onnxruntime", "tokenizers", "numpy",
+    "platformdirs",
 )
 LANGUAGES = ("python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp")
 

@@ -134,7 +134,7 @@ class CompletionService:
         self.cache = CompletionCache(server.config.completion.cache_size)
         self.typing = TypingSpeed()
         self._tasks: dict[str, asyncio.Task[Any]] = {}
-        self.model_calls = 0
+        self.model_calls = 0  # generations the inference worker started
         self.last_timing: Any = None
 
     def supersede(self, uri: str) -> None:
@@ -203,13 +203,12 @@ class CompletionService:
             return None
         from ..features.generation import complete_once
 
-        self.model_calls += 1
+        def run(t: CancelToken) -> Any:
+            self.model_calls += 1  # on the worker: a request superseded while queued never counts
+            return complete_once(ls.config, backend, assembler, path, prefix, suffix, t)
+
         try:
-            done = await ls.inference.run(
-                lambda t: complete_once(ls.config, backend, assembler, path, prefix, suffix, t),
-                Priority.COMPLETION,
-                token,
-            )
+            done = await ls.inference.run(run, Priority.COMPLETION, token)
         except (RuntimeError, OSError) as exc:  # a remote server down, a model failing mid-use
             ls.report("error", f"codeflow: completion failed: {exc}")
             return None

@@ -10,6 +10,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,9 +48,12 @@ class Stats:
 
 
 class MetricsStore:
-    """Thread-safe stats with a JSON file behind them."""
+    """Thread-safe stats with a JSON file behind them. `clock` gives seconds for the save
+    throttle (monotonic; its origin is arbitrary, e.g. near boot, so only differences count)."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(
+        self, path: Path | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         if path is None:
             try:
                 path = cache_dir() / "stats.json"
@@ -57,7 +61,8 @@ class MetricsStore:
                 log.warning("stats not persisted: %s", exc)
         self.path = path
         self._lock = threading.Lock()
-        self._saved_at = 0.0
+        self._clock = clock
+        self._saved_at: float | None = None  # None: not saved yet, so the first save_soon saves
         self.stats = self._load()
 
     def _load(self) -> Stats:
@@ -95,8 +100,8 @@ class MetricsStore:
     def save_soon(self, every_s: float = SAVE_EVERY_S) -> None:
         """Save unless saved in the last `every_s` seconds (shutdown saves the rest): a shown
         suggestion must not cost a file write on the event loop."""
-        now = time.monotonic()
-        if now - self._saved_at >= every_s:
+        now = self._clock()
+        if self._saved_at is None or now - self._saved_at >= every_s:
             self._saved_at = now
             self.save()
 

@@ -112,7 +112,9 @@ async def test_javascript_completion_fallback_items(
         )
     )
     assert result is not None and result.is_incomplete is True
-    assert len(result.items) == 1
+    assert len(result.items) == 1  # an empty list is not a fallback
+    stats = await client.protocol.send_request_async("codeflow/_stats", {})
+    assert stats.model_calls == 1  # the item is the model's, through textDocument/completion
     item = result.items[0]
     assert item.detail == "codeflow"
     assert item.text_edit.range.start == types.Position(line, char)
@@ -123,29 +125,51 @@ async def test_javascript_completion_fallback_items(
 async def test_supersede_only_the_last_of_twenty_is_answered(
     client: LanguageClient, workspace: Path
 ) -> None:
+    """Twenty requests for one document queue behind a job holding the inference worker; once
+    it is released only the newest runs the model: the nineteen older ones are cancelled, not
+    answered (the same greedy text from nineteen more model runs would look the same)."""
     await client.initialize_session(init_params(workspace, {"completion": {"debounceMs": 0}}))
     await _ready(client)
     uri = (workspace / "inventory" / "draft.py").as_uri()
     _open(client, uri, PY, "python")
     line, char = _end(PY)
-    futures = []
-    for _ in range(20):
-        futures.append(
-            client.protocol.send_request(
-                types.TEXT_DOCUMENT_INLINE_COMPLETION, _inline(uri, line, char, invoked=False)
-            )
+    before = await client.protocol.send_request_async("codeflow/_stats", {})
+    # queued before the completions at their priority: it runs first and holds the worker
+    hold = client.protocol.send_request("codeflow/_slow", {"seconds": 120,
+                                                           "priority": "completion"})
+    hold_id = list(client.protocol._request_futures)[-1]
+    futures = [
+        client.protocol.send_request(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION, _inline(uri, line, char, invoked=False)
         )
-        await asyncio.sleep(0.01)
+        for _ in range(20)
+    ]
+    await _until_requested(client, before.metrics.requested + 20)
+    client.protocol.notify("$/cancelRequest", types.CancelParams(id=hold_id))
     results = await asyncio.gather(
         *(asyncio.wrap_future(f) for f in futures), return_exceptions=True
     )
+    with pytest.raises(Exception, match="-32800|cancel"):
+        await asyncio.wrap_future(hold)
     *older, last = results
     assert not isinstance(last, BaseException) and len(last.items) == 1
     for r in older:
-        if isinstance(r, BaseException):
-            assert "-32800" in repr(r) or "cancel" in repr(r).lower(), repr(r)
-        else:
-            assert r.items == [] or r.items[0].insert_text == last.items[0].insert_text
+        assert isinstance(r, BaseException), r  # superseded before it ran: no answer
+        assert "-32800" in repr(r) or "cancel" in repr(r).lower(), repr(r)
+    stats = await client.protocol.send_request_async("codeflow/_stats", {})
+    assert stats.model_calls - before.model_calls == 1  # only the newest ran the model
+
+
+async def _until_requested(client: LanguageClient, count: int, timeout: float = 120.0) -> None:
+    """Wait until the server has taken `count` completion requests (each one supersedes the
+    previous as it is taken), then one more round trip for the cancellations to land."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    stats = client.protocol.send_request_async
+    while (await stats("codeflow/_stats", {})).metrics.requested < count:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"the server did not take {count} completion requests")
+        await asyncio.sleep(0.05)
+    await stats("codeflow/_stats", {})
 
 
 async def test_type_through_is_served_from_cache(client: LanguageClient, workspace: Path) -> None:

@@ -63,12 +63,16 @@ def write_script(path: Path, outputs: list[str], prompt_log: Path | None = None)
     return path
 
 
-def capabilities(apply_edit: bool = True) -> dict[str, Any]:
-    """Client capabilities as plain JSON: UTF-16, progress, inline completion, code actions."""
+def capabilities(apply_edit: bool = True, create_files: bool = False) -> dict[str, Any]:
+    """Client capabilities as plain JSON: UTF-16, progress, inline completion, code actions
+    (with `create_files`, workspace edits may create files, as VS Code's may)."""
+    workspace: dict[str, Any] = {"configuration": True, "applyEdit": apply_edit}
+    if create_files:
+        workspace["workspaceEdit"] = {"documentChanges": True, "resourceOperations": ["create"]}
     return {
         "general": {"positionEncodings": ["utf-16"]},
         "window": {"workDoneProgress": True},
-        "workspace": {"configuration": True, "applyEdit": apply_edit},
+        "workspace": workspace,
         "textDocument": {
             "synchronization": {"didSave": True},
             "inlineCompletion": {},
@@ -296,14 +300,15 @@ class Server:
         self.notify("$/cancelRequest", {"id": msg_id})
 
     async def initialize(
-        self, root: Path | None, options: dict[str, Any] | None = None, apply_edit: bool = True
+        self, root: Path | None, options: dict[str, Any] | None = None, apply_edit: bool = True,
+        create_files: bool = False,
     ) -> Reply:
         """initialize + initialized."""
         params = {
             "processId": os.getpid(),
             "rootUri": root.as_uri() if root else None,
             "workspaceFolders": [{"uri": root.as_uri(), "name": root.name}] if root else None,
-            "capabilities": capabilities(apply_edit),
+            "capabilities": capabilities(apply_edit, create_files),
             "initializationOptions": options,
         }
         reply = await self.request("initialize", params)

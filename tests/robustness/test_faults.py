@@ -96,12 +96,12 @@ def started() -> Iterator[list[Server]]:
 
 def start(
     started: list[Server], cache: Path, root: Path | None, options: dict[str, Any] | None,
-    **env: str,
+    create_files: bool = False, **env: str,
 ) -> Server:
     """Start, initialize and register a server."""
     server = Server(server_env(cache, **env))
     started.append(server)
-    reply = server.call(server.initialize(root, options))
+    reply = server.call(server.initialize(root, options, create_files=create_files))
     assert reply.ok, reply
     return server
 

@@ -19,6 +19,7 @@ from .harness import REPO, Server, no_traceback, write_script
 from .test_faults import BUNDLED, errors_shown, inline, needs_model, request, start, wait_for
 
 OUTSIDE_CODE = "def pwned():\n    return 'written outside'\n"
+INSIDE_CODE = 'def f(x):\n    """Return x."""\n    return x\n'
 
 
 @pytest.fixture
@@ -58,9 +59,9 @@ def _outside_uris(root: Path, outside: Path) -> list[str]:
 
 def test_no_edit_outside_the_workspace(tmp_path: Path, started: list[Server]) -> None:
     root, outside = _boundary_workspace(tmp_path)
-    answer = "```python\n" + OUTSIDE_CODE + "```"
+    answer = "```python\n" + INSIDE_CODE + "```"  # a rewrite of f, a test module: any action
     script = write_script(tmp_path / "script.json", [answer] * 100)
-    server = start(started, tmp_path / "cache", root, {},
+    server = start(started, tmp_path / "cache", root, {}, create_files=True,
                    CODEFLOW_TEST_BACKEND=str(script))
     server.call(server.wait_ready())
     before = {p: p.read_bytes() for p in outside.rglob("*")}
@@ -87,11 +88,16 @@ def test_no_edit_outside_the_workspace(tmp_path: Path, started: list[Server]) ->
     assert {p: p.read_bytes() for p in outside.rglob("*")} == before
     refusals = [m for m in errors_shown(server) if "outside the workspace" in m]
     assert refusals  # the user was told why
-    # control: inside the workspace the same command does produce an edit
+    # control: inside the workspace the same command and actions do produce an edit
     inside = (root / "pkg" / "mod.py").as_uri()
     ok = request(server, "workspace/executeCommand", {
         "command": "codeflow.applyCodeBlock", "arguments": [{"uri": inside, "code": "y = 1\n"}]})
     assert ok.ok and len(server.seen.applied_edits) == 1
+    for action in ("fix", "docstring", "test"):
+        data = {"codeflow": {"action": action, "uri": inside, "line": 0, "name": "f",
+                             "message": "m"}}
+        resolved = request(server, "codeAction/resolve", {"title": "control", "data": data})
+        assert resolved.ok and resolved.result.get("edit") is not None, (action, resolved)
     print(f"boundary: {tried} outside-workspace edits tried, all refused")
 
 
@@ -104,7 +110,8 @@ def test_code_action_test_file_is_not_created_through_a_symlinked_tests_dir(
     (root / "tests").symlink_to(outside / "tests", target_is_directory=True)
     answer = "```python\nfrom pkg.mod import f\n\n\ndef test_f():\n    assert f(1) == 1\n```"
     script = write_script(tmp_path / "script.json", [answer] * 10)
-    server = start(started, tmp_path / "cache", root, {}, CODEFLOW_TEST_BACKEND=str(script))
+    server = start(started, tmp_path / "cache", root, {}, create_files=True,
+                   CODEFLOW_TEST_BACKEND=str(script))
     server.call(server.wait_ready())
     uri = (root / "pkg" / "mod.py").as_uri()
     data = {"codeflow": {"action": "test", "uri": uri, "line": 0, "name": "f"}}
@@ -115,6 +122,14 @@ def test_code_action_test_file_is_not_created_through_a_symlinked_tests_dir(
         str(root) in json.dumps(change) and "outside" not in json.dumps(change)
         for change in edit.get("documentChanges") or [edit.get("changes")]
     ), edit
+    # control: with tests/ a real folder, the same action writes the test into it
+    (root / "tests").unlink()
+    (root / "tests").mkdir()
+    (root / "tests" / "test_mod.py").write_text("def test_old():\n    pass\n")
+    resolved = request(server, "codeAction/resolve", {"title": "Write a test", "data": data})
+    edit = resolved.result.get("edit")
+    assert edit is not None, resolved
+    assert (root / "tests" / "test_mod.py").as_uri() in json.dumps(edit), edit
 
 
 # ---- tests run only when asked, in a trusted workspace --------------------------------------

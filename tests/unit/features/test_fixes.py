@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -60,6 +62,47 @@ def test_code_flow_includes_uncommitted_changes(tmp_path: Path) -> None:
     flow = fixes._flow_from_git(root, target)
     assert "uncommitted changes:\n" in flow
     assert "-    result = 0\n+    result = 1" in flow
+
+
+def _history(root: Path, store: Path) -> Any:
+    from context.history import History
+
+    history = History(root, store_path=store)
+    assert history.available
+    history.ingest()
+    return history
+
+
+def test_code_flow_from_history_shows_the_commit_that_broke_mean(tmp_path: Path) -> None:
+    """The primary path, called directly: `git log -L` (the fallback) cannot stand in for it."""
+    root = make_workspace(tmp_path / "ws")
+    history = _history(root, tmp_path / "history.sqlite3")
+    try:
+        target = Target("calc.py", MEAN, (root / "calc.py").read_text())
+        flow = fixes._flow_from_history(history, target)
+        first = (flow.splitlines() or [""])[0]
+        assert first.startswith("commit ") and first.endswith(BUG_COMMIT)
+        assert "-    count = len(values)\n+    count = len(values) - 1" in flow
+        assert "uncommitted" not in flow
+        (root / "calc.py").write_text(target.text.replace("/ count", "/ (count or 1)"))
+        flow = fixes._flow_from_history(history, target)
+        assert "uncommitted changes:\n" in flow
+        assert "+    return total(values) / (count or 1)" in flow
+    finally:
+        history.close()
+
+
+def test_code_flow_prefers_history_over_the_git_fallback(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws")
+    history = _history(root, tmp_path / "history.sqlite3")
+    try:
+        target = Target("calc.py", MEAN, (root / "calc.py").read_text())
+        ls = SimpleNamespace(root=None, services=SimpleNamespace(history=history))  # no fallback
+        assert fixes.code_flow(ls, target) == fixes._flow_from_history(history, target)[
+            : fixes.FLOW_CHARS]
+        assert BUG_COMMIT in fixes.code_flow(ls, target)
+    finally:
+        history.close()
 
 
 def test_fix_prompt_has_failure_test_code_and_flow(ws: Path) -> None:

@@ -111,7 +111,7 @@ def test_new_top_level_folder_is_watched_and_vendored_ones_are_not(tmp_path: Pat
         watcher = index._watcher
         assert str(root / "node_modules") not in watcher._watched
         (root / "newpkg").mkdir()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60  # a bound, not a timing assertion
         while str(root / "newpkg") not in watcher._watched and time.monotonic() < deadline:
             time.sleep(0.05)
         assert str(root / "newpkg") in watcher._watched

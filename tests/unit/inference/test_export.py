@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -201,17 +202,32 @@ def test_cli_generate_without_model_names_the_path(tmp_path: Path,
     assert str(tmp_path / "nope") in err and "codeflow export" in err
 
 
+# Int8 agreement for the loop model, on any x86-64 CPU. ORT's int8 kernels differ by CPU: exact
+# int32 sums (AVX-512 VNNI, AMX) give a mean |error| of 0.04 x the logits' std here; AVX2 without
+# VNNI sums u8 x s8 pairs in saturating int16 (vpmaddubsw), and an emulation of that kernel gives
+# 0.10 (0.1007 was measured on the machine of issue 17), top-1 0.88, cosine >= 0.977. A broken
+# weight (a doubled scale, pass 2 reading another layer's weight) gives >= 0.34, cosine <= 0.86.
+INT8_MEAN_ERR_STD = 0.2
+INT8_MIN_COSINE = 0.95
+
+
 def test_int8_loop_export_quantizes_the_shared_weights(hf_dirs: dict[str, Path],
                                                        tmp_path: Path) -> None:
     onnx = pytest.importorskip("onnx")
     result = onnx_export.export_model(hf_dirs["loop"], tmp_path / "int8", dtype="int8")
     assert result.top1_agreement >= onnx_export.MIN_TOP1["int8"]
-    ref = torch_logits(hf_dirs["loop"], PROMPT)
-    got = OrtSession.open(tmp_path / "int8" / "model.onnx", provider="cpu").logits_of(PROMPT)
-    assert np.abs(got - ref).mean() <= onnx_export.TOLERANCE["int8"] * ref.std()
     graph = onnx.load(str(tmp_path / "int8" / "model.onnx")).graph
     weights = {t.name: t for t in graph.initializer}
     float_weights = [n.input[1] for n in graph.node if n.op_type == "MatMul"
                      and n.input[1] in weights and weights[n.input[1]].data_type == 1]
     assert float_weights == []  # every weight MatMul reads int8 weights, both passes
-    assert sum(n.op_type == "MatMulInteger" for n in graph.node) >= 2 * 2 * 4 + 1
+    readers = Counter(n.input[1] for n in graph.node if n.op_type == "MatMulInteger")
+    assert all(weights[name].data_type == onnx.TensorProto.INT8 for name in readers)
+    # per layer qkv, o, gate/up, down: one int8 tensor read by both passes; lm_head once
+    assert sorted(readers.values()) == [1] + [2] * 2 * 4
+    ref = torch_logits(hf_dirs["loop"], PROMPT)
+    got = OrtSession.open(tmp_path / "int8" / "model.onnx", provider="cpu").logits_of(PROMPT)
+    assert np.abs(got - ref).mean() <= INT8_MEAN_ERR_STD * ref.std()
+    cosine = (got * ref).sum(-1) / np.linalg.norm(got, axis=-1) / np.linalg.norm(ref, axis=-1)
+    assert cosine.min() >= INT8_MIN_COSINE
+    assert (got.argmax(-1) == ref.argmax(-1)).mean() >= onnx_export.MIN_TOP1["int8"]

@@ -15,7 +15,10 @@ def test_priority_order_completion_first() -> None:
     worker = InferenceWorker()
     gate = threading.Event()
     order: list[str] = []
-    blocker = worker.submit(lambda t: gate.wait(5), Priority.WARMUP, CancelToken())
+    running = threading.Event()
+    blocker = worker.submit(lambda t: (running.set(), gate.wait(30)), Priority.WARMUP,
+                            CancelToken())
+    assert running.wait(30)  # the worker holds the blocker before anything else is queued
     futs = [
         worker.submit(lambda t, n=name: order.append(n), prio, CancelToken())
         for name, prio in [
@@ -26,9 +29,9 @@ def test_priority_order_completion_first() -> None:
         ]
     ]
     gate.set()
-    blocker.result(5)
+    blocker.result(30)
     for f in futs:
-        f.result(5)
+        f.result(30)
     worker.stop()
     assert order == ["completion", "fix", "chat", "warmup"]
 
@@ -53,7 +56,10 @@ def test_awaiting_cancel_trips_token() -> None:
     worker = InferenceWorker()
     seen: list[str] = []
 
+    started = threading.Event()
+
     def work(token: CancelToken) -> None:
+        started.set()
         while not token.cancelled:
             threading.Event().wait(0.005)
         seen.append(token.reason)
@@ -61,7 +67,7 @@ def test_awaiting_cancel_trips_token() -> None:
     async def main() -> None:
         token = CancelToken()
         task = asyncio.ensure_future(worker.run(work, Priority.CHAT, token))
-        await asyncio.sleep(0.05)
+        assert await asyncio.to_thread(started.wait, 30)  # running, not merely queued
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
