@@ -42,10 +42,15 @@ class ContextConfig:
 
 @dataclass(frozen=True)
 class ChatConfig:
-    """Chat and code actions."""
+    """Chat and code actions. `temperature` None: the model dir's default (greedy when it has
+    none); `reasoning_tokens`: extra tokens a reasoning model may think for; `show_reasoning`:
+    stream the reasoning to the client."""
 
     budget_tokens: int = 8192
     max_tokens: int = 512
+    temperature: float | None = None
+    reasoning_tokens: int = 2048
+    show_reasoning: bool = True
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "context.budget_tokens": (64, 131_072),
     "chat.budget_tokens": (256, 131_072),
     "chat.max_tokens": (1, 32_768),
+    "chat.temperature": (0, 2),
+    "chat.reasoning_tokens": (0, 32_768),
     "tests.timeout_s": (1, 3600),
     "tests.fix_candidates": (1, 16),
     "threads": (0, 256),
