@@ -6,7 +6,8 @@ Read from files beside `codeflow-model.json`, named as in a Hugging Face checkpo
 `top_p`, `top_k`, `do_sample`, `eos_token_id`). `codeflow export` copies both
 (`inference.export.metadata`). A dir without them (older exports) gets ChatML and greedy
 decoding. `codeflow-model.json` may say `"reasoning": true|false`; otherwise a model reasons
-when its template mentions `</think>`. Standard library only.
+when its template mentions `<think>` (a Thinking template opens it in the generation prompt
+or takes it out of history turns). Standard library only.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class ChatSpec:
         gen = _read_json(root / GENERATION_CONFIG)
         declared = _read_json(root / MODEL_JSON).get("reasoning")
         reasoning = (bool(declared) if isinstance(declared, bool)
-                     else template is not None and THINK_CLOSE in template)
+                     else template is not None and THINK_OPEN in template)
         return cls(template, sampling_of(gen), eos_ids_of(gen), reasoning)
 
 

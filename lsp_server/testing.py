@@ -6,10 +6,11 @@ The server builds it only when both `CODEFLOW_TEST_COMMANDS=1` and
     {"outputs": ["first answer", "second answer"], "promptLog": "/tmp/prompts.jsonl",
      "chatTemplate": "{% for m in messages %}...", "generationConfig": {"temperature": 0.6}}
 
-Each generation returns the next output. `chatTemplate` and `generationConfig` (optional) are
-written into the model dir as `chat_template.jinja` and `generation_config.json`. The model dir (byte-level tokenizer with the chat and
+Each generation returns the next output. The model dir (byte-level tokenizer with the chat and
 FIM special tokens, and a `codeflow-model.json`) is written beside the script, so the real prompt
-assembler can run against it. With `promptLog`, each request is appended as one JSON line:
+assembler can run against it; `chatTemplate` and `generationConfig` (optional) go into it as
+`chat_template.jinja` and `generation_config.json`. With `promptLog`, each request is
+appended as one JSON line:
 `{"prompt": decoded prompt text, "temperature", "top_p", "top_k", "seed", "max_tokens", "slot"}`.
 """
 
