@@ -5,7 +5,7 @@ The semantics of vLLM's `qwen3` reasoning parser, for a model that reasons: ever
 template often opens it in the prompt); a missing `</think>` means that all output so far is
 reasoning. For a model that is not declared to reason, output is the answer unless it starts
 with `<think>` (then it is split the same way). Tags split across deltas are held back until
-they are whole; the answer's leading newlines are dropped.
+they are whole; the leading newlines of the reasoning and of the answer are dropped.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class ReasoningSplitter:
         self.mode = "start"  # start -> reasoning -> answer (or start -> answer)
         self._held = ""
         self._answer_started = False
+        self._reasoning_started = False
 
     def push(self, text: str) -> Split:
         """Split the next piece of output."""
@@ -60,7 +61,7 @@ class ReasoningSplitter:
                 return Split(stripped.removeprefix(THINK_OPEN).lstrip("\n"), "")
             return Split("", self._answer(held))
         if self.mode == "reasoning":
-            return Split(held, "")
+            return Split(held if self._reasoning_started else held.lstrip("\n"), "")
         return Split("", self._answer(held))
 
     def _step(self) -> Split | None:
@@ -87,6 +88,10 @@ class ReasoningSplitter:
         return Split()
 
     def _reasoning(self) -> Split | None:
+        if not self._reasoning_started:
+            self._held = self._held.lstrip("\n")
+            if not self._held:
+                return None
         at = self._held.find(THINK_CLOSE)
         if at >= 0:
             reasoning = self._held[:at]
@@ -98,6 +103,7 @@ class ReasoningSplitter:
             return None
         emit = self._held[: len(self._held) - keep]
         self._held = self._held[len(self._held) - keep:]
+        self._reasoning_started = True
         return Split(emit, "")
 
     def _answer(self, text: str) -> str:

@@ -22,6 +22,8 @@ CASES = [
     ("  <think>hmm</think>ok", False, Split("hmm", "ok")),
     ("<thinking>is a tag too</thinking>", False, Split("", "<thinking>is a tag too</thinking>")),
     ("<thi", False, Split("", "<thi")),
+    ("<think>\n\n</think>\n\nPlain.", True, Split("", "Plain.")),
+    ("\n\nplan\n</think>ok", True, Split("plan\n", "ok")),
     ("```py\nx = 1\n```", False, Split("", "```py\nx = 1\n```")),
 ]
 
@@ -56,7 +58,9 @@ def test_server_split_makes_all_text_answer() -> None:
     assert splitter.push("no tags here") == Split("", "no tags here")
 
 
-@given(st.text(alphabet="ab<>/thinkd\n ", max_size=40), st.booleans(),
+@given(st.lists(st.sampled_from(["<think>", "</think>", "\n", "a", " ", "</th", "<"]),
+                max_size=12).map("".join) | st.text(alphabet="ab<>/thinkd\n ", max_size=40),
+       st.booleans(),
        st.lists(st.integers(1, 6), max_size=20))
 def test_any_chunking_gives_the_same_split(text: str, reasons: bool, cuts: list[int]) -> None:
     splitter = ReasoningSplitter(reasons)
