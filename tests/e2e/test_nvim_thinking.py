@@ -50,5 +50,5 @@ def test_reasoning_is_folded_in_the_chat_buffer(tmp_path: Path) -> None:
     data = json.loads(result.read_text())
     failed = [c for c in data["checks"] if not c["ok"]]
     assert not failed, json.dumps(failed, indent=1)[:6000]
-    assert len(data["checks"]) == 14
+    assert len(data["checks"]) == 15
     assert r.returncode == 0

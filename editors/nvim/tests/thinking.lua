@@ -109,6 +109,7 @@ end, function()
     results.fold = fold
     check("reasoning folded (closed)", fold[1] == head and fold[2] == find("bad()") + 1 and fold[2] < answer, { fold, lines() })
     check("answer not folded", closed(answer)[1] == -1, closed(answer))
+    check("an answer the model ended is not labelled as stopped", find("> stopped") == nil, lines())
     check("history has the answer only", chat.messages[#chat.messages].content == "Use `sum`.", chat.messages)
     chat.last = nil
     check("second question sent", chat.ask("And then?", {}))

@@ -74,7 +74,7 @@ function addMessage(role: "user" | "assistant", content: string, finishReason?: 
 function renderInto(body: HTMLElement, text: string, finishReason?: string): void {
   const r = renderMarkdown(text);
   let html = r.html;
-  if (finishReason && finishReason !== "stop")
+  if (finishReason && finishReason !== "stop" && finishReason !== "eos") // eos: the model ended its turn
     html += `<div class="finish finish-${escapeHtml(finishReason)}">${escapeHtml(finishLabel(finishReason))}</div>`;
   body.innerHTML = html; // renderMarkdown escapes everything from the model
   blocksOf.set(body, r.blocks);

@@ -143,7 +143,7 @@ function M.ask(question, opts)
       append(buf, "\n\n> error: " .. tostring(err.message or err))
     elseif reason == "cancelled" then
       append(buf, "\n\n> cancelled")
-    elseif reason and reason ~= "stop" then
+    elseif reason and reason ~= "stop" and reason ~= "eos" then -- eos: the model ended its turn
       append(buf, "\n\n> stopped: " .. reason)
     end
     table.insert(M.messages, { role = "assistant", content = text })
