@@ -80,11 +80,21 @@ class ContextConfig:
 
 @dataclass(frozen=True)
 class ChatConfig:
-    """Chat and code actions."""
+    """Chat and code actions. `temperature` None: the model dir's default (greedy when it has
+    none); `reasoning_tokens`: extra tokens a reasoning model may think for; `show_reasoning`:
+    stream the reasoning to the client."""
 
     budget_tokens: int = setting(8192, "Prompt token budget for chat.", lo=256, hi=131_072)
     max_tokens: int = setting(
         512, "Most tokens one chat answer (or code action) may have.", lo=1, hi=32_768)
+    temperature: float | None = setting(
+        None, "Chat sampling temperature. `null`: the model dir's default (greedy when it has "
+        "none); 0: greedy.", lo=0, hi=2)
+    reasoning_tokens: int = setting(
+        2048, "Extra tokens a reasoning model may think for (chat, fixes, code actions).",
+        lo=0, hi=32_768)
+    show_reasoning: bool = setting(
+        True, "Stream a reasoning model's thinking to the chat (collapsed).")
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ class Services:
         self.history: Any = None
         self.edit_ring: Any = None
         self.backend: Any = None
+        self.chat_spec: Any = None
         self.backend_error: str | None = None
         self.index_error: str | None = None
         self._assembler: Any = None
@@ -65,6 +66,7 @@ class Services:
                 return self.backend
             try:
                 self.backend = self._make_backend()
+                self.chat_spec = self._load_chat_spec(self.backend)
                 self.backend_error = None
                 self._assembler = None
             except (ImportError, OSError, ValueError, RuntimeError) as exc:
@@ -73,6 +75,13 @@ class Services:
                     self.backend_error = no_onnxruntime_message()
                 self._report("error", self.backend_error)
             return self.backend
+
+    @staticmethod
+    def _load_chat_spec(backend: Any) -> Any:
+        """The chat template, sampling defaults and reasoning flag of the backend's model dir."""
+        from inference.chatspec import ChatSpec
+
+        return ChatSpec.load(getattr(backend.spec, "model_dir", None))
 
     def _make_backend(self) -> Any:
         from .testing import load_scripted_backend, script_path_from_env
@@ -204,6 +213,7 @@ class Services:
                     backend.spec.raw,
                     edit_ring=self.edit_ring,
                     include_secrets=self.config.context.include_secrets,
+                    chat_template=getattr(self.chat_spec, "template", None),
                 )
             except (ImportError, AttributeError, OSError, ValueError) as exc:
                 log.warning("assembler unavailable: %s", exc)

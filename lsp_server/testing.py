@@ -3,12 +3,15 @@
 The server builds it only when both `CODEFLOW_TEST_COMMANDS=1` and
 `CODEFLOW_TEST_BACKEND=<script.json>` are set (see `Services._make_backend`). The script::
 
-    {"outputs": ["first answer", "second answer"], "promptLog": "/tmp/prompts.jsonl"}
+    {"outputs": ["first answer", "second answer"], "promptLog": "/tmp/prompts.jsonl",
+     "chatTemplate": "{% for m in messages %}...", "generationConfig": {"temperature": 0.6}}
 
 Each generation returns the next output. The model dir (byte-level tokenizer with the chat and
 FIM special tokens, and a `codeflow-model.json`) is written beside the script, so the real prompt
-assembler can run against it. With `promptLog`, each request is appended as one JSON line:
-`{"prompt": decoded prompt text, "temperature", "seed", "max_tokens", "slot"}`.
+assembler can run against it; `chatTemplate` and `generationConfig` (optional) go into it as
+`chat_template.jinja` and `generation_config.json`. With `promptLog`, each request is
+appended as one JSON line:
+`{"prompt": decoded prompt text, "temperature", "top_p", "top_k", "seed", "max_tokens", "slot"}`.
 """
 
 from __future__ import annotations
@@ -80,6 +83,19 @@ def write_model_dir(out: Path) -> Path:
     return out
 
 
+def write_chat_files(model_dir: Path, template: Any, generation: Any) -> None:
+    """The model dir's chat template and generation defaults (removed when not given)."""
+    from inference.chatspec import CHAT_TEMPLATE, GENERATION_CONFIG
+
+    for name, value in ((CHAT_TEMPLATE, template), (GENERATION_CONFIG, generation)):
+        path = model_dir / name
+        if value is None:
+            path.unlink(missing_ok=True)
+        else:
+            text = value if isinstance(value, str) else json.dumps(value)
+            path.write_text(text, encoding="utf-8")
+
+
 class LoggingScriptedBackend(ScriptedBackend):
     """`ScriptedBackend` that also appends each request's prompt to a JSONL file."""
 
@@ -94,6 +110,8 @@ class LoggingScriptedBackend(ScriptedBackend):
             record = {
                 "prompt": self.tokenizer.decode(list(req.prompt_ids), skip_special_tokens=False),
                 "temperature": req.temperature,
+                "top_p": req.top_p,
+                "top_k": req.top_k,
                 "seed": req.seed,
                 "max_tokens": req.max_tokens,
                 "slot": req.slot,
@@ -112,6 +130,7 @@ def load_scripted_backend(script: Path) -> LoggingScriptedBackend:
     except json.JSONDecodeError as exc:
         raise ValueError(f"test backend script {script} is not JSON: {exc}") from exc
     model_dir = write_model_dir(script.with_suffix(".model"))
+    write_chat_files(model_dir, data.get("chatTemplate"), data.get("generationConfig"))
     spec = ModelSpec.load(model_dir)
     tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     log = Path(data["promptLog"]) if data.get("promptLog") else None

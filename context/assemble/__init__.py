@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..retrieve.retriever import BuildCancelled
 from .assembler import KIND_ORDER, Assembler
+from .chat_template import ChatTemplate, ChatTemplateError
 from .config import AssemblerConfig, BudgetSplit, KindConfig
 from .format import FIM_STYLES, ZWSP, PromptFormat, neutraliser
 from .tokens import TokenCache
@@ -23,6 +24,8 @@ __all__ = [
     "BudgetSplit",
     "BuildCancelled",
     "ChatMessage",
+    "ChatTemplate",
+    "ChatTemplateError",
     "KindConfig",
     "Prompt",
     "PromptFormat",

@@ -23,9 +23,11 @@ from ..retrieve.lru import Lru
 from ..retrieve.providers import EditRingLike, HistoryLike, IndexLike
 from ..retrieve.query import Query, make_query
 from ..retrieve.retriever import Retriever
+from .chat_template import ChatTemplate, ChatTemplateError
 from .config import AssemblerConfig, BudgetSplit, KindConfig
 from .format import PromptFormat, neutraliser
 from .layout import Piece, chat_layout, completion_layout, context_header
+from .templated import fit_history, system_pieces, templated_layout, tokens_per_piece
 from .tokens import TokenCache
 from .types import ChatMessage, Prompt, PromptRequest, Section
 
@@ -109,10 +111,12 @@ class Assembler:
         edit_ring: EditRingLike | None = None,
         config: AssemblerConfig | None = None,
         include_secrets: bool = False,
+        chat_template: str | None = None,
     ) -> None:
         self.include_secrets = include_secrets
         self.format = PromptFormat.from_model_json(model_json)
         self.tokens = TokenCache.from_file(tokenizer_path)
+        self.template = self._template(chat_template)
         self.config = config = config or AssemblerConfig()
         self.retriever = Retriever(index, history, edit_ring)
         self._queries: Lru[Query] = Lru(64)
@@ -131,26 +135,44 @@ class Assembler:
         cursor = Cursor.of(req.text, req.line, req.character)
         chat = req.kind == "chat"
         fim = self.format.supports_fim and not chat
-        messages = self._fit_messages(_messages(req), req.budget) if chat else []
-        msg_cost = sum(self.tokens.count(self.neutralise(c)) + 8 for _, c in messages)
+        messages, msg_cost = self._fit_messages(_messages(req), req.budget) if chat else ([], 0)
         budget = max(0, req.budget - msg_cost)
         plan = self._plan_current(cursor, budget, kc.split, with_suffix=fim or chat)
         overhead = self._overhead(req, cursor, plan, messages, chat)
         room = min(budget - overhead - plan.reserve, int(kc.split.retrieved * req.budget))
         context = self._context(req, cursor, plan, kc, room)
+        if chat and self.template is not None:
+            return self._fit_templated(req, cursor, plan, context, messages)
         pieces = self._layout(req, cursor, plan, context, messages, chat)
         return self._fit(req, pieces, chat, fim)
 
-    def _fit_messages(self, messages: list[tuple[str, str]], budget: int) -> list[
-        tuple[str, str]
+    def _template(self, source: str | None) -> ChatTemplate | None:
+        """The model's chat template compiled (None: ChatML; a broken one is logged)."""
+        if not source:
+            return None
+        names = ("bos", "eos", "pad", "unk")
+        try:
+            return ChatTemplate(source, {n: self.format.token(n) or None for n in names})
+        except (ChatTemplateError, ImportError) as exc:
+            log.warning("%s; chat prompts use ChatML", exc)
+            return None
+
+    def _fit_messages(self, messages: list[tuple[str, str]], budget: int) -> tuple[
+        list[tuple[str, str]], int
     ]:
         """The conversation, oldest turns dropped until it takes at most 3/4 of the budget
-        (the last turn is always kept)."""
-        costs = [self.tokens.count(self.neutralise(c)) + 8 for _, c in messages]
+        (the last turn is always kept), and its token cost (exact with a chat template)."""
+        messages = [(r, self.neutralise(c)) for r, c in messages]
+        if self.template is not None:
+            return fit_history(self.template, self._count, messages, budget * 3 // 4)
+        costs = [self.tokens.count(c) + 8 for _, c in messages]
         first = 0
         while first < len(messages) - 1 and sum(costs[first:]) > budget * 3 // 4:
             first += 1
-        return messages[first:]
+        return messages[first:], sum(costs[first:])
+
+    def _count(self, text: str) -> int:
+        return self.tokens.count(text)
 
     # -- current file ---------------------------------------------------------------------
 
@@ -296,9 +318,13 @@ class Assembler:
                                        plan.suffix.end_line, plan.suffix.text)
         if chat:
             current = [*prefix, *([suffix] if suffix else [])]
-            msgs = [(r, self.neutralise(c)) for r, c in messages]
+            if self.template is not None:
+                extra = [c for r, c in messages if r == "system"]
+                system = system_pieces(self.config.system_prompt, path, cursor.line, context,
+                                       current, extra)
+                return templated_layout(self.template, system, messages)
             return chat_layout(self.format, self.config.system_prompt, path, cursor.line,
-                               context, current, msgs)
+                               context, current, messages)
         return completion_layout(self.format, self.repo, path, context, prefix, suffix)
 
     def _fit(self, req: PromptRequest, pieces: list[Piece], chat: bool, fim: bool) -> Prompt:
@@ -320,6 +346,34 @@ class Assembler:
         ids = tuple(i for x in ids_list for i in x)
         return Prompt("".join(p.text for p in pieces), ids, sections, self.format, len(ids), fim)
 
+    def _fit_templated(self, req: PromptRequest, cursor: Cursor, plan: CurrentPlan,
+                       context: list[Piece], messages: list[tuple[str, str]]) -> Prompt:
+        """Render, count, drop (least useful context first, then the oldest turns) until the
+        rendering fits the budget. The ids are the whole text's (exact); a section's token
+        count is the number of tokens starting inside it."""
+        while True:
+            pieces = self._layout(req, cursor, plan, context, messages, True)
+            text = "".join(p.text for p in pieces)
+            enc = self.tokens.tokenizer.encode(text, add_special_tokens=False)
+            excess = len(enc.ids) - req.budget
+            if excess <= 0:
+                break
+            if context:
+                context = _drop_least_useful(context, excess, self.tokens.count)
+            elif len([m for m in messages if m[0] != "system"]) > 1:
+                first = next(i for i, m in enumerate(messages) if m[0] != "system")
+                messages = messages[:first] + messages[first + 1:]
+            else:
+                log.warning("chat prompt for %s needs %d tokens more than its budget %d",
+                            req.path, excess, req.budget)
+                break
+        counts = tokens_per_piece(pieces, enc.offsets)
+        sections = tuple(
+            Section(p.kind, p.path, p.start_line, p.end_line, p.text, n, p.score)
+            for p, n in zip(pieces, counts, strict=True)
+        )
+        return Prompt(text, tuple(enc.ids), sections, self.format, len(enc.ids), False)
+
     def _least_useful(self, pieces: list[Piece]) -> set[int] | None:
         """Indices of the lowest-scored retrieved piece and its header, or None."""
         best = None
@@ -335,3 +389,18 @@ class Assembler:
         if best + 1 < len(pieces) and pieces[best + 1].text == "```\n":
             drop.add(best + 1)
         return drop
+
+
+def _drop_least_useful(context: list[Piece], excess: int, count: Callable[[str], int]
+                       ) -> list[Piece]:
+    """Context without its lowest-scored pieces, enough of them to free ``excess`` tokens
+    (headers counted roughly: one piece at least goes)."""
+    order = sorted(range(len(context)), key=lambda i: context[i].score)
+    drop: set[int] = set()
+    freed = 0
+    for i in order:
+        drop.add(i)
+        freed += count(context[i].text) + 16
+        if freed >= excess:
+            break
+    return [p for i, p in enumerate(context) if i not in drop]

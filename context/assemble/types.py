@@ -35,7 +35,9 @@ class Section:
 
 @dataclass(frozen=True)
 class Prompt:
-    """An assembled prompt: ``ids`` is the concatenation of the sections' token ids."""
+    """An assembled prompt: ``ids`` is the concatenation of the sections' token ids (for a
+    chat prompt rendered by the model's own template: the whole text's tokens, each counted in
+    the section where it starts)."""
 
     text: str
     ids: tuple[int, ...]

@@ -35,10 +35,12 @@ class GenerateRequest:
 
 @dataclass(frozen=True)
 class Delta:
-    """A streamed piece: new text (whole UTF-8 characters only) and the token ids behind it."""
+    """A streamed piece: new text (whole UTF-8 characters only) and the token ids behind it.
+    `reasoning` is reasoning text a server already split off (`reasoning_content`)."""
 
     text: str
     ids: tuple[int, ...]
+    reasoning: str = ""
 
 
 @dataclass(frozen=True)

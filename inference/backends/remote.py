@@ -22,6 +22,10 @@ named in the config, is sent as `Authorization: Bearer`, and never appears in a 
 Token ids: servers stream text. Delta/Generation ids are the server's ids when it sends them
 (vLLM with `return_token_ids`), else the text re-encoded with our tokenizer.
 
+Reasoning: a chat stream's `reasoning_content` (or `reasoning`) deltas, sent by servers that
+run a reasoning parser (vLLM `--reasoning-parser qwen3`), come as `Delta.reasoning`, apart from
+the answer's `Delta.text`; a server without a parser sends the `<think>` tags in the text.
+
 Exceptions::
 
     RuntimeError
@@ -670,16 +674,17 @@ class RemoteBackend:
             return None
         choice = choices[0]
         piece = (choice.get("delta") or {}).get("content") if chat else choice.get("text")
+        thought = _reasoning_of(choice) if chat else ""
         ids = self._ids(choice, piece or "", state)
         finish = choice.get("finish_reason")
         if finish:
             state.reason = _stop_reason(finish, choice)
-        if not piece and not ids:
+        if not piece and not ids and not thought:
             return None
         if not state.first_token:
             state.first_token = time.perf_counter()
         state.text.append(piece or "")
-        return Delta(piece or "", tuple(ids))
+        return Delta(piece or "", tuple(ids), thought)
 
     def _ids(self, choice: Mapping[str, Any], piece: str, state: _Stream) -> list[int]:
         server = choice.get("token_ids")
@@ -713,6 +718,14 @@ class RemoteBackend:
         ttft = (first - built) * 1000 if state.first_token else 0.0
         return Generation(text, ids, len(req.prompt_ids), state.reused, ttft, rate,
                           state.reason or "cancelled")
+
+
+def _reasoning_of(choice: Mapping[str, Any]) -> str:
+    """A chat delta's reasoning: `reasoning_content` (vLLM's reasoning parsers, llama.cpp's
+    server) or `reasoning` (newer vLLM)."""
+    delta = choice.get("delta") or {}
+    value = delta.get("reasoning_content") or delta.get("reasoning") or ""
+    return value if isinstance(value, str) else ""
 
 
 def _stop_reason(finish: str, choice: Mapping[str, Any]) -> str:

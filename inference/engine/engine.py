@@ -19,6 +19,7 @@ from tokenizers import Tokenizer
 
 from inference.backends.base import Delta, GenerateRequest, Generation
 from inference.cancel import CancelToken
+from inference.chatspec import ChatSpec
 from inference.engine.kvcache import PrefixCache, Slot
 from inference.engine.sampling import Sampler
 from inference.engine.session import OrtSession
@@ -83,7 +84,8 @@ class Engine:
         self.session = session
         self.prefill_chunk = max(1, prefill_chunk)
         self.cache = PrefixCache(session, spec.kv.window, kv_cap_tokens)
-        self.eos_ids = frozenset(spec.eos_token_ids)
+        self.eos_ids = frozenset(spec.eos_token_ids) | frozenset(
+            ChatSpec.load(spec.model_dir).eos_token_ids)
         self.num_heads = spec.kv.num_heads or 4 * spec.kv.num_kv_heads
         self._last: Generation | None = None
         self._lock = threading.RLock()

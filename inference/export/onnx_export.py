@@ -21,6 +21,7 @@ import numpy as np
 
 from inference.export.graph import CachedDecoder, kv_names
 from inference.export.hf import Checkpoint, eos_token_ids, load_torch_model, read_checkpoint
+from inference.export.metadata import copy_chat_files
 from inference.export.tokenizer import write_tokenizer
 from inference.spec import MODEL_ONNX, KVSpec, ModelDirError, ModelSpec
 
@@ -76,6 +77,7 @@ def export_model(hf_dir: str | Path, out_dir: str | Path, dtype: str = "fp32",
         final.mkdir()
         convert(tmp / "fp32.onnx", final / MODEL_ONNX, dtype)
         write_tokenizer(ckpt.path, final)
+        copy_chat_files(ckpt.path, final)
         spec = build_spec(ckpt, model, final, dtype, name, prompt_format)
         spec.save(final)
         diff, top1 = (0.0, 1.0)

@@ -141,11 +141,27 @@ def _model(model: str | None) -> list[Check]:
         note = (" (a small offline model for trying codeflow; point `codeflow.modelPath` at a "
                 "real model for real work)") if not model else ""
         checks.insert(0, Check("model", True, f"{label} model {name} at {path}{note}"))
+        checks.insert(1, _chat(path))
     except Exception as exc:  # noqa: BLE001 - report whatever stops the model from loading
         checks.insert(0, Check("model", False, f"{label} model at {path}: {exc}",
                                "export one with `codeflow export HF_DIR OUT_DIR` and set "
                                "codeflow.modelPath, or reinstall codeflow for the bundled model"))
     return checks
+
+
+def _chat(path: Path) -> Check:
+    """How chat talks to the model: its own template or ChatML, sampling, reasoning."""
+    from inference.chatspec import ChatSpec
+
+    spec = ChatSpec.load(path)
+    s = spec.sampling
+    sampling = ("greedy" if s.temperature == 0 else
+                f"temperature {s.temperature:g}, top-p {s.top_p:g}, top-k {s.top_k}")
+    if spec.template is None:
+        return Check("chat", True, f"ChatML, {sampling} (the model dir has no "
+                                   "chat_template.jinja; `codeflow export` copies it)")
+    reasons = "; reasons (<think>…</think> shown apart)" if spec.reasoning else ""
+    return Check("chat", True, f"the model's own chat template, {sampling}{reasons}")
 
 
 def _index(workspace: str) -> list[Check]:

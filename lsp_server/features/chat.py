@@ -1,8 +1,11 @@
 """Chat with the workspace: `codeflow/chat`, streamed as `$/progress` partial results.
 
 Params: `{messages: [{role, content}], references?: [uri], selection?: {uri, range},
-partialResultToken?}`. Each generated piece goes out as `$/progress {token, value: {delta}}`;
-the request returns `{text, finishReason}`. Cancellable at any moment (`$/cancelRequest`).
+partialResultToken?}`. Each piece of the answer goes out as `$/progress {token, value: {delta}}`;
+a reasoning model's reasoning as `{token, value: {reasoningDelta}}` (unless
+`chat.showReasoning` is off); the request returns `{text, reasoning, finishReason}` (`text` is
+the answer only). Reasoning in the assistant turns of `messages` is dropped before the model
+sees them. Cancellable at any moment (`$/cancelRequest`).
 `codeflow.applyCodeBlock` turns a code block from an answer into a WorkspaceEdit.
 """
 
@@ -15,6 +18,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from inference.cancel import Cancelled, CancelToken
+from inference.reasoning import strip_reasoning
 
 from .. import convert
 from ..server import CodeflowServer  # runtime import: pygls resolves command annotations
@@ -32,7 +36,9 @@ def _messages(params: dict[str, Any]) -> list[dict[str, str]]:
     for m in raw:
         if not isinstance(m, dict) or m.get("role") not in ROLES:
             raise JsonRpcInvalidParams("each message needs a role (user/assistant/system)")
-        out.append({"role": str(m["role"]), "content": str(m.get("content", ""))})
+        role, content = str(m["role"]), str(m.get("content", ""))
+        out.append({"role": role,
+                    "content": strip_reasoning(content) if role == "assistant" else content})
     return out
 
 
@@ -86,22 +92,34 @@ def register(server: CodeflowServer) -> None:
         partial = p.get("partialResultToken")
         path, text, line = _anchor(ls, p)
 
-        def send(delta: str) -> None:
+        thoughts: list[str] = []
+
+        def progress(field: str, piece: str) -> None:
             if partial is not None:
-                payload = types.ProgressParams(token=partial, value={"delta": delta})
+                payload = types.ProgressParams(token=partial, value={field: piece})
                 ls.call_soon(ls.protocol.notify, types.PROGRESS, payload)
 
+        def think(piece: str) -> None:
+            thoughts.append(piece)
+            if ls.config.chat.show_reasoning:
+                progress("reasoningDelta", piece)
+
         def work(token: CancelToken) -> tuple[str, str]:
-            from .generation import chat_prompt, fit_budget, stream_answer
+            from .generation import answer_tokens, chat_prompt, fit_budget, sampling, stream_answer
 
             backend = ls.services.load_backend()
             assembler = ls.services.assembler()
             if backend is None or assembler is None:
                 raise RuntimeError(ls.services.backend_error or "no model loaded")
-            max_tokens = ls.config.chat.max_tokens
+            spec = ls.services.chat_spec
+            max_tokens = answer_tokens(ls.config, spec)
             budget = fit_budget(backend, ls.config.chat.budget_tokens, max_tokens)
             prompt = chat_prompt(assembler, messages, path, text, line, budget, token)
-            return stream_answer(backend, prompt.ids, max_tokens, token, send)
+            temperature, top_p, top_k = sampling(ls.config, spec)
+            return stream_answer(backend, prompt.ids, max_tokens, token,
+                                 lambda piece: progress("delta", piece), "chat", temperature,
+                                 top_p=top_p, top_k=top_k, reasons=bool(spec and spec.reasoning),
+                                 on_reasoning=think)
 
         token = CancelToken()
         ls.status(state="generating")
@@ -111,7 +129,8 @@ def register(server: CodeflowServer) -> None:
             raise convert.request_cancelled(str(exc)) from exc
         finally:
             ls.status(state="idle")
-        return {"text": answer, "finishReason": reason}
+        reasoning = "".join(thoughts) if ls.config.chat.show_reasoning else ""
+        return {"text": answer, "reasoning": reasoning, "finishReason": reason}
 
     @server.command("codeflow.applyCodeBlock")
     async def apply_code_block(ls: CodeflowServer, *args: Any) -> dict[str, Any]:

@@ -113,12 +113,13 @@ def model_prompt(
     token: CancelToken,
 ) -> list[int]:
     """Prompt ids: the assembler's chat prompt around `anchor` (path, text, line), else ChatML."""
-    from .generation import chat_prompt, fit_budget
+    from .generation import answer_tokens, chat_prompt, fit_budget
 
     assembler = ls.services.assembler()
     if assembler is not None:
         path, text, line = anchor
-        budget = fit_budget(backend, ls.config.chat.budget_tokens, ls.config.chat.max_tokens)
+        budget = fit_budget(backend, ls.config.chat.budget_tokens,
+                            answer_tokens(ls.config, ls.services.chat_spec))
         try:
             return list(chat_prompt(assembler, messages, path, text, line, budget, token).ids)
         except (ValueError, OSError, RuntimeError, LookupError) as exc:
@@ -135,15 +136,18 @@ def ask(
     temperature: float = 0.0,
     seed: int = 0,
 ) -> str:
-    """One answer from the model (runs on the inference worker thread)."""
-    from .generation import special_tokens, stream_answer
+    """One answer from the model (runs on the inference worker thread). A reasoning model's
+    reasoning is dropped (its allowance added to the tokens): only the answer is returned."""
+    from .generation import answer_tokens, special_tokens, stream_answer
 
     backend = ls.services.load_backend()
     if backend is None:
         raise ModelUnavailable(ls.services.backend_error or "codeflow: no model is loaded")
     ids = model_prompt(ls, backend, messages, anchor, token)
-    max_tokens = ls.config.chat.max_tokens
-    text, _ = stream_answer(backend, ids, max_tokens, token, _ignore, "chat", temperature, seed)
+    spec = ls.services.chat_spec
+    max_tokens = answer_tokens(ls.config, spec)
+    text, _ = stream_answer(backend, ids, max_tokens, token, _ignore, "chat", temperature, seed,
+                            reasons=bool(spec and spec.reasoning))
     for special in special_tokens(backend):
         text = text.replace(special, "")
     return text

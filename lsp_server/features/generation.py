@@ -1,4 +1,5 @@
-"""Model calls shared by the features: one completion, and a streamed chat answer.
+"""Model calls shared by the features: one completion, and a streamed chat answer (its
+reasoning, when the model reasons, split off and kept apart from the answer).
 
 These run on the inference worker thread (never on the loop). They glue the prompt assembler
 (`context`) to a backend (`inference`): build the prompt, generate with stop rules, clean.
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from inference.backends.base import GenerateRequest
 from inference.cancel import Cancelled, CancelToken
+from inference.reasoning import ReasoningSplitter, Split
 
 from ..convert import scrub
 
@@ -160,6 +162,24 @@ def chat_prompt(
     return assembler.build(request)
 
 
+def sampling(cfg: Config, chat_spec: Any) -> tuple[float, float, int]:
+    """(temperature, top_p, top_k) for chat: the model dir's defaults (greedy when it says
+    none); the `chat.temperature` setting overrides the temperature (0: greedy)."""
+    model = getattr(chat_spec, "sampling", None)
+    temperature = float(getattr(model, "temperature", 0.0))
+    top_p, top_k = float(getattr(model, "top_p", 1.0)), int(getattr(model, "top_k", 0))
+    if cfg.chat.temperature is not None:
+        temperature = float(cfg.chat.temperature)
+    return temperature, top_p, top_k
+
+
+def answer_tokens(cfg: Config, chat_spec: Any) -> int:
+    """Tokens a chat answer may take: `chat.maxTokens`, plus `chat.reasoningTokens` when the
+    model reasons (its reasoning comes first and would eat the answer's allowance)."""
+    extra = cfg.chat.reasoning_tokens if getattr(chat_spec, "reasoning", False) else 0
+    return cfg.chat.max_tokens + extra
+
+
 def stream_answer(
     backend: Any,
     prompt_ids: Sequence[int],
@@ -169,22 +189,43 @@ def stream_answer(
     slot: str = "chat",
     temperature: float = 0.0,
     seed: int = 0,
+    *,
+    top_p: float = 1.0,
+    top_k: int = 0,
+    reasons: bool = False,
+    on_reasoning: Callable[[str], None] | None = None,
 ) -> tuple[str, str]:
-    """Stream a generation, calling `on_delta` per piece; returns (text, stop_reason)."""
+    """Stream a generation, the answer to `on_delta` and the reasoning (split off at
+    `</think>`, or sent apart by a server) to `on_reasoning`; returns (answer, stop_reason).
+    The reasoning never reaches `on_delta` nor the returned text."""
     stop = special_tokens(backend)  # any special token in an answer ends it (never shown)
     req = GenerateRequest(
         prompt_ids=tuple(prompt_ids),
         max_tokens=max_tokens,
         temperature=temperature,
+        top_p=top_p,
+        top_k=top_k,
         seed=seed,
         stop=stop,
         slot=slot,
     )
+    splitter = ReasoningSplitter(reasons)
     parts: list[str] = []
+
+    def emit(split: Split) -> None:
+        if split.reasoning and on_reasoning is not None:
+            on_reasoning(split.reasoning)
+        if split.answer:
+            parts.append(split.answer)
+            on_delta(split.answer)
+
     for delta in backend.stream(req, token):
+        if delta.reasoning:
+            splitter.server_split()
+            emit(Split(delta.reasoning, ""))
         if delta.text:
-            parts.append(delta.text)
-            on_delta(delta.text)
+            emit(splitter.push(delta.text))
+    emit(splitter.finish())
     gen = backend.last_generation
     reason = gen.stop_reason if gen is not None else "stop"
     if reason == "cancelled" or token.cancelled:

@@ -15,7 +15,7 @@ await Promise.all([
 // Browser-test bridge and the server probe (not shipped in the .vsix).
 if (process.argv.includes("--tests")) {
   await Promise.all(
-    ["bridge", "probe", "run"].map((name) =>
+    ["bridge", "probe", "run", "thinking"].map((name) =>
       build({ ...common, minify: false, sourcemap: false, entryPoints: [`test/webview/${name}.ts`], outfile: `dist-test/${name}.js`, platform: "node", format: "cjs", target: "node20", external: ["playwright-core"] }),
     ),
   );

@@ -61,8 +61,27 @@ def save_dense(out: Path, family: str, tokenizer: Path) -> Path:
         cfg["model_type"] = "iquestcoder"
         cfg["auto_map"] = {"AutoModelForCausalLM": "modeling_iquestcoder.IQuestCoderForCausalLM"}
         (out / "config.json").write_text(json.dumps(cfg))
+        write_chat_files(out)
     (out / "tokenizer.json").write_bytes(tokenizer.read_bytes())
     return out
+
+
+IQUEST_TEMPLATE = (
+    "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n<think>\\n' }}"
+    "{% endif %}"
+)
+IQUEST_SAMPLING = {"do_sample": True, "temperature": 0.6, "top_p": 0.85, "top_k": 20}
+
+
+def write_chat_files(out: Path) -> None:
+    """What an IQuest Thinking checkpoint carries: a template in tokenizer_config.json and
+    sampling defaults in generation_config.json."""
+    (out / "tokenizer_config.json").write_text(json.dumps(
+        {"chat_template": IQUEST_TEMPLATE, "eos_token": "<|im_end|>"}))
+    gen = json.loads((out / "generation_config.json").read_text())
+    gen.update(IQUEST_SAMPLING)
+    (out / "generation_config.json").write_text(json.dumps(gen))
 
 
 def loop_config() -> dict[str, object]:

@@ -11,11 +11,14 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from inference.chatspec import ChatSpec, Sampling  # noqa: E402
 from inference.engine.session import OrtSession  # noqa: E402
 from inference.engine.text import TextStream  # noqa: E402
 from inference.export import onnx_export  # noqa: E402
 from inference.export.hf import load_torch_model, read_checkpoint  # noqa: E402
 from inference.spec import ModelSpec  # noqa: E402
+
+from .conftest import IQUEST_TEMPLATE  # noqa: E402
 
 PROMPT = [5, 17, 200, 3, 99, 42, 7, 7, 300, 12, 150, 61, 8, 19, 230, 4, 77]
 
@@ -51,7 +54,18 @@ def test_model_json_describes_the_export(model_dirs: dict[str, Path]) -> None:
     loop = ModelSpec.load(model_dirs["loop"])
     assert (loop.family, loop.kv.layout, loop.kv.window) == ("iquestloopcoder", "loop", 4)
     assert sorted(p.name for p in model_dirs["llama"].iterdir()) == [
-        "codeflow-model.json", "model.onnx", "tokenizer.json"]
+        "codeflow-model.json", "generation_config.json", "model.onnx", "tokenizer.json"]
+
+
+def test_export_copies_the_chat_template_and_generation_defaults(
+        model_dirs: dict[str, Path]) -> None:
+    iquest = ChatSpec.load(model_dirs["iquestcoder"])
+    assert iquest.template == IQUEST_TEMPLATE
+    assert iquest.sampling == Sampling(0.6, 0.85, 20)
+    assert (iquest.eos_token_ids, iquest.reasoning) == ((0,), True)
+    llama = ChatSpec.load(model_dirs["llama"])  # save_pretrained's config: eos only, greedy
+    assert (llama.template, llama.sampling, llama.reasoning) == (None, Sampling(), False)
+    assert llama.eos_token_ids == (0,)
 
 
 def test_loop_gate_name_layouts_load_the_same(hf_dirs: dict[str, Path]) -> None:
@@ -109,7 +123,8 @@ def test_large_models_keep_weights_in_external_data(hf_dirs: dict[str, Path], tm
     monkeypatch.setattr(onnx_export, "EXTERNAL_DATA_BYTES", 1000)
     out = onnx_export.export_model(hf_dirs["qwen2"], tmp_path / "big", dtype=dtype).model_dir
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["codeflow-model.json", "model.onnx", "model.onnx.data", "tokenizer.json"]
+    assert names == ["codeflow-model.json", "generation_config.json", "model.onnx",
+                     "model.onnx.data", "tokenizer.json"]
     assert (out / "model.onnx").stat().st_size < (out / "model.onnx.data").stat().st_size
     ref = torch_logits(hf_dirs["qwen2"], PROMPT)
     got = Engine.load(out, provider="cpu").session.logits_of(PROMPT)

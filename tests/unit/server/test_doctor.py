@@ -41,4 +41,6 @@ def test_bundled_model_serves_and_json_lists_every_check(tmp_path: Path) -> None
             "index"} <= set(names)
     model = next(c for c in report["checks"] if c["name"] == "model")
     assert "a small offline model for trying codeflow" in model["detail"]
+    chat = next(c for c in report["checks"] if c["name"] == "chat")
+    assert chat["detail"].startswith("ChatML, greedy (the model dir has no chat_template.jinja")
     assert report["stats"]["shown"] == 0 and report["stats"]["accept_rate"] == 0.0

@@ -51,3 +51,51 @@ def test_budget_fits_the_models_context() -> None:
     assert fit_budget(backend, 1024, 64) == 1024
     backend.spec.max_context = 0
     assert fit_budget(backend, 8192, 512) == 8192
+
+
+@dataclass
+class Thinker(Recorder):
+    """Streams a Thinking model's output, the close tag cut across deltas."""
+
+    pieces: tuple[str, ...] = ("plan: ", "use sum</thi", "nk>\n\n", "```py\nx = sum(v)\n```")
+
+    def stream(self, req: GenerateRequest, cancel: Any = None) -> Iterator[Delta]:
+        self.requests.append(req)
+        for i, piece in enumerate(self.pieces):
+            yield Delta(piece, (i,))
+        self.last_generation = Generation("".join(self.pieces), (0, 1, 2, 3), 3, 0, 1.0, 2.0,
+                                          "eos")
+
+
+def test_reasoning_goes_apart_and_never_into_the_answer() -> None:
+    backend = Thinker()
+    answer: list[str] = []
+    thoughts: list[str] = []
+    text, reason = stream_answer(backend, [5], 99, CancelToken(), answer.append, reasons=True,
+                                 on_reasoning=thoughts.append, temperature=0.6, top_p=0.85,
+                                 top_k=20)
+    assert (text, reason) == ("```py\nx = sum(v)\n```", "eos")
+    assert "".join(answer) == text
+    assert "".join(thoughts) == "plan: use sum"
+    [req] = backend.requests
+    assert (req.temperature, req.top_p, req.top_k) == (0.6, 0.85, 20)
+
+
+def test_without_a_reasoning_callback_the_reasoning_is_dropped() -> None:
+    text, _ = stream_answer(Thinker(), [5], 99, CancelToken(), lambda _: None, reasons=True)
+    assert text == "```py\nx = sum(v)\n```"
+
+
+def test_sampling_and_token_allowance_follow_the_model_dir() -> None:
+    from inference.chatspec import ChatSpec, Sampling
+    from lsp_server.config import parse_config
+    from lsp_server.features.generation import answer_tokens, sampling
+
+    thinking = ChatSpec("t", Sampling(0.6, 0.85, 20), (), True)
+    default, _ = parse_config({})
+    assert sampling(default, thinking) == (0.6, 0.85, 20)
+    assert sampling(default, None) == (0.0, 1.0, 0)
+    greedy, _ = parse_config({"chat": {"temperature": 0}})
+    assert sampling(greedy, thinking) == (0.0, 0.85, 20)
+    assert answer_tokens(default, thinking) == 512 + 2048
+    assert answer_tokens(default, ChatSpec()) == 512

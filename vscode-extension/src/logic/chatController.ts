@@ -5,7 +5,7 @@
  * (transport = a vscode-jsonrpc connection to a real `codeflow serve`). No `vscode` import.
  */
 import { randomUUID } from "node:crypto";
-import { ChatHistory } from "./history";
+import { ChatHistory, ChatMessage } from "./history";
 import {
   ChatParams,
   ChatProgress,
@@ -17,6 +17,7 @@ import {
   parseReferences,
   REQUEST_CANCELLED,
 } from "./protocol";
+import { ReasoningClock } from "./thinking";
 
 /** What both a LanguageClient and a vscode-jsonrpc MessageConnection can do. */
 export interface CancelToken {
@@ -48,6 +49,8 @@ export class ChatController {
   private running: { id: number; source: CancelSource; text: string } | undefined;
   /** Ms to wait for the server's answer to $/cancelRequest before ending the turn ourselves. */
   cancelGraceMs = 3000;
+  /** The clock that times the reasoning (tests give their own). */
+  now: () => number = Date.now;
 
   constructor(
     private readonly host: ChatHost,
@@ -112,10 +115,23 @@ export class ChatController {
 
     const token = `codeflow-chat-${randomUUID()}`;
     const source = this.host.newCancelSource();
-    const run = { id, source, text: "" };
+    const run = { id, source, text: "", reasoning: "" };
     this.running = run;
+    const clock = new ReasoningClock(this.now);
+    const endReasoning = () => {
+      if (clock.done || clock.ms === undefined) return;
+      clock.answer();
+      this.host.post({ type: "reasoningDone", id, ms: clock.ms });
+    };
     const sub = rpc.onProgress(token, (value) => {
-      if (this.running !== run || !value || typeof value.delta !== "string" || !value.delta) return;
+      if (this.running !== run || !value) return;
+      if (typeof value.reasoningDelta === "string" && value.reasoningDelta) {
+        clock.reasoning();
+        run.reasoning += value.reasoningDelta;
+        this.host.post({ type: "reasoning", id, delta: value.reasoningDelta });
+      }
+      if (typeof value.delta !== "string" || !value.delta) return;
+      endReasoning();
       run.text += value.delta;
       this.host.post({ type: "delta", id, delta: value.delta });
     });
@@ -129,6 +145,7 @@ export class ChatController {
     try {
       const result = await this.withCancelGrace(rpc.sendRequest<ChatResult>("codeflow/chat", params, source.token), source);
       finalText = typeof result?.text === "string" && result.text ? result.text : run.text;
+      if (typeof result?.reasoning === "string" && result.reasoning) run.reasoning = result.reasoning;
       finishReason = result?.finishReason || "stop";
       if (source.token.isCancellationRequested) finishReason = "cancelled";
     } catch (e) {
@@ -146,8 +163,12 @@ export class ChatController {
       source.dispose();
       this.running = undefined;
     }
-    await this.history.append({ role: "assistant", content: finalText, finishReason });
-    this.host.post({ type: "end", id, text: finalText, finishReason });
+    endReasoning();
+    const reply: ChatMessage = { role: "assistant", content: finalText, finishReason };
+    if (run.reasoning) Object.assign(reply, { reasoning: run.reasoning, reasoningMs: clock.ms });
+    await this.history.append(reply);
+    const extra = run.reasoning ? { reasoning: run.reasoning, reasoningMs: clock.ms } : {};
+    this.host.post({ type: "end", id, text: finalText, finishReason, ...extra });
   }
 
   private withCancelGrace<T>(p: Promise<T>, source: CancelSource): Promise<T> {

@@ -10,6 +10,10 @@ export interface ChatMessage {
   content: string;
   /** Set on assistant messages that ended early ("cancelled", "error", "length", ...). */
   finishReason?: string;
+  /** A reasoning model's reasoning (shown collapsed; never sent back to the model). */
+  reasoning?: string;
+  /** How long it reasoned, in ms. */
+  reasoningMs?: number;
 }
 
 export interface StateStore {

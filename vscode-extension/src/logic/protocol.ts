@@ -11,7 +11,9 @@ export type HostToPage =
   | { type: "context"; context: ContextInfo }
   | { type: "start"; id: number; question: string; references: string[]; missing: string[] }
   | { type: "delta"; id: number; delta: string }
-  | { type: "end"; id: number; text: string; finishReason: string }
+  | { type: "reasoning"; id: number; delta: string }
+  | { type: "reasoningDone"; id: number; ms: number }
+  | { type: "end"; id: number; text: string; finishReason: string; reasoning?: string; reasoningMs?: number }
   | { type: "error"; id: number; message: string }
   | { type: "cleared" }
   | { type: "notice"; message: string };
@@ -34,13 +36,17 @@ export interface ChatParams {
 }
 
 export interface ChatResult {
+  /** The answer only. */
   text: string;
+  /** A reasoning model's reasoning ("" when none, or `chat.showReasoning` is off). */
+  reasoning?: string;
   finishReason: string;
 }
 
-/** `$/progress` value for a chat token. */
+/** `$/progress` value for a chat token: a piece of the answer, or of the reasoning. */
 export interface ChatProgress {
-  delta: string;
+  delta?: string;
+  reasoningDelta?: string;
 }
 
 /** LSP error code of a request cancelled through `$/cancelRequest`. */

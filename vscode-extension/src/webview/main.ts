@@ -2,6 +2,7 @@
 import { renderMarkdown, CodeBlock, escapeHtml } from "../logic/markdown";
 import type { ChatMessage } from "../logic/history";
 import type { HostToPage, PageToHost } from "../logic/protocol";
+import { thinkingHtml, thinkingSummary } from "../logic/thinking";
 
 interface VsCodeApi {
   postMessage(msg: PageToHost): void;
@@ -23,7 +24,9 @@ const useSel = $<HTMLInputElement>("use-selection");
 /** Code blocks of each rendered assistant message, by its element. */
 const blocksOf = new WeakMap<HTMLElement, CodeBlock[]>();
 let busy = false;
-let current: { id: number; el: HTMLElement; text: string; frame: number } | undefined;
+let current:
+  | { id: number; el: HTMLElement; text: string; frame: number; reasoning: string; since: number; thoughtMs?: number }
+  | undefined;
 
 function setBusy(b: boolean): void {
   busy = b;
@@ -34,6 +37,22 @@ function setBusy(b: boolean): void {
 
 function scrollDown(): void {
   messagesEl.scrollTop = messagesEl.scrollHeight;
+}
+
+/**
+ * The collapsed "Thinking" section above an answer's body: made once from `thinkingHtml`, then
+ * only its summary and text change (so a section the user opened stays open while it streams).
+ */
+function showThinking(body: HTMLElement, reasoning: string, ms: number | undefined, done: boolean): void {
+  if (!reasoning) return;
+  let details = body.previousElementSibling as HTMLElement | null;
+  if (!details || !details.classList.contains("thinking")) {
+    body.insertAdjacentHTML("beforebegin", thinkingHtml(reasoning, ms, done));
+    return;
+  }
+  details.querySelector("summary")!.textContent = thinkingSummary(ms, done);
+  (details.querySelector(".thinking-body") as HTMLElement).textContent = reasoning.trim();
+  details.classList.toggle("streaming", !done);
 }
 
 function addMessage(role: "user" | "assistant", content: string, finishReason?: string): HTMLElement {
@@ -55,7 +74,7 @@ function addMessage(role: "user" | "assistant", content: string, finishReason?: 
 function renderInto(body: HTMLElement, text: string, finishReason?: string): void {
   const r = renderMarkdown(text);
   let html = r.html;
-  if (finishReason && finishReason !== "stop")
+  if (finishReason && finishReason !== "stop" && finishReason !== "eos") // eos: the model ended its turn
     html += `<div class="finish finish-${escapeHtml(finishReason)}">${escapeHtml(finishLabel(finishReason))}</div>`;
   body.innerHTML = html; // renderMarkdown escapes everything from the model
   blocksOf.set(body, r.blocks);
@@ -117,7 +136,10 @@ window.addEventListener("message", (event: MessageEvent<HostToPage>) => {
   switch (m.type) {
     case "init":
       messagesEl.textContent = "";
-      for (const h of m.messages as ChatMessage[]) addMessage(h.role, h.content, h.finishReason);
+      for (const h of m.messages as ChatMessage[]) {
+        const body = addMessage(h.role, h.content, h.finishReason);
+        if (h.role === "assistant" && h.reasoning) showThinking(body, h.reasoning, h.reasoningMs, true);
+      }
       setBusy(m.busy);
       showContext(m.context.selection);
       break;
@@ -130,25 +152,30 @@ window.addEventListener("message", (event: MessageEvent<HostToPage>) => {
       if (m.missing.length) notice(`Not found: ${m.missing.map((n) => "@" + n).join(", ")}`, "refs missing");
       const el = addMessage("assistant", "");
       el.parentElement!.classList.add("streaming");
-      current = { id: m.id, el, text: "", frame: 0 };
+      current = { id: m.id, el, text: "", frame: 0, reasoning: "", since: Date.now() };
       setBusy(true);
       break;
     }
     case "delta":
       if (!current || current.id !== m.id) break;
       current.text += m.delta;
-      if (!current.frame) {
-        const c = current;
-        c.frame = requestAnimationFrame(() => {
-          c.frame = 0;
-          renderInto(c.el, c.text);
-          scrollDown();
-        });
-      }
+      scheduleRender(current);
+      break;
+    case "reasoning":
+      if (!current || current.id !== m.id) break;
+      if (!current.reasoning) current.since = Date.now();
+      current.reasoning += m.delta;
+      scheduleRender(current);
+      break;
+    case "reasoningDone":
+      if (!current || current.id !== m.id) break;
+      current.thoughtMs = m.ms;
+      showThinking(current.el, current.reasoning, m.ms, true);
       break;
     case "end":
       if (current && current.id === m.id) {
         if (current.frame) cancelAnimationFrame(current.frame);
+        if (m.reasoning) showThinking(current.el, m.reasoning, m.reasoningMs, true);
         renderInto(current.el, m.text, m.finishReason);
         current.el.parentElement!.classList.remove("streaming");
         current.el.parentElement!.dataset.finish = m.finishReason;
@@ -171,6 +198,18 @@ window.addEventListener("message", (event: MessageEvent<HostToPage>) => {
       break;
   }
 });
+
+/** Redraw the streaming message (its reasoning and answer) at the next frame. */
+function scheduleRender(c: NonNullable<typeof current>): void {
+  if (c.frame) return;
+  c.frame = requestAnimationFrame(() => {
+    c.frame = 0;
+    const done = c.thoughtMs !== undefined;
+    showThinking(c.el, c.reasoning, done ? c.thoughtMs : Date.now() - c.since, done);
+    if (c.text) renderInto(c.el, c.text);
+    scrollDown();
+  });
+}
 
 function shortName(uri: string): string {
   return decodeURIComponent(uri.split("/").pop() ?? uri);

@@ -1,6 +1,7 @@
 -- :CodeflowChat — a scratch buffer that streams codeflow/chat answers ($/progress partial results).
 local client = require("codeflow.client")
 local config = require("codeflow.config")
+local thinking = require("codeflow.thinking")
 local util = require("codeflow.util")
 
 local M = {
@@ -59,6 +60,7 @@ local function show(buf)
   vim.api.nvim_win_set_buf(w, buf)
   vim.wo[w].wrap = true
   vim.wo[w].linebreak = true
+  thinking.setup_window(w)
   return w
 end
 
@@ -111,9 +113,16 @@ function M.ask(question, opts)
   local run = { client = c, token = token, text = "", deltas = 0 }
   M.running = run
   M.partial[token] = function(value)
-    if M.running ~= run or type(value) ~= "table" or type(value.delta) ~= "string" then
+    if M.running ~= run or type(value) ~= "table" then
       return
     end
+    if type(value.reasoningDelta) == "string" and value.reasoningDelta ~= "" then
+      thinking.reasoning(run, buf, value.reasoningDelta, append)
+    end
+    if type(value.delta) ~= "string" then
+      return
+    end
+    thinking.done(run, buf, append)
     run.text = run.text .. value.delta
     run.deltas = run.deltas + 1
     append(buf, value.delta)
@@ -129,15 +138,17 @@ function M.ask(question, opts)
   local function finish(text, reason, err)
     M.partial[token] = nil
     M.running = nil
+    thinking.done(run, buf, append)
     if err then
       append(buf, "\n\n> error: " .. tostring(err.message or err))
     elseif reason == "cancelled" then
       append(buf, "\n\n> cancelled")
-    elseif reason and reason ~= "stop" then
+    elseif reason and reason ~= "stop" and reason ~= "eos" then -- eos: the model ended its turn
       append(buf, "\n\n> stopped: " .. reason)
     end
     table.insert(M.messages, { role = "assistant", content = text })
-    M.last = { text = text, finishReason = reason, deltas = run.deltas, error = err, streamed = run.text, acked = run.acked }
+    M.last = { text = text, finishReason = reason, deltas = run.deltas, error = err, streamed = run.text, acked = run.acked,
+      reasoning = run.reasoning, reasoning_ms = run.reasoning_ms, fold = run.thinking }
     if opts.on_done then
       opts.on_done(M.last)
     end
@@ -218,6 +229,7 @@ end
 function M.reset()
   M.messages = {}
   if M.buf and vim.api.nvim_buf_is_valid(M.buf) then
+    thinking.reset(M.buf)
     vim.api.nvim_buf_set_lines(M.buf, 0, -1, false, {})
   end
 end

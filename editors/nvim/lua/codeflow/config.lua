@@ -52,6 +52,9 @@ M.settings_defaults = {
   chat = {
     budgetTokens = 8192,
     maxTokens = 512,
+    -- temperature: null (the server's default)
+    reasoningTokens = 2048,
+    showReasoning = true,
   },
   tests = {
     command = "",
