@@ -185,7 +185,7 @@ def _region(text: str, line: int) -> Region:
     region = edits.enclosing_function(text, line)
     if region is not None:
         return region
-    last = max(len(text.splitlines()) - 1, 0)
+    last = max(len(convert.lsp_lines(text)) - 1, 0)
     return Region(max(line - WINDOW, 0), min(line + WINDOW, last), "", "")
 
 

@@ -5,7 +5,10 @@
 - `Region`/`enclosing_function`/`function_named`: the part of a file a rewrite replaces (Python:
   `ast`, decorators included; other languages or unparsable text: an indentation heuristic).
 - `code_block` pulls the first fenced block out of an answer; `replace_region` splices it in,
-  re-indented to the region.
+  re-indented to the region and written with the file's own line ending.
+- Lines are LSP lines everywhere (`convert.lsp_lines`: only \\n, \\r\\n and \\r end a line, as
+  for the client and Python's parser), never `str.splitlines()`, which also breaks at \\f, \\v,
+  \\x1c-\\x1e, \\x85, U+2028 and U+2029 and so shifts every line after such a character.
 - `confine` refuses any path that resolves outside the workspace root (symlinks and `..`).
 - `workspace_edit` is the one spot here that builds lsprotocol edits from `TextChange`s.
 - `apply_code_block_edit` serves chat's `codeflow.applyCodeBlock`.
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     from ..server import CodeflowServer
 
 FENCE = re.compile(r"```[^\n`]*\n(.*?)(?:```|\Z)", re.DOTALL)
+NEWLINE = re.compile(r"\r\n|\r|\n")
 DEF_LINE = re.compile(r"^([ \t]*)(?:async\s+def|def|class)\s+(\w+)", re.MULTILINE)
 
 
@@ -89,8 +93,8 @@ def _trimmed(old: str, new: str, base: int, old_text: str) -> TextChange:
 
 def minimal_edits(old_text: str, new_text: str) -> list[TextChange]:
     """Non-overlapping changes (in document order) that turn `old_text` into `new_text`."""
-    old_lines = old_text.splitlines(keepends=True)
-    new_lines = new_text.splitlines(keepends=True)
+    old_lines = convert.lsp_lines(old_text)
+    new_lines = convert.lsp_lines(new_text)
     offsets = [0]
     for line in old_lines:
         offsets.append(offsets[-1] + len(line))
@@ -107,7 +111,7 @@ def minimal_edits(old_text: str, new_text: str) -> list[TextChange]:
 
 def apply_changes(text: str, changes: list[TextChange]) -> str:
     """Apply `TextChange`s (as `minimal_edits` returns them) to `text`."""
-    lines = text.splitlines(keepends=True) or [""]
+    lines = convert.lsp_lines(text) or [""]
     starts = [0]
     for line in lines:
         starts.append(starts[-1] + len(line))
@@ -165,9 +169,25 @@ def _block_end(lines: list[str], start: int) -> int:
     return end
 
 
+def _bare_lines(text: str) -> list[str]:
+    """LSP lines without their endings (what ast's line numbers count)."""
+    return [line.rstrip("\r\n") for line in convert.lsp_lines(text)]
+
+
+def newline_of(text: str) -> str:
+    """The first line ending in `text` (\\n when it has none)."""
+    match = NEWLINE.search(text)
+    return match.group() if match else "\n"
+
+
+def _with_newline(code: str, nl: str) -> str:
+    """`code` with every line ending written as `nl`."""
+    return NEWLINE.sub(nl, code)
+
+
 def enclosing_function(text: str, line: int, functions_only: bool = True) -> Region | None:
     """The innermost function (or class, unless `functions_only`) around `line` (0-based)."""
-    lines = text.splitlines()
+    lines = _bare_lines(text)
     defs = _python_defs(text)
     if defs is None:
         return _heuristic_region(lines, line)
@@ -185,11 +205,11 @@ def enclosing_function(text: str, line: int, functions_only: bool = True) -> Reg
 
 def function_named(text: str, name: str) -> Region | None:
     """The outermost definition called `name` in `text`."""
-    lines = text.splitlines()
+    lines = _bare_lines(text)
     defs = _python_defs(text)
     if defs is None:
         found = [m for m in DEF_LINE.finditer(text) if m.group(2) == name]
-        return _heuristic_region(lines, text.count("\n", 0, found[0].start())) if found else None
+        return _heuristic_region(lines, _line_col(text, found[0].start())[0]) if found else None
     matches = [_region_of(n, lines) for n in defs if getattr(n, "name", None) == name]
     return min(matches, key=lambda r: len(r.indent)) if matches else None
 
@@ -197,7 +217,7 @@ def function_named(text: str, name: str) -> Region | None:
 def has_docstring(text: str, region: Region) -> bool:
     """Whether the definition at `region` starts with a docstring (Python only)."""
     defs = _python_defs(text) or []
-    lines = text.splitlines()
+    lines = _bare_lines(text)
     for node in defs:
         if _region_of(node, lines) == region:
             return ast.get_docstring(node) is not None  # type: ignore[arg-type]
@@ -206,7 +226,7 @@ def has_docstring(text: str, region: Region) -> bool:
 
 def region_text(text: str, region: Region) -> str:
     """The source lines of `region`, with their endings."""
-    lines = text.splitlines(keepends=True)
+    lines = convert.lsp_lines(text)
     return "".join(lines[region.start_line : region.end_line + 1])
 
 
@@ -227,18 +247,21 @@ def defined_name(code: str) -> str | None:
 
 
 def reindent(code: str, indent: str) -> str:
-    """`code` dedented, then indented by `indent`, ending with one newline."""
-    body = textwrap.dedent(code).strip("\n") + "\n"
-    return "".join(indent + ln if ln.strip() else ln for ln in body.splitlines(keepends=True))
+    """`code` dedented, then indented by `indent`, ending with one newline (\\n endings)."""
+    body = textwrap.dedent(_with_newline(code, "\n")).strip("\n") + "\n"
+    return "".join(indent + ln if ln.strip() else ln for ln in convert.lsp_lines(body))
 
 
 def replace_region(text: str, region: Region, code: str) -> str:
-    """`text` with the lines of `region` replaced by `code` (re-indented to the region)."""
-    lines = text.splitlines(keepends=True)
+    """`text` with the lines of `region` replaced by `code` (re-indented to the region, in the
+    line ending of the region's last line)."""
+    lines = convert.lsp_lines(text)
     tail = "".join(lines[region.end_line + 1 :])
-    new = reindent(code, region.indent)
-    if region.end_line + 1 >= len(lines) and lines and not lines[-1].endswith("\n"):
-        new = new.rstrip("\n")
+    last = lines[min(region.end_line, len(lines) - 1)] if lines else ""
+    nl = newline_of(last) if last.endswith(("\n", "\r")) else newline_of(text)
+    new = _with_newline(reindent(code, region.indent), nl)
+    if region.end_line + 1 >= len(lines) and lines and not lines[-1].endswith(("\n", "\r")):
+        new = new.removesuffix(nl)
     return "".join(lines[: region.start_line]) + new + tail
 
 
@@ -345,15 +368,16 @@ def _range_offsets(text: str, rng: dict[str, Any]) -> tuple[int, int]:
 
 def code_block_text(text: str, code: str, rng: dict[str, Any] | None) -> str:
     """`text` with `code` put in: over `rng`, over the definition it names, or appended."""
+    nl = newline_of(text)
     if rng:
         a, b = _range_offsets(text, rng)
-        return text[:a] + code + text[b:]
+        return text[:a] + _with_newline(code, nl) + text[b:]
     name = defined_name(code)
     region = function_named(text, name) if name else None
     if region is not None:
         return replace_region(text, region, code)
-    head = text.rstrip("\n") + "\n\n\n" if text.strip() else ""
-    return head + code.strip("\n") + "\n"
+    head = text.rstrip("\r\n") + nl * 3 if text.strip() else ""
+    return head + _with_newline(code.strip("\r\n"), nl) + nl
 
 
 def apply_code_block_edit(ls: CodeflowServer, arg: dict[str, Any]) -> types.WorkspaceEdit:

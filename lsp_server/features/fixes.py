@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from inference.cancel import CancelToken
 
+from .. import convert
 from ..workers import Priority
 from . import edits
 from .edits import Region
@@ -230,7 +231,7 @@ def find_target(root: Path, failure: Failure, read: Callable[[str], str]) -> Tar
                     return Target(path, region, text)
     region = edits.enclosing_function(test_text, failure.test_line)
     if region is None:
-        lines = test_text.splitlines()
+        lines = convert.lsp_lines(test_text)
         region = Region(0, max(len(lines) - 1, 0), "", "")
     return Target(failure.test_path, region, test_text)
 
