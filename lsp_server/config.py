@@ -53,6 +53,7 @@ class TestsConfig:
     """Running the workspace's tests (only when the user asks, in a trusted workspace)."""
 
     command: str = ""
+    python: str = ""
     trusted: bool = False
     run_on_save: bool = False
     timeout_s: int = 120

@@ -214,6 +214,39 @@ def function_named(text: str, name: str) -> Region | None:
     return min(matches, key=lambda r: len(r.indent)) if matches else None
 
 
+def python_functions(text: str) -> tuple[tuple[Region, bool], ...] | None:
+    """Every function of a Python text with whether it has a docstring, from one parse
+    (None when the text does not parse)."""
+    defs = _python_defs(text)
+    if defs is None:
+        return None
+    lines = _bare_lines(text)
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef)
+    return tuple(
+        (_region_of(n, lines), ast.get_docstring(n) is not None)  # type: ignore[arg-type]
+        for n in defs
+        if isinstance(n, kinds)
+    )
+
+
+def innermost(
+    functions: tuple[tuple[Region, bool], ...], line: int
+) -> tuple[Region, bool] | None:
+    """The innermost of `functions` (as `python_functions` gives them) around `line`."""
+    best = None
+    for region, documented in functions:
+        if region.start_line <= line <= region.end_line and (
+            best is None or region.start_line >= best[0].start_line
+        ):
+            best = (region, documented)
+    return best
+
+
+def heuristic_region(text: str, line: int) -> Region | None:
+    """The `def`/`class` block around `line` by indentation (for text that does not parse)."""
+    return _heuristic_region(_bare_lines(text), line)
+
+
 def has_docstring(text: str, region: Region) -> bool:
     """Whether the definition at `region` starts with a docstring (Python only)."""
     defs = _python_defs(text) or []
