@@ -9,9 +9,12 @@ Listed for the cursor:
   "Add docstring to `f`" (Python functions without one), "Write a test for `f`".
 
 Listing never calls the model and never blocks the event loop: the document is read on the
-loop, everything that parses or diffs it (the enclosing function, its docstring, a cached fix's
-edits) runs on the CPU pool; a newer listing for the same document supersedes an older one that
-has not started yet. Resolve asks the model for the rewritten function (or a test)
+loop, everything that parses or diffs it runs on the CPU pool: the enclosing function and its
+docstring come from a parse of the top-level statement around the cursor (a few lines: the
+parse holds the GIL, so a whole-file parse in a thread would still stall the loop), or of the
+whole text when that statement does not parse alone (once per text). A newer listing for the
+same document supersedes an older one that has not started yet. Resolve (regions, patches,
+diffs also on the pool) asks the model for the rewritten function (or a test)
 in a fenced block and turns it into a `WorkspaceEdit` of minimal text edits, refusing any file
 outside the workspace. The user's files change only when the client applies the edit.
 Commands: `codeflow.explain {uri, line}`, `codeflow.fixFailingTest {nodeId}` (the candidates
@@ -193,11 +196,14 @@ def _outlines(ls: CodeflowServer) -> Outlines:
 
 
 def _function_at(ls: CodeflowServer, uri: str, text: str, line: int) -> tuple[Region, bool] | None:
-    """The function around `line` and whether it has a docstring (one parse per text)."""
+    """The function around `line` and whether it has a docstring: from a parse of the top-level
+    statement holding `line`, else of the whole text (once per text)."""
     if not uri.endswith(".py"):
         region = edits.enclosing_function(text, line)
         return (region, False) if region is not None else None
-    functions = _outlines(ls).functions(uri, text)
+    functions = edits.functions_around(text, line)
+    if functions is None:
+        functions = _outlines(ls).functions(uri, text)
     if functions is None:
         region = edits.heuristic_region(text, line)
         return (region, False) if region is not None else None
@@ -276,17 +282,18 @@ async def _rewrite(
 ) -> Resolved:
     uri = str(data["uri"])
     _, rel, text = _document(ls, uri)
-    region = _region(text, int(data.get("line", 0)))
+    region = await ls.cpu.run(_region, text, int(data.get("line", 0)))
     messages = [
         {"role": "system", "content": fixes.SYSTEM},
         {"role": "user", "content": _code_prompt(rel, text, region) + ask},
     ]
     answer = await fixes.ask_async(ls, messages, (rel, text, region.start_line), token)
-    new_text, why = fixes.patch(Target(rel, region, text), answer)
+    new_text, why = await ls.cpu.run(fixes.patch, Target(rel, region, text), answer)
     if new_text is None:
         test_feature.show(ls, types.MessageType.Warning, f"codeflow: {why}")
         return None, None
-    return edits.workspace_edit(uri, text, new_text, edits.edit_version(ls, uri)), None
+    version = edits.edit_version(ls, uri)
+    return await ls.cpu.run(edits.workspace_edit, uri, text, new_text, version), None
 
 
 async def _resolve_fix(ls: CodeflowServer, data: dict, token: CancelToken, _p: Any) -> Resolved:
@@ -320,7 +327,7 @@ def _test_file(path: Path, root: Path) -> Path:
 async def _resolve_test(ls: CodeflowServer, data: dict, token: CancelToken, _p: Any) -> Resolved:
     uri = str(data["uri"])
     path, rel, text = _document(ls, uri)
-    region = _region(text, int(data.get("line", 0)))
+    region = await ls.cpu.run(_region, text, int(data.get("line", 0)))
     module = Path(rel).with_suffix("").as_posix().replace("/", ".")
     ask = (
         f"Write a pytest test for `{region.name}` (import it from `{module}`). Reply with the "
@@ -346,8 +353,9 @@ async def _resolve_test(ls: CodeflowServer, data: dict, token: CancelToken, _p: 
             return None, None
         return edits.create_file_edit(dest_uri, code.strip("\n") + "\n"), None
     old = edits.current_text(ls, dest_uri, dest)
-    new = edits.code_block_text(old, code, None)
-    return edits.workspace_edit(dest_uri, old, new, edits.edit_version(ls, dest_uri)), None
+    new = await ls.cpu.run(edits.code_block_text, old, code, None)
+    version = edits.edit_version(ls, dest_uri)
+    return await ls.cpu.run(edits.workspace_edit, dest_uri, old, new, version), None
 
 
 async def _resolve_fix_test(
@@ -360,8 +368,9 @@ async def _resolve_fix_test(
         uri = _uri(ls, result.target.path)
         edits.confine(ls.root, uri)
         assert best.new_text is not None
-        edit = edits.workspace_edit(
-            uri, result.target.text, best.new_text, edits.edit_version(ls, uri)
+        version = edits.edit_version(ls, uri)
+        edit = await ls.cpu.run(
+            edits.workspace_edit, uri, result.target.text, best.new_text, version
         )
         progress.finish(VERIFIED)
         return edit, f"{FIX_TEST_TITLE} ({VERIFIED})"
@@ -432,7 +441,7 @@ async def explain(ls: CodeflowServer, arg: dict[str, Any]) -> dict[str, str]:
         _, rel, text = _document(ls, uri)
     except OutsideWorkspace as exc:
         raise JsonRpcInvalidParams(f"codeflow: {exc}") from exc
-    region = _region(text, int(arg.get("line", 0)))
+    region = await ls.cpu.run(_region, text, int(arg.get("line", 0)))
     messages = [
         {"role": "system", "content": "You are codeflow, a concise code explainer. Use Markdown."},
         {

@@ -229,6 +229,75 @@ def python_functions(text: str) -> tuple[tuple[Region, bool], ...] | None:
     )
 
 
+def _starts_statement(line: str) -> bool:
+    """Whether `line` starts a top-level statement (or is code at column 0 in a string)."""
+    return bool(line) and line[0] not in " \t#)]}\r\n" and bool(line.strip())
+
+
+def _decorators_above(lines: list[str], start: int) -> int:
+    """`start` moved up over the decorators (one or more lines each) right above it."""
+    while start > 0:
+        k = start - 1
+        while k > 0 and lines[k][:1] in (" ", "\t", ")", "]", "}") and lines[k].strip():
+            k -= 1
+        if not lines[k].startswith("@"):
+            return start
+        start = k
+    return start
+
+
+def top_level_block(lines: list[str], line: int) -> tuple[int, int] | None:
+    """Lines [start, end) of the top-level statement holding `line` (decorators included):
+    from the nearest line at or above it that starts at column 0 to the next such line."""
+    if not lines:
+        return None
+    line = min(max(line, 0), len(lines) - 1)
+    start = line
+    while start > 0 and not _starts_statement(lines[start]):
+        start -= 1
+    if not _starts_statement(lines[start]):
+        return None
+    start = _decorators_above(lines, start)
+    head = start  # past the decorators: the `def`/`class` line
+    while head < len(lines) - 1 and (
+        lines[head].startswith("@") or not _starts_statement(lines[head])
+    ):
+        head += 1
+    end = max(line, head) + 1
+    while end < len(lines) and not _starts_statement(lines[end]):
+        end += 1
+    return start, end
+
+
+def functions_around(text: str, line: int) -> tuple[tuple[Region, bool], ...] | None:
+    """The functions (with whether each has a docstring) of the top-level statement holding
+    `line`, from a parse of that statement alone: a few lines instead of the whole file. None
+    when it does not parse alone (a column-0 line inside a string, say): use `python_functions`.
+    """
+    lines = convert.lsp_lines(text)
+    block = top_level_block(lines, line)
+    if block is None:
+        return ()
+    start, end = block
+    before = sum(len(ln) for ln in lines[:start])
+    if text.count('"""', 0, before) % 2 or text.count("'''", 0, before) % 2:
+        return None  # the block may start inside a triple-quoted string
+    try:
+        tree = ast.parse("".join(lines[start:end]))
+    except (SyntaxError, ValueError):
+        return None
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef)
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, kinds):
+            region = _region_of(node, lines[start:end])
+            shifted = Region(
+                region.start_line + start, region.end_line + start, region.name, region.indent
+            )
+            out.append((shifted, ast.get_docstring(node) is not None))
+    return tuple(out)
+
+
 def innermost(
     functions: tuple[tuple[Region, bool], ...], line: int
 ) -> tuple[Region, bool] | None:

@@ -420,7 +420,7 @@ async def _candidate(
     anchor = (target.path, target.text, target.region.start_line)
     answer = await ask_async(ls, messages, anchor, token, temperature, seed)
     log.debug("fix candidate %d answer: %r", i, answer[:2000])
-    new_text, why = patch(target, answer)
+    new_text, why = await ls.cpu.run(patch, target, answer)
     if new_text is None:
         return Candidate(i, temperature, seed, None, False, why, 0.0)
     if new_text in tried:
@@ -428,6 +428,12 @@ async def _candidate(
         return Candidate(i, temperature, seed, new_text, old.verified, old.note, 0.0)
     ok, seconds, note = await verify(ls, scratch, target, new_text, failure.node_id, python)
     return Candidate(i, temperature, seed, new_text, ok, note, seconds)
+
+
+def _test_source(test_text: str, line: int) -> str:
+    """The failing test's function, else the whole test file."""
+    region = edits.enclosing_function(test_text, line)
+    return edits.region_text(test_text, region) if region else test_text
 
 
 async def _python(ls: CodeflowServer, root: Path) -> Interpreter | CommandError | None:
@@ -448,10 +454,9 @@ async def fix_failing_test(
     root = ls.root
     assert root is not None
     read = _reader(ls, root)
-    target = find_target(root, failure, read)
+    target = await ls.cpu.run(find_target, root, failure, read)
     test_text = read(failure.test_path)
-    test_region = edits.enclosing_function(test_text, failure.test_line)
-    test_source = edits.region_text(test_text, test_region) if test_region else test_text
+    test_source = await ls.cpu.run(_test_source, test_text, failure.test_line)
     flow = await ls.cpu.run(code_flow, ls, target)
     messages = fix_messages(failure, test_source, target, flow)
     python = await _python(ls, root)
