@@ -469,11 +469,12 @@ def _range_offsets(text: str, rng: dict[str, Any]) -> tuple[int, int]:
 
 
 def code_block_text(text: str, code: str, rng: dict[str, Any] | None) -> str:
-    """`text` with `code` put in: over `rng`, over the definition it names, or appended."""
-    nl = newline_of(text)
-    if rng:
+    """`text` with `code` put in: over `rng` (as is), over the definition it names, or appended
+    (both in the file's line ending)."""
+    if rng:  # exactly what was asked for, as a client's own edit would be
         a, b = _range_offsets(text, rng)
-        return text[:a] + _with_newline(code, nl) + text[b:]
+        return text[:a] + code + text[b:]
+    nl = newline_of(text)
     name = defined_name(code)
     region = function_named(text, name) if name else None
     if region is not None:
