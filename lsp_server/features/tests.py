@@ -259,7 +259,7 @@ async def run_tests(
     with tempfile.TemporaryDirectory(prefix="codeflow-junit-") as tmp:
         junit = Path(tmp) / "report.xml"
         try:
-            if python is None and not uses_command(config):
+            if python is None and not uses_command(config) and is_python_project(base):
                 python = interpreter(config, root)
             argv = build_command(config, base, junit, targets, cwd is not None, python)
         except CommandError as exc:
