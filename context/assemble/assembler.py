@@ -23,6 +23,7 @@ from ..retrieve.lru import Lru
 from ..retrieve.providers import EditRingLike, HistoryLike, IndexLike
 from ..retrieve.query import Query, make_query
 from ..retrieve.retriever import Retriever
+from ..retrieve.text import lines_of
 from .chat_template import ChatTemplate, ChatTemplateError
 from .config import AssemblerConfig, BudgetSplit, KindConfig
 from .format import PromptFormat, neutraliser
@@ -83,7 +84,7 @@ def _looks_special(token: str) -> bool:
 def _piece(c: Candidate, text: str) -> Piece:
     """A retrieved piece without leading blank lines (a section must not start with a newline:
     it would merge with the newline that ends its header)."""
-    lines = text.splitlines(keepends=True)
+    lines = lines_of(text)
     skip = 0
     while skip < len(lines) - 1 and not lines[skip].strip():
         skip += 1

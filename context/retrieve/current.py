@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .text import indent_of
+from .text import indent_of, lines_of
 
 __all__ = [
     "Cursor",
@@ -40,8 +40,8 @@ class Cursor:
     @classmethod
     def of(cls, text: str, line: int, character: int) -> Cursor:
         """Split ``text`` and clamp the position into it."""
-        lines = tuple(text.splitlines(keepends=True)) or ("",)
-        if text.endswith("\n"):
+        lines = tuple(lines_of(text)) or ("",)
+        if text.endswith(("\n", "\r")):
             lines = lines + ("",)
         line = max(0, min(line, len(lines) - 1))
         body = lines[line].rstrip("\r\n")

@@ -13,6 +13,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from posixpath import dirname, join, normpath
 
+from .text import lines_of
+
 __all__ = ["Binding", "parse_imports", "resolve_module"]
 
 _FROM = re.compile(r"^\s*from\s+(\.*[\w.]*)\s+import\s+(.+)$", re.S)
@@ -33,7 +35,7 @@ class Binding:
 def _logical_lines(text: str) -> list[tuple[int, str]]:
     """Import statements as (first line, joined text); other lines are skipped."""
     out: list[tuple[int, str]] = []
-    lines = text.splitlines()
+    lines = [line.rstrip("\r\n") for line in lines_of(text)]
     for i, line in enumerate(lines):
         head = line.lstrip()
         if not head.startswith(("import ", "from ")):

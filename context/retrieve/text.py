@@ -27,9 +27,14 @@ KEYWORDS = frozenset(
 """Words that say nothing about what code is about (kept out of queries and graphs)."""
 
 
+LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
 def lines_of(text: str) -> list[str]:
-    """Lines of ``text``, each keeping its newline (the last one may lack it)."""
-    return text.splitlines(keepends=True)
+    """Lines of ``text``, each keeping its newline (the last one may lack it). Lines end only
+    at \\n, \\r\\n or \\r, as for LSP positions and Python's parser; ``str.splitlines`` would
+    also break at \\f, \\v, \\x1c-\\x1e, \\x85, U+2028 and U+2029 and shift every line after."""
+    return LINE.findall(text)
 
 
 def identifier_list(text: str, min_len: int = 2) -> list[str]:

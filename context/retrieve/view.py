@@ -13,6 +13,7 @@ from typing import Any
 from .lru import Lru
 from .providers import IndexLike, guarded
 from .snippets import outline_text
+from .text import lines_of
 
 __all__ = ["WorkspaceView"]
 
@@ -61,7 +62,7 @@ class WorkspaceView:
 
         def read() -> tuple[str, ...]:
             text = self.index.file_text(path)
-            return tuple(text.splitlines(keepends=True)) if text else ()
+            return tuple(lines_of(text)) if text else ()
 
         return self._memo(("lines", path), "file_text", read, ())
 

@@ -19,6 +19,8 @@ from typing import Any
 
 from context.assemble import Assembler, ChatMessage, Prompt, PromptRequest
 
+from ..convert import lsp_lines
+
 __all__ = ["DEFAULT_BUDGET", "prompt_json", "run", "utf16_to_codepoints"]
 
 log = logging.getLogger(__name__)
@@ -84,7 +86,7 @@ def _request(root: Path, spec: dict[str, Any], default_kind: str) -> PromptReque
             text = (root / rel).read_text("utf-8", errors="replace")
         except OSError as exc:
             raise RequestError(f"cannot read {rel}: {exc}") from exc
-    lines = text.splitlines()
+    lines = [ln.rstrip("\r\n") for ln in lsp_lines(text)]
     column = utf16_to_codepoints(lines[line], character) if 0 <= line < len(lines) else character
     messages = tuple(ChatMessage(str(m["role"]), str(m["content"]))
                      for m in spec.get("messages") or ())

@@ -180,6 +180,30 @@ def _index(workspace: str) -> list[Check]:
     ]
 
 
+def _tests_python(workspace: str) -> Check:
+    """The Python the workspace's tests run with (before editor settings), and its pytest."""
+    from ..features.interpreter import NoInterpreter, child_env, resolve
+
+    name = "tests python"
+    try:
+        interp = resolve(Path(workspace).resolve())
+    except NoInterpreter as exc:
+        return Check(name, False, str(exc), "create a .venv in the workspace", required=False)
+    said = f"{interp.describe()}; codeflow.tests.python / tests.command override it"
+    if interp.runner:
+        return Check(name, True, said, required=False)
+    probe = [*interp.argv, "-c", "import pytest; print(pytest.__version__)"]
+    try:
+        out = subprocess.run(probe, capture_output=True, text=True, timeout=30,
+                             env=child_env(interp), check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check(name, False, f"{said}; it does not run: {exc}", required=False)
+    if out.returncode != 0:
+        return Check(name, False, f"{said}; it has no pytest",
+                     f"{interp.argv[0]} -m pip install pytest", required=False)
+    return Check(name, True, f"{said}; pytest {out.stdout.strip()}", required=False)
+
+
 def _remote_settings(env: Mapping[str, str]) -> Any:
     from ..config import RemoteConfig
 
@@ -273,7 +297,7 @@ def collect(args: argparse.Namespace) -> list[Check]:
     """Run every check."""
     remote = _remote(args.model, os.environ) if os.environ.get("CODEFLOW_REMOTE_URL") else []
     return [_python(), *_packages(), *_grammars(), _git(), *_model(args.model),
-            *_index(args.workspace), *remote]
+            *_index(args.workspace), _tests_python(args.workspace), *remote]
 
 
 def run(args: argparse.Namespace) -> int:

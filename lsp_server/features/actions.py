@@ -8,7 +8,13 @@ Listed for the cursor:
 - "Explain `f`" (command `codeflow.explain`: the answer comes as a message and as the result),
   "Add docstring to `f`" (Python functions without one), "Write a test for `f`".
 
-Listing never calls the model. Resolve asks the model for the rewritten function (or a test)
+Listing never calls the model and never blocks the event loop: the document is read on the
+loop, everything that parses or diffs it runs on the CPU pool: the enclosing function and its
+docstring come from a parse of the top-level statement around the cursor (a few lines: the
+parse holds the GIL, so a whole-file parse in a thread would still stall the loop), or of the
+whole text when that statement does not parse alone (once per text). A newer listing for the
+same document supersedes an older one that has not started yet. Resolve (regions, patches,
+diffs also on the pool) asks the model for the rewritten function (or a test)
 in a fenced block and turns it into a `WorkspaceEdit` of minimal text edits, refusing any file
 outside the workspace. The user's files change only when the client applies the edit.
 Commands: `codeflow.explain {uri, line}`, `codeflow.fixFailingTest {nodeId}` (the candidates
@@ -17,7 +23,10 @@ with their verification, for clients without resolve support and for measurement
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -38,6 +47,7 @@ from .fixes import VERIFIED, FixResult, ModelUnavailable, Target
 log = logging.getLogger(__name__)
 FIX_TEST_TITLE = "Fix failing test with codeflow"
 WINDOW = 5
+OUTLINES = 8
 KINDS = [
     types.CodeActionKind.QuickFix,
     types.CodeActionKind.RefactorRewrite,
@@ -107,7 +117,9 @@ def _diagnostic_actions(ls: CodeflowServer, uri: str, diag: types.Diagnostic) ->
     return [_action(title, types.CodeActionKind.QuickFix, data, diagnostics=[diag])]
 
 
-def _function_actions(uri: str, text: str, region: Region) -> list[types.CodeAction]:
+def _function_actions(
+    uri: str, region: Region, documented: bool
+) -> list[types.CodeAction]:
     data = {"uri": uri, "line": region.start_line, "name": region.name}
     explain = types.Command(
         title=f"Explain `{region.name}`",
@@ -121,7 +133,7 @@ def _function_actions(uri: str, text: str, region: Region) -> list[types.CodeAct
             command=explain,
         )
     ]
-    if uri.endswith(".py") and not edits.has_docstring(text, region):
+    if uri.endswith(".py") and not documented:
         out.append(
             _action(
                 f"Add docstring to `{region.name}` with codeflow",
@@ -150,21 +162,87 @@ def _wanted(kind: str | None, only: list[str] | None) -> bool:
     return kind is not None and any(kind == k or kind.startswith(f"{k}.") for k in only)
 
 
-def list_actions(ls: CodeflowServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-    """The actions for a range: diagnostics first, then the enclosing function's."""
+class Outlines:
+    """The functions of the last few document texts, so that moving the cursor in an unchanged
+    document does not parse it again (used from the CPU pool's threads)."""
+
+    def __init__(self, size: int = OUTLINES) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[str, tuple[str, Any]] = OrderedDict()
+
+    def functions(self, uri: str, text: str) -> tuple[tuple[Region, bool], ...] | None:
+        """`edits.python_functions(text)`, parsed at most once per (uri, text)."""
+        with self._lock:
+            hit = self._items.get(uri)
+            if hit is not None and (hit[0] is text or hit[0] == text):
+                self._items.move_to_end(uri)
+                return hit[1]
+        functions = edits.python_functions(text)
+        with self._lock:
+            self._items[uri] = (text, functions)
+            self._items.move_to_end(uri)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return functions
+
+
+def _outlines(ls: CodeflowServer) -> Outlines:
+    found = getattr(ls, "action_outlines", None)
+    if found is None:
+        found = Outlines()
+        ls.action_outlines = found  # type: ignore[attr-defined]
+    return found
+
+
+def _function_at(ls: CodeflowServer, uri: str, text: str, line: int) -> tuple[Region, bool] | None:
+    """The function around `line` and whether it has a docstring: from a parse of the top-level
+    statement holding `line`, else of the whole text (once per text)."""
+    if not uri.endswith(".py"):
+        region = edits.enclosing_function(text, line)
+        return (region, False) if region is not None else None
+    functions = edits.functions_around(text, line)
+    if functions is None:
+        functions = _outlines(ls).functions(uri, text)
+    if functions is None:
+        region = edits.heuristic_region(text, line)
+        return (region, False) if region is not None else None
+    return edits.innermost(functions, line)
+
+
+def _compute(
+    ls: CodeflowServer, params: types.CodeActionParams, text: str, token: CancelToken
+) -> list[types.CodeAction]:
+    """The actions for a range: diagnostics first, then the enclosing function's (CPU pool)."""
+    token.check()
     uri = params.text_document.uri
-    text = ls.document_text(uri)
-    if text is None or ls.path_of(uri) is None:
-        return []
     out: list[types.CodeAction] = []
     for diag in params.context.diagnostics:
         if _overlaps(diag.range, params.range):
             out.extend(_diagnostic_actions(ls, uri, diag))
-    region = edits.enclosing_function(text, params.range.start.line)
-    if region is not None and region.name:
-        out.extend(_function_actions(uri, text, region))
+    found = _function_at(ls, uri, text, params.range.start.line)
+    if found is not None and found[0].name:
+        out.extend(_function_actions(uri, *found))
     only = [str(k) for k in params.context.only] if params.context.only else None
     return [a for a in out if _wanted(a.kind, only)]
+
+
+async def list_actions(
+    ls: CodeflowServer, params: types.CodeActionParams
+) -> list[types.CodeAction]:
+    """The actions for a range, computed off the event loop (see the module docstring)."""
+    uri = params.text_document.uri
+    text = ls.document_text(uri)
+    if text is None or ls.path_of(uri) is None:
+        return []
+    key = ("codeAction", uri)
+    token = ls.supersede.begin(key)
+    try:
+        return await ls.cpu.run(_compute, ls, params, text, token)
+    except Cancelled:
+        raise asyncio.CancelledError() from None
+    finally:
+        ls.supersede.end(key, token)
 
 
 # ---- resolve ----------------------------------------------------------------------------------
@@ -185,7 +263,7 @@ def _region(text: str, line: int) -> Region:
     region = edits.enclosing_function(text, line)
     if region is not None:
         return region
-    last = max(len(text.splitlines()) - 1, 0)
+    last = max(len(convert.lsp_lines(text)) - 1, 0)
     return Region(max(line - WINDOW, 0), min(line + WINDOW, last), "", "")
 
 
@@ -204,17 +282,18 @@ async def _rewrite(
 ) -> Resolved:
     uri = str(data["uri"])
     _, rel, text = _document(ls, uri)
-    region = _region(text, int(data.get("line", 0)))
+    region = await ls.cpu.run(_region, text, int(data.get("line", 0)))
     messages = [
         {"role": "system", "content": fixes.SYSTEM},
         {"role": "user", "content": _code_prompt(rel, text, region) + ask},
     ]
     answer = await fixes.ask_async(ls, messages, (rel, text, region.start_line), token)
-    new_text, why = fixes.patch(Target(rel, region, text), answer)
+    new_text, why = await ls.cpu.run(fixes.patch, Target(rel, region, text), answer)
     if new_text is None:
         test_feature.show(ls, types.MessageType.Warning, f"codeflow: {why}")
         return None, None
-    return edits.workspace_edit(uri, text, new_text, edits.edit_version(ls, uri)), None
+    version = edits.edit_version(ls, uri)
+    return await ls.cpu.run(edits.workspace_edit, uri, text, new_text, version), None
 
 
 async def _resolve_fix(ls: CodeflowServer, data: dict, token: CancelToken, _p: Any) -> Resolved:
@@ -248,7 +327,7 @@ def _test_file(path: Path, root: Path) -> Path:
 async def _resolve_test(ls: CodeflowServer, data: dict, token: CancelToken, _p: Any) -> Resolved:
     uri = str(data["uri"])
     path, rel, text = _document(ls, uri)
-    region = _region(text, int(data.get("line", 0)))
+    region = await ls.cpu.run(_region, text, int(data.get("line", 0)))
     module = Path(rel).with_suffix("").as_posix().replace("/", ".")
     ask = (
         f"Write a pytest test for `{region.name}` (import it from `{module}`). Reply with the "
@@ -274,8 +353,9 @@ async def _resolve_test(ls: CodeflowServer, data: dict, token: CancelToken, _p: 
             return None, None
         return edits.create_file_edit(dest_uri, code.strip("\n") + "\n"), None
     old = edits.current_text(ls, dest_uri, dest)
-    new = edits.code_block_text(old, code, None)
-    return edits.workspace_edit(dest_uri, old, new, edits.edit_version(ls, dest_uri)), None
+    new = await ls.cpu.run(edits.code_block_text, old, code, None)
+    version = edits.edit_version(ls, dest_uri)
+    return await ls.cpu.run(edits.workspace_edit, dest_uri, old, new, version), None
 
 
 async def _resolve_fix_test(
@@ -288,8 +368,9 @@ async def _resolve_fix_test(
         uri = _uri(ls, result.target.path)
         edits.confine(ls.root, uri)
         assert best.new_text is not None
-        edit = edits.workspace_edit(
-            uri, result.target.text, best.new_text, edits.edit_version(ls, uri)
+        version = edits.edit_version(ls, uri)
+        edit = await ls.cpu.run(
+            edits.workspace_edit, uri, result.target.text, best.new_text, version
         )
         progress.finish(VERIFIED)
         return edit, f"{FIX_TEST_TITLE} ({VERIFIED})"
@@ -360,7 +441,7 @@ async def explain(ls: CodeflowServer, arg: dict[str, Any]) -> dict[str, str]:
         _, rel, text = _document(ls, uri)
     except OutsideWorkspace as exc:
         raise JsonRpcInvalidParams(f"codeflow: {exc}") from exc
-    region = _region(text, int(arg.get("line", 0)))
+    region = await ls.cpu.run(_region, text, int(arg.get("line", 0)))
     messages = [
         {"role": "system", "content": "You are codeflow, a concise code explainer. Use Markdown."},
         {
@@ -427,8 +508,8 @@ def register(server: CodeflowServer) -> None:
     options = types.CodeActionOptions(code_action_kinds=KINDS, resolve_provider=True)
 
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, options)
-    def code_action(ls: CodeflowServer, params: types.CodeActionParams) -> list | None:
-        return list_actions(ls, params) or None
+    async def code_action(ls: CodeflowServer, params: types.CodeActionParams) -> list | None:
+        return await list_actions(ls, params) or None
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def code_action_resolve(ls: CodeflowServer, params: types.CodeAction) -> Any:

@@ -59,7 +59,7 @@ def _reference_text(ls: CodeflowServer, params: dict[str, Any]) -> str:
     if isinstance(sel, dict) and sel.get("uri"):
         text = ls.document_text(str(sel["uri"])) or ""
         rng = sel.get("range") or {}
-        lines = text.splitlines()
+        lines = [ln.rstrip("\r\n") for ln in convert.lsp_lines(text)]
         a = int((rng.get("start") or {}).get("line", 0))
         b = int((rng.get("end") or {}).get("line", a))
         chunk = "\n".join(lines[max(a, 0) : max(b, a) + 1])

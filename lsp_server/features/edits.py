@@ -5,7 +5,10 @@
 - `Region`/`enclosing_function`/`function_named`: the part of a file a rewrite replaces (Python:
   `ast`, decorators included; other languages or unparsable text: an indentation heuristic).
 - `code_block` pulls the first fenced block out of an answer; `replace_region` splices it in,
-  re-indented to the region.
+  re-indented to the region and written with the file's own line ending.
+- Lines are LSP lines everywhere (`convert.lsp_lines`: only \\n, \\r\\n and \\r end a line, as
+  for the client and Python's parser), never `str.splitlines()`, which also breaks at \\f, \\v,
+  \\x1c-\\x1e, \\x85, U+2028 and U+2029 and so shifts every line after such a character.
 - `confine` refuses any path that resolves outside the workspace root (symlinks and `..`).
 - `workspace_edit` is the one spot here that builds lsprotocol edits from `TextChange`s.
 - `apply_code_block_edit` serves chat's `codeflow.applyCodeBlock`.
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     from ..server import CodeflowServer
 
 FENCE = re.compile(r"```[^\n`]*\n(.*?)(?:```|\Z)", re.DOTALL)
+NEWLINE = re.compile(r"\r\n|\r|\n")
 DEF_LINE = re.compile(r"^([ \t]*)(?:async\s+def|def|class)\s+(\w+)", re.MULTILINE)
 
 
@@ -89,8 +93,8 @@ def _trimmed(old: str, new: str, base: int, old_text: str) -> TextChange:
 
 def minimal_edits(old_text: str, new_text: str) -> list[TextChange]:
     """Non-overlapping changes (in document order) that turn `old_text` into `new_text`."""
-    old_lines = old_text.splitlines(keepends=True)
-    new_lines = new_text.splitlines(keepends=True)
+    old_lines = convert.lsp_lines(old_text)
+    new_lines = convert.lsp_lines(new_text)
     offsets = [0]
     for line in old_lines:
         offsets.append(offsets[-1] + len(line))
@@ -107,7 +111,7 @@ def minimal_edits(old_text: str, new_text: str) -> list[TextChange]:
 
 def apply_changes(text: str, changes: list[TextChange]) -> str:
     """Apply `TextChange`s (as `minimal_edits` returns them) to `text`."""
-    lines = text.splitlines(keepends=True) or [""]
+    lines = convert.lsp_lines(text) or [""]
     starts = [0]
     for line in lines:
         starts.append(starts[-1] + len(line))
@@ -165,9 +169,25 @@ def _block_end(lines: list[str], start: int) -> int:
     return end
 
 
+def _bare_lines(text: str) -> list[str]:
+    """LSP lines without their endings (what ast's line numbers count)."""
+    return [line.rstrip("\r\n") for line in convert.lsp_lines(text)]
+
+
+def newline_of(text: str) -> str:
+    """The first line ending in `text` (\\n when it has none)."""
+    match = NEWLINE.search(text)
+    return match.group() if match else "\n"
+
+
+def _with_newline(code: str, nl: str) -> str:
+    """`code` with every line ending written as `nl`."""
+    return NEWLINE.sub(nl, code)
+
+
 def enclosing_function(text: str, line: int, functions_only: bool = True) -> Region | None:
     """The innermost function (or class, unless `functions_only`) around `line` (0-based)."""
-    lines = text.splitlines()
+    lines = _bare_lines(text)
     defs = _python_defs(text)
     if defs is None:
         return _heuristic_region(lines, line)
@@ -185,19 +205,121 @@ def enclosing_function(text: str, line: int, functions_only: bool = True) -> Reg
 
 def function_named(text: str, name: str) -> Region | None:
     """The outermost definition called `name` in `text`."""
-    lines = text.splitlines()
+    lines = _bare_lines(text)
     defs = _python_defs(text)
     if defs is None:
         found = [m for m in DEF_LINE.finditer(text) if m.group(2) == name]
-        return _heuristic_region(lines, text.count("\n", 0, found[0].start())) if found else None
+        return _heuristic_region(lines, _line_col(text, found[0].start())[0]) if found else None
     matches = [_region_of(n, lines) for n in defs if getattr(n, "name", None) == name]
     return min(matches, key=lambda r: len(r.indent)) if matches else None
+
+
+def python_functions(text: str) -> tuple[tuple[Region, bool], ...] | None:
+    """Every function of a Python text with whether it has a docstring, from one parse
+    (None when the text does not parse)."""
+    defs = _python_defs(text)
+    if defs is None:
+        return None
+    lines = _bare_lines(text)
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef)
+    return tuple(
+        (_region_of(n, lines), ast.get_docstring(n) is not None)  # type: ignore[arg-type]
+        for n in defs
+        if isinstance(n, kinds)
+    )
+
+
+def _starts_statement(line: str) -> bool:
+    """Whether `line` starts a top-level statement (or is code at column 0 in a string)."""
+    return bool(line) and line[0] not in " \t#)]}\r\n" and bool(line.strip())
+
+
+def _decorators_above(lines: list[str], start: int) -> int:
+    """`start` moved up over the decorators (one or more lines each) right above it."""
+    while start > 0:
+        k = start - 1
+        while k > 0 and lines[k][:1] in (" ", "\t", ")", "]", "}") and lines[k].strip():
+            k -= 1
+        if not lines[k].startswith("@"):
+            return start
+        start = k
+    return start
+
+
+def top_level_block(lines: list[str], line: int) -> tuple[int, int] | None:
+    """Lines [start, end) of the top-level statement holding `line` (decorators included):
+    from the nearest line at or above it that starts at column 0 to the next such line."""
+    if not lines:
+        return None
+    line = min(max(line, 0), len(lines) - 1)
+    start = line
+    while start > 0 and not _starts_statement(lines[start]):
+        start -= 1
+    if not _starts_statement(lines[start]):
+        return None
+    start = _decorators_above(lines, start)
+    head = start  # past the decorators: the `def`/`class` line
+    while head < len(lines) - 1 and (
+        lines[head].startswith("@") or not _starts_statement(lines[head])
+    ):
+        head += 1
+    end = max(line, head) + 1
+    while end < len(lines) and not _starts_statement(lines[end]):
+        end += 1
+    return start, end
+
+
+def functions_around(text: str, line: int) -> tuple[tuple[Region, bool], ...] | None:
+    """The functions (with whether each has a docstring) of the top-level statement holding
+    `line`, from a parse of that statement alone: a few lines instead of the whole file. None
+    when it does not parse alone (a column-0 line inside a string, say): use `python_functions`.
+    """
+    lines = convert.lsp_lines(text)
+    block = top_level_block(lines, line)
+    if block is None:
+        return ()
+    start, end = block
+    before = sum(len(ln) for ln in lines[:start])
+    if text.count('"""', 0, before) % 2 or text.count("'''", 0, before) % 2:
+        return None  # the block may start inside a triple-quoted string
+    try:
+        tree = ast.parse("".join(lines[start:end]))
+    except (SyntaxError, ValueError):
+        return None
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef)
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, kinds):
+            region = _region_of(node, lines[start:end])
+            shifted = Region(
+                region.start_line + start, region.end_line + start, region.name, region.indent
+            )
+            out.append((shifted, ast.get_docstring(node) is not None))
+    return tuple(out)
+
+
+def innermost(
+    functions: tuple[tuple[Region, bool], ...], line: int
+) -> tuple[Region, bool] | None:
+    """The innermost of `functions` (as `python_functions` gives them) around `line`."""
+    best = None
+    for region, documented in functions:
+        if region.start_line <= line <= region.end_line and (
+            best is None or region.start_line >= best[0].start_line
+        ):
+            best = (region, documented)
+    return best
+
+
+def heuristic_region(text: str, line: int) -> Region | None:
+    """The `def`/`class` block around `line` by indentation (for text that does not parse)."""
+    return _heuristic_region(_bare_lines(text), line)
 
 
 def has_docstring(text: str, region: Region) -> bool:
     """Whether the definition at `region` starts with a docstring (Python only)."""
     defs = _python_defs(text) or []
-    lines = text.splitlines()
+    lines = _bare_lines(text)
     for node in defs:
         if _region_of(node, lines) == region:
             return ast.get_docstring(node) is not None  # type: ignore[arg-type]
@@ -206,7 +328,7 @@ def has_docstring(text: str, region: Region) -> bool:
 
 def region_text(text: str, region: Region) -> str:
     """The source lines of `region`, with their endings."""
-    lines = text.splitlines(keepends=True)
+    lines = convert.lsp_lines(text)
     return "".join(lines[region.start_line : region.end_line + 1])
 
 
@@ -227,18 +349,21 @@ def defined_name(code: str) -> str | None:
 
 
 def reindent(code: str, indent: str) -> str:
-    """`code` dedented, then indented by `indent`, ending with one newline."""
-    body = textwrap.dedent(code).strip("\n") + "\n"
-    return "".join(indent + ln if ln.strip() else ln for ln in body.splitlines(keepends=True))
+    """`code` dedented, then indented by `indent`, ending with one newline (\\n endings)."""
+    body = textwrap.dedent(_with_newline(code, "\n")).strip("\n") + "\n"
+    return "".join(indent + ln if ln.strip() else ln for ln in convert.lsp_lines(body))
 
 
 def replace_region(text: str, region: Region, code: str) -> str:
-    """`text` with the lines of `region` replaced by `code` (re-indented to the region)."""
-    lines = text.splitlines(keepends=True)
+    """`text` with the lines of `region` replaced by `code` (re-indented to the region, in the
+    line ending of the region's last line)."""
+    lines = convert.lsp_lines(text)
     tail = "".join(lines[region.end_line + 1 :])
-    new = reindent(code, region.indent)
-    if region.end_line + 1 >= len(lines) and lines and not lines[-1].endswith("\n"):
-        new = new.rstrip("\n")
+    last = lines[min(region.end_line, len(lines) - 1)] if lines else ""
+    nl = newline_of(last) if last.endswith(("\n", "\r")) else newline_of(text)
+    new = _with_newline(reindent(code, region.indent), nl)
+    if region.end_line + 1 >= len(lines) and lines and not lines[-1].endswith(("\n", "\r")):
+        new = new.removesuffix(nl)
     return "".join(lines[: region.start_line]) + new + tail
 
 
@@ -344,16 +469,18 @@ def _range_offsets(text: str, rng: dict[str, Any]) -> tuple[int, int]:
 
 
 def code_block_text(text: str, code: str, rng: dict[str, Any] | None) -> str:
-    """`text` with `code` put in: over `rng`, over the definition it names, or appended."""
-    if rng:
+    """`text` with `code` put in: over `rng` (as is), over the definition it names, or appended
+    (both in the file's line ending)."""
+    if rng:  # exactly what was asked for, as a client's own edit would be
         a, b = _range_offsets(text, rng)
         return text[:a] + code + text[b:]
+    nl = newline_of(text)
     name = defined_name(code)
     region = function_named(text, name) if name else None
     if region is not None:
         return replace_region(text, region, code)
-    head = text.rstrip("\n") + "\n\n\n" if text.strip() else ""
-    return head + code.strip("\n") + "\n"
+    head = text.rstrip("\r\n") + nl * 3 if text.strip() else ""
+    return head + _with_newline(code.strip("\r\n"), nl) + nl
 
 
 def apply_code_block_edit(ls: CodeflowServer, arg: dict[str, Any]) -> types.WorkspaceEdit:

@@ -11,7 +11,8 @@ when no assembler is available) answered on the inference worker (priority FIX).
 3. up to `tests.fixCandidates` answers (the first greedy, then sampled with other seeds), each
    spliced into the function;
 4. each patch is written into a scratch copy of the workspace (a temp dir without .git, .venv,
-   node_modules) and only the failing test (its pytest node id) is re-run there; generation stops
+   node_modules) and only the failing test (its pytest node id) is re-run there, with the
+   workspace's own Python (`tests.scratch_python`, resolved once per fix); generation stops
    at the first patch that makes it pass. The user's files are never written.
 """
 
@@ -32,10 +33,12 @@ from typing import TYPE_CHECKING, Any
 
 from inference.cancel import CancelToken
 
+from .. import convert
 from ..workers import Priority
 from . import edits
 from .edits import Region
-from .tests import Failure, Progress, run_tests
+from .interpreter import Interpreter
+from .tests import CommandError, Failure, Progress, run_tests, say_runs_with, scratch_python
 
 if TYPE_CHECKING:
     from ..server import CodeflowServer
@@ -234,7 +237,7 @@ def find_target(root: Path, failure: Failure, read: Callable[[str], str]) -> Tar
                     return Target(path, region, text)
     region = edits.enclosing_function(test_text, failure.test_line)
     if region is None:
-        lines = test_text.splitlines()
+        lines = convert.lsp_lines(test_text)
         region = Region(0, max(len(lines) - 1, 0), "", "")
     return Target(failure.test_path, region, test_text)
 
@@ -352,9 +355,17 @@ def _write(path: Path, text: str) -> None:
 
 
 async def verify(
-    ls: CodeflowServer, scratch: Path, target: Target, new_text: str, node_id: str
+    ls: CodeflowServer,
+    scratch: Path,
+    target: Target,
+    new_text: str,
+    node_id: str,
+    python: Interpreter | CommandError | None = None,
 ) -> tuple[bool, float, str]:
-    """Run only `node_id` in `scratch` with the patch in place: (passes, seconds, note)."""
+    """Run only `node_id` in `scratch` with the patch in place: (passes, seconds, note).
+    `python` is the workspace's interpreter (`scratch_python`; None with `tests.command`)."""
+    if isinstance(python, CommandError):
+        return False, 0.0, f"unverified: {python}"
     dest = scratch / target.path
     try:
         dest.resolve().relative_to(scratch.resolve())
@@ -362,7 +373,8 @@ async def verify(
         return False, 0.0, "unverified: the file is a link out of the workspace copy"
     await ls.cpu.run(_write, dest, new_text)
     try:
-        result = await run_tests(scratch, ls.config.tests, [node_id], cwd=scratch)
+        root = ls.root or scratch
+        result = await run_tests(root, ls.config.tests, [node_id], cwd=scratch, python=python)
     finally:
         await ls.cpu.run(_write, dest, target.text)
     if not result.ok:
@@ -403,23 +415,40 @@ def _digest(text: str) -> str:
 async def _candidate(
     ls: CodeflowServer,
     i: int,
-    ctx: tuple[Failure, Target, list[dict], Path],
+    ctx: tuple[Failure, Target, list[dict], Path, Interpreter | CommandError | None],
     token: CancelToken,
     tried: dict[str, Candidate],
 ) -> Candidate:
-    failure, target, messages, scratch = ctx
+    failure, target, messages, scratch, python = ctx
     temperature, seed = (0.0, 0) if i == 0 else (SAMPLE_TEMPERATURE, i)
     anchor = (target.path, target.text, target.region.start_line)
     answer = await ask_async(ls, messages, anchor, token, temperature, seed)
     log.debug("fix candidate %d answer: %r", i, answer[:2000])
-    new_text, why = patch(target, answer)
+    new_text, why = await ls.cpu.run(patch, target, answer)
     if new_text is None:
         return Candidate(i, temperature, seed, None, False, why, 0.0)
     if new_text in tried:
         old = tried[new_text]
         return Candidate(i, temperature, seed, new_text, old.verified, old.note, 0.0)
-    ok, seconds, note = await verify(ls, scratch, target, new_text, failure.node_id)
+    ok, seconds, note = await verify(ls, scratch, target, new_text, failure.node_id, python)
     return Candidate(i, temperature, seed, new_text, ok, note, seconds)
+
+
+def _test_source(test_text: str, line: int) -> str:
+    """The failing test's function, else the whole test file."""
+    region = edits.enclosing_function(test_text, line)
+    return edits.region_text(test_text, region) if region else test_text
+
+
+async def _python(ls: CodeflowServer, root: Path) -> Interpreter | CommandError | None:
+    """The workspace's interpreter for verifying in a scratch copy (or why there is none)."""
+    try:
+        python = await scratch_python(ls.config.tests, root)
+    except CommandError as exc:
+        return exc
+    if python is not None:
+        say_runs_with(ls, python.describe())
+    return python
 
 
 async def fix_failing_test(
@@ -429,12 +458,12 @@ async def fix_failing_test(
     root = ls.root
     assert root is not None
     read = _reader(ls, root)
-    target = find_target(root, failure, read)
+    target = await ls.cpu.run(find_target, root, failure, read)
     test_text = read(failure.test_path)
-    test_region = edits.enclosing_function(test_text, failure.test_line)
-    test_source = edits.region_text(test_text, test_region) if test_region else test_text
+    test_source = await ls.cpu.run(_test_source, test_text, failure.test_line)
     flow = await ls.cpu.run(code_flow, ls, target)
     messages = fix_messages(failure, test_source, target, flow)
+    python = await _python(ls, root)
     scratch = await ls.cpu.run(scratch_copy, root)
     candidates: list[Candidate] = []
     tried: dict[str, Candidate] = {}
@@ -443,7 +472,8 @@ async def fix_failing_test(
         for i in range(total):
             progress.report(f"candidate {i + 1}/{total}", int(100 * i / total))
             t0 = time.monotonic()
-            cand = await _candidate(ls, i, (failure, target, messages, scratch), token, tried)
+            ctx = (failure, target, messages, scratch, python)
+            cand = await _candidate(ls, i, ctx, token, tried)
             log.info(
                 "fix candidate %d for %s: %s (%.2f s, test %.2f s)",
                 i,

@@ -3,7 +3,11 @@
 Tests run only when the user asks (the command, or saving with `tests.runOnSave`) and only in a
 trusted workspace (`tests.trusted`); otherwise a message says so and nothing runs. The command is
 `tests.command` (shell-split; `{junitxml}` marks where the report goes, pytest commands get
-`--junitxml=` appended) or, for a Python project, `<server python> -m pytest --junitxml=F -q`.
+`--junitxml=` appended) or, for a Python project, `<python> -m pytest --junitxml=F -q` with the
+workspace's own Python (`interpreter.resolve`: `tests.python`, a `.venv`/`venv`, `VIRTUAL_ENV`,
+a uv/poetry/hatch runner, `python3`; never the server's), its virtualenv activated; the output
+channel says which one. A run in a scratch copy (fix verification) uses the same interpreter,
+a runner's asked once for its path (`scratch_python`): the copy has no virtualenv of its own.
 It runs as an asyncio subprocess in its own process group, killed after `tests.timeoutS`.
 
 Each failing test becomes a diagnostic (source `codeflow-tests`, code = pytest node id) on its
@@ -22,7 +26,6 @@ import os
 import re
 import shlex
 import signal
-import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
@@ -37,6 +40,7 @@ from pygls.uris import from_fs_path
 from .. import convert
 from ..config import TestsConfig
 from ..server import CodeflowServer  # runtime import: pygls resolves command annotations
+from .interpreter import Interpreter, NoInterpreter, child_env, concrete, resolve
 
 log = logging.getLogger(__name__)
 SOURCE = "codeflow-tests"
@@ -105,6 +109,7 @@ class RunResult:
     outcomes: tuple[Outcome, ...] = ()
     seconds: float = 0.0
     returncode: int | None = None
+    runs_with: str = ""
 
     def count(self, status: str) -> int:
         """How many outcomes have `status`."""
@@ -119,6 +124,7 @@ class TestState:
     published: set[str] = field(default_factory=set)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     rerun: bool = False
+    runs_with: str = ""
 
 
 # ---- the command ------------------------------------------------------------------------------
@@ -129,10 +135,50 @@ def is_python_project(root: Path) -> bool:
     return any(root.glob("*.py")) or any((root / "tests").glob("*.py"))
 
 
+def uses_command(config: TestsConfig) -> bool:
+    """Whether the `tests.command` setting replaces the default pytest run."""
+    return bool(config.command.strip())
+
+
+def interpreter(config: TestsConfig, root: Path) -> Interpreter:
+    """The workspace's Python for the default run; `CommandError` when there is none."""
+    try:
+        return resolve(root, config.python)
+    except NoInterpreter as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def runs_with(config: TestsConfig, root: Path) -> str:
+    """What runs the tests of `root`, in words (output channel, doctor)."""
+    if uses_command(config):
+        return f"{config.command.strip()} (codeflow.tests.command)"
+    try:
+        return interpreter(config, root).describe()
+    except CommandError as exc:
+        return str(exc)
+
+
+async def scratch_python(config: TestsConfig, root: Path) -> Interpreter | None:
+    """The interpreter a scratch copy of `root` runs its tests with (a runner's asked for its
+    path); None when `tests.command` is set. Raises `CommandError`."""
+    if uses_command(config):
+        return None
+    try:
+        return await concrete(interpreter(config, root), root, float(config.timeout_s))
+    except NoInterpreter as exc:
+        raise CommandError(str(exc)) from exc
+
+
 def build_command(
-    config: TestsConfig, root: Path, junit: Path, targets: Sequence[str] = (), scratch: bool = False
+    config: TestsConfig,
+    root: Path,
+    junit: Path,
+    targets: Sequence[str] = (),
+    scratch: bool = False,
+    python: Interpreter | None = None,
 ) -> list[str]:
-    """The argv to run; `CommandError` when there is none for this workspace."""
+    """The argv to run; `CommandError` when there is none for this workspace. `python` is the
+    interpreter of the default run (resolved for `root` when None)."""
     if config.command.strip():
         try:
             argv = shlex.split(config.command)
@@ -151,8 +197,9 @@ def build_command(
             "no test command for this workspace: it does not look like a Python project; "
             "set codeflow.tests.command"
         )
+    python = python or interpreter(config, root)
     extra = ["-p", "no:cacheprovider"] if scratch else []
-    return [sys.executable, "-m", "pytest", f"--junitxml={junit}", "-q", *extra, *targets]
+    return [*python.argv, "-m", "pytest", f"--junitxml={junit}", "-q", *extra, *targets]
 
 
 def _kill(proc: asyncio.subprocess.Process) -> None:
@@ -200,33 +247,42 @@ def _last_line(output: str) -> str:
 
 
 async def run_tests(
-    root: Path, config: TestsConfig, targets: Sequence[str] = (), cwd: Path | None = None
+    root: Path,
+    config: TestsConfig,
+    targets: Sequence[str] = (),
+    cwd: Path | None = None,
+    python: Interpreter | None = None,
 ) -> RunResult:
-    """Run the test command in `cwd` (default: `root`) and read its JUnit XML report."""
+    """Run the test command in `cwd` (default: `root`) and read its JUnit XML report. The
+    default run uses `python`, else the interpreter resolved for `root` (the workspace)."""
     base = cwd or root
     with tempfile.TemporaryDirectory(prefix="codeflow-junit-") as tmp:
         junit = Path(tmp) / "report.xml"
         try:
-            argv = build_command(config, base, junit, targets, scratch=cwd is not None)
+            if python is None and not uses_command(config) and is_python_project(base):
+                python = interpreter(config, root)
+            argv = build_command(config, base, junit, targets, cwd is not None, python)
         except CommandError as exc:
             return RunResult(False, f"codeflow: {exc}")
-        env = dict(os.environ)
+        env = child_env(python) if python is not None else dict(os.environ)
         if cwd is not None:
             env["PYTHONDONTWRITEBYTECODE"] = "1"
         t0 = time.monotonic()
         rc, output, problem = await _execute(argv, base, float(config.timeout_s), env)
         seconds = round(time.monotonic() - t0, 3)
+        said = python.describe() if python is not None else runs_with(config, root)
         if problem:
-            return RunResult(False, f"codeflow: {problem}", seconds=seconds)
+            return RunResult(False, f"codeflow: {problem}", seconds=seconds, runs_with=said)
         try:
             xml = junit.read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:
-            return RunResult(False, _no_report(rc, output), seconds=seconds, returncode=rc)
+            message = _no_report(rc, output)
+            return RunResult(False, message, seconds=seconds, returncode=rc, runs_with=said)
     try:
         outcomes = parse_junit(xml, base)
     except NotJUnit as exc:
-        return RunResult(False, f"codeflow: {exc}", seconds=seconds, returncode=rc)
-    return RunResult(True, "", tuple(outcomes), seconds, rc)
+        return RunResult(False, f"codeflow: {exc}", seconds=seconds, returncode=rc, runs_with=said)
+    return RunResult(True, "", tuple(outcomes), seconds, rc, said)
 
 
 def _no_report(rc: int | None, output: str) -> str:
@@ -473,6 +529,7 @@ async def run_and_publish(ls: CodeflowServer, uri: str | None) -> dict[str, Any]
     assert root is not None
     async with state(ls).lock, Progress(ls, "codeflow: running tests") as progress:
         result = await run_tests(root, ls.config.tests, [scope] if scope else [])
+        say_runs_with(ls, result.runs_with)
         if not result.ok:
             progress.finish("failed")
             show(ls, types.MessageType.Error, result.message)
@@ -491,6 +548,16 @@ async def run_and_publish(ls: CodeflowServer, uri: str | None) -> dict[str, Any]
         "seconds": result.seconds,
         "message": summary,
     }
+
+
+def say_runs_with(ls: CodeflowServer, what: str) -> None:
+    """`window/logMessage` (the output channel): what runs the tests, when that changes."""
+    st = state(ls)
+    if what and what != st.runs_with:
+        st.runs_with = what
+        message = f"codeflow: tests run with {what}"
+        log.info(message)
+        ls.window_log_message(types.LogMessageParams(types.MessageType.Info, message))
 
 
 def _summary(result: RunResult) -> str:

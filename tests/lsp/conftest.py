@@ -16,7 +16,9 @@ CACHE = Path(tempfile.gettempdir()) / f"codeflow-lsp-tests-{os.getpid()}"
 
 
 def server_env(**extra: str) -> dict[str, str]:
-    """The server's environment: this one plus an isolated cache and test-only commands."""
+    """The server's environment: this one plus an isolated cache and test-only commands, and
+    this virtualenv as the active one (the fixture workspaces have none: their tests run with
+    VIRTUAL_ENV's Python, which has pytest)."""
     env = dict(os.environ)
     env.update(
         CODEFLOW_CACHE_DIR=str(CACHE),
@@ -24,6 +26,8 @@ def server_env(**extra: str) -> dict[str, str]:
         PYTHONPATH=str(REPO),
         OMP_NUM_THREADS="1",
     )
+    if sys.prefix != sys.base_prefix:  # the fixture workspaces' tests run in this virtualenv
+        env["VIRTUAL_ENV"] = sys.prefix
     env.update(extra)
     return env
 

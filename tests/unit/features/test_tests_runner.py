@@ -14,7 +14,7 @@ from lsp_server.features.tests import CommandError, Failure, Frame, NotJUnit, Ou
 
 from .fixflow import make_workspace
 
-TRUSTED = config.TestsConfig(trusted=True)
+TRUSTED = config.TestsConfig(trusted=True, python=sys.executable)
 MEAN_TB = (
     "def test_mean():\n>       assert mean([2, 4, 6]) == 4\nE       assert 6.0 == 4\n"
     "E        +  where 6.0 = mean([2, 4, 6])\n\ntest_calc.py:9: AssertionError"
@@ -53,7 +53,7 @@ def ws(tmp_path: Path) -> Path:
     return make_workspace(tmp_path / "ws", git=False)
 
 
-def test_default_command_is_pytest_with_the_servers_python(ws: Path) -> None:
+def test_default_command_is_pytest_with_the_workspaces_python(ws: Path) -> None:
     junit = Path("/tmp/r.xml")
     assert t.build_command(TRUSTED, ws, junit) == [
         sys.executable,
