@@ -48,8 +48,9 @@ vim.api.nvim_create_autocmd("User", {
   end,
 })
 LUA
+nvim=${NVIM:-nvim}
 tmux -L "$sock" new-session -d -x 90 -y 16 \
-  "nvim -u NONE -i NONE --cmd 'set rtp+=$plugin' -c 'luafile $ws/init.lua' $ws/calc.py"
+  "$nvim -u NONE -i NONE --cmd 'set rtp+=$plugin' -c 'luafile $ws/init.lua' $ws/calc.py"
 # Wait for the server to be idle (indexed, model loaded), then type like a user; add characters
 # until a suggestion shows.
 for _ in $(seq 1 600); do
@@ -71,7 +72,7 @@ done
 [ -s "$ws/shown.txt" ] || { echo "no suggestion shown" >&2; tmux -L "$sock" capture-pane -p >&2; exit 1; }
 sleep 0.5
 {
-  echo "# Neovim $(nvim --version | head -1 | cut -d' ' -f2) in tmux, codeflow plugin; the ghost text (virtual text, not in the buffer) is:"
+  echo "# Neovim $("$nvim" --version | head -1 | cut -d' ' -f2) in tmux, codeflow plugin; the ghost text (virtual text, not in the buffer) is:"
   { cat "$ws/shown.txt"; echo; } | sed 's/^/#   /'
   echo "# ---- tmux capture-pane ----"
   tmux -L "$sock" capture-pane -p
