@@ -233,7 +233,7 @@ if want_native then
   step(function(next)
     -- setup{native_inline=true}: Neovim's inline completion where it exists, else the extmarks.
     local has = vim.lsp.inline_completion ~= nil
-    check("native_inline: native where Neovim has vim.lsp.inline_completion, else the plugin's ghost text",
+    check("native_inline: native where Neovim has it, else the plugin's ghost text",
       results.completion_path == (has and "native" or "plugin"), { path = results.completion_path, has = has })
     next()
   end)
