@@ -574,7 +574,7 @@ if parts.tests then
           check("'Fix with codeflow' offered and resolved", fixed.found and fixed.resolved and fixed.title:find("^Fix .*with codeflow") ~= nil, fixed)
           check("fix edit applied when the server made one", (not fixed.applied) or results.fix.changed, results.fix)
           next()
-        end)
+        end, 2 * timeout_ms) -- the server verifies up to 3 candidate fixes, each a pytest run
       end, 120000)
     end, 10000)
   end)
