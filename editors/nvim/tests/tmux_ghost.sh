@@ -10,6 +10,7 @@
 #        then saved to OUT.txt.typed: what a user typed must be there, in order).
 set -euo pipefail
 out=${1:?usage: tmux_ghost.sh OUT.txt}
+mkdir -p "$(dirname "$out")"
 plugin=$(cd "$(dirname "$0")/.." && pwd)
 server=${CODEFLOW_SERVER:-codeflow}
 ws=$(mktemp -d)
