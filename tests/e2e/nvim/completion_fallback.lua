@@ -1,4 +1,4 @@
--- Headless Neovim 0.7.2, no plugin: the built-in LSP client starts `codeflow serve`, attaches,
+-- Headless Neovim (0.7.2 and 0.12), no plugin: the built-in LSP client starts `codeflow serve`, attaches,
 -- checks the server's capabilities and requests textDocument/completion (the fallback for
 -- clients without inline completion). Writes what came back as JSON to $CODEFLOW_OUT.
 local out_path = os.getenv("CODEFLOW_OUT")
@@ -15,13 +15,22 @@ local function finish()
 end
 
 vim.cmd("edit " .. vim.fn.fnameescape(file))
-local id = vim.lsp.start_client({
+local cfg = {
   name = "codeflow",
   cmd = { os.getenv("CODEFLOW_SERVER"), "serve" },
   root_dir = root,
   init_options = { completion = { debounceMs = 0 } },
-})
-vim.lsp.buf_attach_client(0, id)
+}
+-- vim.lsp.start on 0.8+ (start_client is deprecated from 0.11); start_client + attach on 0.7.
+local id
+if vim.fn.has("nvim-0.8") == 1 then
+  id = vim.lsp.start(cfg, { bufnr = 0 })
+else
+  id = vim.lsp.start_client(cfg)
+  vim.lsp.buf_attach_client(0, id)
+end
+-- client:request_sync on 0.11+, client.request_sync before.
+local method_style = vim.fn.has("nvim-0.11") == 1
 local client
 vim.wait(60000, function()
   client = vim.lsp.get_client_by_id(id)
@@ -37,7 +46,12 @@ result.completion_provider = client.server_capabilities ~= nil
 result.text_document_sync = caps.text_document_did_change
 -- wait until the model is loaded (codeflow/status idle with a model name)
 vim.wait(120000, function()
-  local resp = client.request_sync("codeflow/_stats", {}, 2000, 0)
+  local resp
+  if method_style then
+    resp = client:request_sync("codeflow/_stats", {}, 2000, 0)
+  else
+    resp = client.request_sync("codeflow/_stats", {}, 2000, 0)
+  end
   return resp and resp.result and resp.result.model_loaded and resp.result.index_ready
 end, 200)
 local params = {

@@ -1,4 +1,6 @@
 -- Starting the server with Neovim's LSP client and attaching buffers.
+-- 0.11+: the config is vim.lsp.config.codeflow (the plugin's lsp/codeflow.lua, merged with the
+--        user's vim.lsp.config('codeflow', {...})), started with vim.lsp.start or vim.lsp.enable.
 -- 0.8+: vim.lsp.start (reuses the client per root); 0.7: vim.lsp.start_client + buf_attach_client.
 local config = require("codeflow.config")
 local util = require("codeflow.util")
@@ -20,12 +22,26 @@ local function capabilities()
   return caps
 end
 
+local function alive(c)
+  -- is_stopped() on 0.7..0.10, c:is_stopped() on 0.11+ (the extra argument is ignored before).
+  return c and not (c.is_stopped and select(2, pcall(c.is_stopped, c)) == true)
+end
+
 function M.get()
   if M.client_id then
     local c = vim.lsp.get_client_by_id(M.client_id)
-    -- is_stopped() on 0.7..0.10, c:is_stopped() on 0.11+ (the extra argument is ignored before).
-    if c and not (c.is_stopped and select(2, pcall(c.is_stopped, c)) == true) then
+    if alive(c) then
       return c
+    end
+  end
+  -- Started by vim.lsp.enable('codeflow') (0.11+): found by name.
+  if vim.lsp.get_clients then
+    for _, c in ipairs(vim.lsp.get_clients({ name = "codeflow" })) do
+      if alive(c) then
+        M.client_id = c.id
+        M.ready = M.ready or c.initialized == true
+        return c
+      end
     end
   end
   return nil
@@ -58,7 +74,77 @@ local function root_for(buf)
   return util.find_root(dir, config.options.root_markers) or dir
 end
 
+local function on_init(c)
+  M.client_id = c.id
+  M.ready = true
+  for _, cb in ipairs(M.on_ready) do
+    pcall(cb, c)
+  end
+end
+
+local function on_exit(code, signal)
+  M.ready = false
+  if code ~= 0 and signal ~= 15 then
+    M.error = string.format("the server exited (code %s, signal %s); see :lua vim.cmd('edit ' .. vim.lsp.get_log_path())", code, signal)
+  end
+end
+
+---The config for vim.lsp.config (0.11+), returned by the plugin's lsp/codeflow.lua: every field
+---can be overridden with vim.lsp.config('codeflow', {...}). Options of setup{} are read when
+---Neovim resolves the config (setup{} invalidates it).
+function M.lsp_config()
+  local cmd = config.server_cmd()
+  return {
+    cmd = cmd or { config.options.server_path or "codeflow", "serve" },
+    filetypes = config.options.filetypes,
+    root_dir = function(buf, on_dir)
+      if is_target(buf) then
+        on_dir(root_for(buf))
+      end
+    end,
+    init_options = config.server_settings(),
+    settings = { codeflow = config.server_settings() },
+    capabilities = capabilities(),
+    handlers = handlers(),
+    flags = { debounce_text_changes = 0, allow_incremental_sync = true },
+    on_init = on_init,
+    on_exit = on_exit,
+  }
+end
+
+---0.11+: vim.lsp.config.codeflow for `buf` (the user's overrides included), or nil and why not.
+local function resolved_config(buf)
+  local ok, cfg = pcall(function()
+    return vim.lsp.config.codeflow
+  end)
+  if not ok or type(cfg) ~= "table" then
+    return nil, "vim.lsp.config.codeflow: " .. tostring(cfg)
+  end
+  cfg = vim.deepcopy(cfg)
+  cfg.name = "codeflow"
+  if type(cfg.cmd) == "table" and vim.fn.executable(cfg.cmd[1]) ~= 1 then
+    local _, err = config.server_cmd()
+    return nil, err or string.format("'%s' (vim.lsp.config codeflow cmd) is not executable", cfg.cmd[1])
+  end
+  if type(cfg.root_dir) == "function" then
+    local root = nil
+    cfg.root_dir(buf, function(dir)
+      root = dir
+    end)
+    if not root then
+      return nil -- the config's root_dir() declined this buffer
+    end
+    cfg.root_dir = root
+  elseif type(cfg.root_dir) ~= "string" then
+    cfg.root_dir = root_for(buf)
+  end
+  return cfg
+end
+
 local function client_config(buf)
+  if M.lsp_config_style() then
+    return resolved_config(buf)
+  end
   local cmd, err = config.server_cmd()
   if not cmd then
     return nil, err
@@ -75,19 +161,33 @@ local function client_config(buf)
     capabilities = capabilities(),
     handlers = handlers(),
     flags = { debounce_text_changes = 0, allow_incremental_sync = true },
-    on_init = function(client)
-      M.ready = true
-      for _, cb in ipairs(M.on_ready) do
-        pcall(cb, client)
-      end
-    end,
-    on_exit = function(code, signal)
-      M.ready = false
-      if code ~= 0 and signal ~= 15 then
-        M.error = string.format("the server exited (code %s, signal %s); see :lua vim.cmd('edit ' .. vim.lsp.get_log_path())", code, signal)
-      end
-    end,
+    on_init = on_init,
+    on_exit = on_exit,
   }
+end
+
+---The command that starts the server (0.11+: vim.lsp.config.codeflow's), or nil and why not.
+function M.server_cmd()
+  if M.lsp_config_style() then
+    local ok, cfg = pcall(function()
+      return vim.lsp.config.codeflow
+    end)
+    local cmd = ok and type(cfg) == "table" and cfg.cmd or nil
+    if type(cmd) == "function" then
+      return { "<function>" }
+    end
+    if type(cmd) == "table" and vim.fn.executable(cmd[1]) == 1 then
+      return cmd
+    end
+    local _, err = config.server_cmd()
+    return nil, err or string.format("'%s' (vim.lsp.config codeflow cmd) is not executable", tostring(cmd and cmd[1]))
+  end
+  return config.server_cmd()
+end
+
+---True on 0.11+, where the server's config lives in vim.lsp.config (lsp/codeflow.lua).
+function M.lsp_config_style()
+  return vim.lsp.config ~= nil and util.has("nvim-0.11")
 end
 
 ---Attaches `buf` (starting the server if needed). Returns the client id or nil.
@@ -98,7 +198,7 @@ function M.attach(buf)
   end
   local cfg, err = client_config(buf)
   if not cfg then
-    if M.error ~= err then
+    if err and M.error ~= err then
       M.error = err
       util.notify(err, vim.log.levels.ERROR)
     end

@@ -22,7 +22,7 @@ M.defaults = {
     dismiss = "<C-]>",
   },
   chat = { split = "vsplit", width = 70 },
-  native_inline = true, -- use vim.lsp.inline_completion on Neovim 0.12+
+  native_inline = false, -- true: vim.lsp.inline_completion on Neovim 0.12+ instead of the extmarks
 }
 
 -- settings:begin (generated from lsp_server/config.py: codeflow settings-schema --write)

@@ -17,12 +17,27 @@ function M.check()
   local config = require("codeflow.config")
   local client = require("codeflow.client")
   r.start("codeflow")
+  local v = vim.version()
+  local version = string.format("%d.%d.%d%s", v.major, v.minor, v.patch, v.prerelease and "-dev" or "")
   if vim.fn.has("nvim-0.7.2") == 1 then
-    r.ok("Neovim " .. tostring(vim.version().major) .. "." .. tostring(vim.version().minor) .. "." .. tostring(vim.version().patch))
+    r.ok("Neovim " .. version .. " (tested: 0.7.2 and 0.12)")
   else
-    r.error("Neovim 0.7.2 or newer is needed")
+    r.error("Neovim " .. version .. ": 0.7.2 or newer is needed")
   end
-  local cmd, err = config.server_cmd()
+  local path = require("codeflow").completion_path()
+  if path == "native" then
+    r.ok("completion path: native (vim.lsp.inline_completion; setup{native_inline=true})")
+  else
+    local why = config.options.native_inline and " (native_inline=true needs Neovim 0.12+ with vim.lsp.inline_completion)" or ""
+    r.ok("completion path: plugin (codeflow's ghost text extmarks)" .. why)
+  end
+  if client.lsp_config_style() then
+    local enabled = vim.lsp.is_enabled and vim.lsp.is_enabled("codeflow")
+    r.info("server config: vim.lsp.config.codeflow (lsp/codeflow.lua" .. (enabled and ", vim.lsp.enable('codeflow')" or "") .. ")")
+  else
+    r.info("server config: require('codeflow').setup{} (vim.lsp.config needs Neovim 0.11+)")
+  end
+  local cmd, err = client.server_cmd()
   if cmd then
     r.ok("server command: " .. table.concat(cmd, " "))
   else

@@ -1,6 +1,7 @@
 -- codeflow for Neovim: require("codeflow").setup{...}
---   server:  `codeflow serve` through Neovim's LSP client (0.7.2+)
---   ghost:   inline completions as extmarks (native vim.lsp.inline_completion on 0.12+)
+--   server:  `codeflow serve` through Neovim's LSP client (0.7.2+); on 0.11+ its config is
+--            vim.lsp.config.codeflow (lsp/codeflow.lua), vim.lsp.enable('codeflow') works too
+--   ghost:   inline completions as extmarks (setup{native_inline=true}: vim.lsp.inline_completion on 0.12+)
 --   chat:    :CodeflowChat, streamed into a scratch buffer
 --   tests:   :CodeflowRunTests, :CodeflowFix ("Fix with codeflow" code action)
 --   health:  :checkhealth codeflow
@@ -10,8 +11,9 @@ local util = require("codeflow.util")
 
 local M = {}
 
-local function native_inline()
-  return config.options.native_inline and vim.lsp.inline_completion ~= nil and util.has("nvim-0.12")
+---"native" (vim.lsp.inline_completion, 0.12+ with setup{native_inline=true}) or "plugin" (extmarks).
+function M.completion_path()
+  return (config.options.native_inline and require("codeflow.native").available()) and "native" or "plugin"
 end
 
 function M.run_tests(on_done)
@@ -46,7 +48,7 @@ function M.fix(on_done)
   local params = vim.lsp.util.make_range_params(0, c.offset_encoding)
   local row = params.range.start.line
   local diags
-  if vim.lsp.diagnostic.get_line_diagnostics then -- 0.7 .. 0.9
+  if vim.lsp.diagnostic.get_line_diagnostics and not util.has("nvim-0.10") then -- 0.7 .. 0.9 (deprecated after)
     diags = vim.lsp.diagnostic.get_line_diagnostics(buf, row)
   else
     diags = {}
@@ -124,6 +126,9 @@ end
 
 function M.setup(opts)
   config.set(opts)
+  if client.lsp_config_style() then
+    vim.lsp.config("codeflow", {}) -- lsp/codeflow.lua is read again, with these options
+  end
   local group = vim.api.nvim_create_augroup("codeflow", { clear = true })
   local chat = require("codeflow.chat")
   chat.install_progress_handler()
@@ -135,20 +140,8 @@ function M.setup(opts)
     end,
   })
 
-  if native_inline() then
-    client.on_ready = {
-      function()
-        pcall(vim.lsp.inline_completion.enable, config.options.ghost.enabled)
-      end,
-    }
-    local k = config.options.keys
-    if k.accept and k.accept ~= "" then
-      vim.keymap.set("i", k.accept, function()
-        if not vim.lsp.inline_completion.get() then
-          return k.accept
-        end
-      end, { expr = true, replace_keycodes = true, desc = "codeflow: accept suggestion" })
-    end
+  if M.completion_path() == "native" then
+    require("codeflow.native").setup(group)
   else
     local ghost = require("codeflow.ghost")
     ghost.setup_autocmds(group)
@@ -168,6 +161,9 @@ function M.setup(opts)
     local g = require("codeflow.ghost")
     g.enabled = not g.enabled
     g.dismiss()
+    if M.completion_path() == "native" then
+      pcall(vim.lsp.inline_completion.enable, g.enabled)
+    end
     local c = client.get()
     if c then
       util.request(c, "workspace/executeCommand", { command = "codeflow.toggleCompletions", arguments = {} }, function() end)
