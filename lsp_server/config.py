@@ -68,6 +68,9 @@ class RemoteConfig:
     api_key_env: str = ""
     timeout_s: float = 30.0
     verify_tls: bool = True
+    max_context: int = 0
+    """The server's context length in tokens when it does not tell (llama-cpp-python);
+    0: ask the server (vLLM /v1/models, llama.cpp /props)."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "tests.timeout_s": (1, 3600),
     "tests.fix_candidates": (1, 16),
     "threads": (0, 256),
+    "remote.max_context": (0, 10_000_000),
 }
 IGNORED_KEYS = {"trace", "serverPath", "pythonPath"}
 
