@@ -18,7 +18,7 @@ from tokenizers import Tokenizer
 from context.assemble import PromptRequest
 from inference import default_model_dir
 from inference.backends import GenerateRequest, RemoteBackend
-from inference.backends.remote import RemoteConfigError, ServerTokenizer
+from inference.backends.remote import RemoteConfigError, ServedModel, ServerTokenizer
 from lsp_server.config import Config, RemoteConfig
 from lsp_server.services import Services
 
@@ -105,14 +105,14 @@ def test_vllm_without_model_dir_counts_with_the_servers_tokenizer(
     services = services_for(fake, reports)
     backend = services.load_backend()
     assert reports == [] and isinstance(backend, RemoteBackend)
-    assert isinstance(backend.tokenizer, ServerTokenizer)
-    assert (backend.spec.max_context, backend.served.context_source) == (
-        32768, "the server's /v1/models max_model_len")
-    assert backend.served.tokenizer == "the server's own (/tokenize)"
     prompt = build(services)
     assert prompt.fim and "<|fim_middle|>" in prompt.text
     assert list(prompt.ids) == served.encode(prompt.text, add_special_tokens=False).ids
     assert list(prompt.ids) != bundled().encode(prompt.text, add_special_tokens=False).ids
+    assert backend.spec.max_context == 32768
+    assert isinstance(backend.tokenizer, ServerTokenizer)
+    assert backend.served == ServedModel("the server's own (/tokenize)", 32768,
+                                         "the server's /v1/models max_model_len")
     fake.seen.clear()
     gen = backend.generate(GenerateRequest(prompt.ids, max_tokens=8))
     assert gen.text == "self.items.append(x)"
