@@ -501,11 +501,15 @@ class ServerTokenizer:
         """True when the server tokenizes (finds its paths and the ids it always adds)."""
         for paths in self.PATHS:
             try:
-                data = self._pool.post_json(paths[0], self._body(""))
+                self._pool.post_json(paths[0], self._body("a"))
             except RemoteHTTPError:
                 continue
             self._paths = paths
-            self._affix = tuple(_tokens(data, paths[0]))
+            try:
+                self._affix = tuple(_tokens(self._pool.post_json(paths[0], self._body("")),
+                                            paths[0]))
+            except RemoteHTTPError:  # a server that refuses "" adds nothing we could see
+                self._affix = ()
             if self._affix:
                 log.info("remote: %s adds %s to every text; cut off", paths[0], self._affix)
             return True
@@ -568,6 +572,8 @@ class ServerTokenizer:
                 "add_special_tokens": False, "add_special": False, "parse_special": True}
 
     def _ids(self, text: str) -> tuple[int, ...]:
+        if not text:
+            return ()
         with self._lock:
             hit = self._cache.get(text)
             if hit is not None:
