@@ -127,7 +127,8 @@ def test_server_tokenizer_caches_and_batches(fake: FakeServer, served: Tokenizer
     first = build(services)
     texts = [s.body["prompt"] for s in fake.seen if s.path == "/tokenize"]
     assert len(texts) == len(set(texts))  # no text is asked for twice
-    assert set(FILE.splitlines(keepends=True)) - {"\n"} <= set(texts)  # lines counted apart
+    before = FILE.splitlines(keepends=True)[:LINE]
+    assert set(before) <= set(texts)  # the lines before the cursor, counted one by one
     fake.seen.clear()
     again = build(services)
     assert again.ids == first.ids and fake.paths() == []  # every count came from the cache
