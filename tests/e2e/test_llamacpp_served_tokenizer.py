@@ -170,3 +170,53 @@ def test_doctor_names_the_tokenizer_and_context(server: LlamaServer, served: Ser
     assert (other["remote tokenizer"].ok, other["remote tokenizer"].required) == (False, False)
     assert other["remote tokenizer"].detail.startswith(
         f"the tokenizer in {default_model_dir()} splits text differently from the server's")
+
+
+def test_editor_is_told_what_to_set_and_the_server_keeps_serving(server: LlamaServer,
+                                                                  tmp_path: Path) -> None:
+    """Through `codeflow serve`: no context length → an error the editor shows (once), the
+    server answers everything else; with `remote.maxContext` set the model loads."""
+    import time
+
+    from tests.robustness.harness import Server as Lsp
+    from tests.robustness.harness import server_env
+
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "queue.py").write_text(FILE, encoding="utf-8")
+    uri = (root / "queue.py").as_uri()
+    remote = {"url": server.url + "/v1", "model": MODEL}
+    lsp = Lsp(server_env(tmp_path / "cache"))
+    try:
+        assert lsp.call(lsp.initialize(root, {"backend": "remote", "remote": remote})).ok
+        lsp.call(lsp.wait_ready(model=False))
+        params = {"textDocument": {"uri": uri}, "position": {"line": LINE, "character": CHARACTER},
+                  "context": {"triggerKind": 1}}
+        reply = lsp.call(lsp.request("textDocument/inlineCompletion", params))
+        assert reply.ok and reply.result["items"] == []
+        deadline = time.monotonic() + 60
+        while not any("codeflow.remote.maxContext" in text for _, text in lsp.seen.messages):
+            assert time.monotonic() < deadline, lsp.seen.messages
+            time.sleep(0.05)
+        shown = [(kind, text) for kind, text in lsp.seen.messages if "maxContext" in text]
+        assert shown == [(1, "codeflow: the model could not be loaded: cannot tell the context "
+                          f"length of {MODEL}: the server at {server.url} reports none (vLLM: "
+                          "max_model_len in /v1/models; llama.cpp's server: n_ctx in /props); "
+                          "set codeflow.remote.maxContext to the server's context size (its "
+                          "--n_ctx or --max-model-len)")]
+        where = {"start": {"line": LINE, "character": 0}, "end": {"line": LINE, "character": 0}}
+        actions = lsp.call(lsp.request("textDocument/codeAction", {
+            "textDocument": {"uri": uri}, "range": where, "context": {"diagnostics": []}}))
+        assert actions.ok and isinstance(actions.result, list)
+
+        settings = {"backend": "remote", "remote": {**remote, "maxContext": N_CTX}}
+
+        async def change() -> None:
+            lsp.notify("workspace/didChangeConfiguration", {"settings": {"codeflow": settings}})
+
+        lsp.call(change())
+        assert lsp.call(lsp.wait_ready())["model_loaded"]
+        params["position"] = {"line": LINE - 1, "character": 4}
+        assert lsp.call(lsp.request("textDocument/inlineCompletion", params)).ok
+    finally:
+        lsp.stop()
