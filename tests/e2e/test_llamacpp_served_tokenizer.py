@@ -41,7 +41,7 @@ from .llamacpp_support import (  # noqa: E402
 from .test_llamacpp_server import server_tokens  # noqa: E402
 
 MODEL = "served-tiny"
-N_CTX = 1024
+N_CTX = 512
 N_TOKENS = 24
 SPECIALS = ("<|endoftext|>", "<|fim_middle|>", "<|fim_suffix|>", "<|fim_prefix|>",
             "<|im_end|>", "<|im_start|>", "<|file_sep|>", "<|repo_name|>")
