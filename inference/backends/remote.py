@@ -475,9 +475,10 @@ class ServerTokenizer:
     PATHS = (("/tokenize", "/detokenize"), ("/extras/tokenize", "/extras/detokenize"))
 
     def __init__(self, transport: Transport, model: str, specials: Sequence[str] = (),
-                 parallel: int = 8, cache_size: int = 16384) -> None:
+                 owner: str = "", parallel: int = 8, cache_size: int = 16384) -> None:
         self.transport = transport
         self.model = model
+        self.owner = owner
         self.specials = tuple(s for s in specials if s)
         self.parallel = max(1, parallel)
         self.cache_size = cache_size
@@ -501,13 +502,13 @@ class ServerTokenizer:
         """True when the server tokenizes (finds its paths and the ids it always adds)."""
         for paths in self.PATHS:
             try:
-                self._pool.post_json(paths[0], self._body("a"))
+                self._pool.post_json(paths[0], self._body("a", paths[0]))
             except RemoteHTTPError:
                 continue
             self._paths = paths
             try:
-                self._affix = tuple(_tokens(self._pool.post_json(paths[0], self._body("")),
-                                            paths[0]))
+                self._affix = tuple(_tokens(self._pool.post_json(
+                    paths[0], self._body("", paths[0])), paths[0]))
             except RemoteHTTPError:  # a server that refuses "" adds nothing we could see
                 self._affix = ()
             if self._affix:
@@ -567,7 +568,14 @@ class ServerTokenizer:
             self._executor.shutdown(wait=False)
         self._pool.close()
 
-    def _body(self, text: str) -> dict[str, Any]:
+    def _body(self, text: str, path: str) -> dict[str, Any]:
+        """The tokenize body in the server's dialect (`owner`: /v1/models `owned_by`)."""
+        if path == "/extras/tokenize":
+            return {"model": self.model, "input": text}
+        if self.owner == "vllm":
+            return {"model": self.model, "prompt": text, "add_special_tokens": False}
+        if self.owner == "llamacpp":
+            return {"content": text, "add_special": False, "parse_special": True}
         return {"model": self.model, "prompt": text, "content": text, "input": text,
                 "add_special_tokens": False, "add_special": False, "parse_special": True}
 
@@ -582,8 +590,8 @@ class ServerTokenizer:
         if self._paths is None and not self.probe():
             raise RemoteProtocolError(f"{self.transport.endpoint.url} offers no /tokenize")
         assert self._paths is not None
-        ids = tuple(_tokens(self._pool.post_json(self._paths[0], self._body(text)),
-                            self._paths[0]))
+        path = self._paths[0]
+        ids = tuple(_tokens(self._pool.post_json(path, self._body(text, path)), path))
         if self._affix and ids[: len(self._affix)] == self._affix:
             ids = ids[len(self._affix):]
         with self._lock:
@@ -713,7 +721,7 @@ class RemoteBackend:
         """No local dir: the server's tokenizer and context length (errors say what to set)."""
         entries = _served_entries(transport)
         spec = default_spec(model)
-        tok = ServerTokenizer(transport, model, _specials(spec))
+        tok = ServerTokenizer(transport, model, _specials(spec), _owner(entries, model))
         if not tok.probe():
             raise RemoteConfigError(
                 f"no tokenizer for {model or 'the served model'}: the server at "
@@ -742,7 +750,8 @@ class RemoteBackend:
         where = f"{local / TOKENIZER_JSON}"
         try:
             entries = _served_entries(transport)
-            server_tok = ServerTokenizer(transport, model, _specials(spec))
+            server_tok = ServerTokenizer(transport, model, _specials(spec),
+                                         _owner(entries, model))
             offered = server_tok.probe()
             probe = _probe_text(spec)
             agrees = offered and (list(tokenizer.encode(probe, add_special_tokens=False).ids)
@@ -1025,6 +1034,13 @@ def _served_entries(transport: Transport) -> list[dict[str, Any]]:
         return []
     entries = data.get("data") if isinstance(data, dict) else None
     return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+
+
+def _owner(entries: Sequence[Mapping[str, Any]], model: str) -> str:
+    """`owned_by` of the served model's /v1/models entry ("vllm", "llamacpp", ...)."""
+    entry = next((e for e in entries if model and e.get("id") == model),
+                 entries[0] if entries else {})
+    return str(entry.get("owned_by", ""))
 
 
 def _specials(spec: ModelSpec) -> list[str]:

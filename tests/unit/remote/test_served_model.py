@@ -64,6 +64,9 @@ def serve_vllm(fake: FakeServer, tok: Tokenizer, max_len: int = 32768) -> None:
         if body.get("model") != MODEL:
             h.send_json(404, {"message": f"The model `{body.get('model')}` does not exist."})
             return
+        if set(body) - {"model", "prompt", "add_special_tokens"}:  # vLLM warns on each one
+            h.send_json(400, {"message": f"unexpected fields in {sorted(body)}"})
+            return
         ids = tok.encode(body["prompt"], add_special_tokens=body.get("add_special_tokens",
                                                                        True)).ids
         h.send_json(200, {"count": len(ids), "max_model_len": max_len, "tokens": ids,
