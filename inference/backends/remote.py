@@ -466,10 +466,11 @@ class ServerTokenizer:
     offers `/extras/tokenize` and `/extras/detokenize`. One body suits all three (each reads its
     own field: vLLM `prompt`, llama.cpp `content`, llama-cpp-python `input`), asking for no
     added BOS/EOS; ids a server adds anyway (llama-cpp-python adds BOS when the model says so)
-    are what it answers for "" and are cut off. Answers are cached by text; `encode_batch` sends
-    the misses in parallel over keep-alive connections (no server tokenizes a list in one call).
-    `decode` keeps special tokens (llama-cpp-python's detokenizer drops them): the runs between
-    special ids go to the server, the specials are spelled from `specials`.
+    are what it answers for "" and are cut off. Answers are cached (text → ids, ids → text);
+    `encode_batch` sends the misses in parallel over keep-alive connections (no server
+    tokenizes a list in one call). `decode` keeps special tokens (llama-cpp-python's
+    detokenizer drops them): the runs between special ids go to the server (in parallel), the
+    specials are spelled from `specials`.
     """
 
     PATHS = (("/tokenize", "/detokenize"), ("/extras/tokenize", "/extras/detokenize"))
@@ -486,6 +487,7 @@ class ServerTokenizer:
         self._affix: tuple[int, ...] = ()
         self._pool = _Pool(transport, self.parallel)
         self._cache: OrderedDict[str, tuple[int, ...]] = OrderedDict()
+        self._texts: OrderedDict[tuple[int, ...], str] = OrderedDict()
         self._special_ids: dict[int, str] | None = None
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
@@ -526,10 +528,15 @@ class ServerTokenizer:
         with self._lock:
             todo = list(dict.fromkeys(t for t in texts if t not in self._cache))
         if len(todo) > 1:
+            list(self._pool_map(self._ids, todo))
+        return [self.encode(t) for t in texts]
+
+    def _pool_map(self, fn: Any, items: Sequence[Any]) -> Iterator[Any]:
+        """`fn` over `items` on up to `parallel` threads (one kept-alive connection each)."""
+        with self._lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(self.parallel, "remote-tokenize")
-            list(self._executor.map(self._ids, todo))
-        return [self.encode(t) for t in texts]
+        return self._executor.map(fn, items)
 
     def token_to_id(self, token: str) -> int | None:
         """The id of a token spelling that the server reads as one token, else None."""
@@ -539,20 +546,23 @@ class ServerTokenizer:
     def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
         """Text of token ids (special tokens spelled out unless `skip_special_tokens`)."""
         specials = self.special_ids()
-        out: list[str] = []
+        parts: list[str | tuple[int, ...]] = []  # special spellings and runs to detokenize
         run: list[int] = []
         for i in [int(x) for x in ids]:
             if i not in specials:
                 run.append(i)
                 continue
             if run:
-                out.append(self._detokenize(run))
+                parts.append(tuple(run))
                 run = []
             if not skip_special_tokens:
-                out.append(specials[i])
+                parts.append(specials[i])
         if run:
-            out.append(self._detokenize(run))
-        return "".join(out)
+            parts.append(tuple(run))
+        runs = [p for p in parts if isinstance(p, tuple)]
+        if len(runs) > 1:
+            list(self._pool_map(self._detokenize, runs))
+        return "".join(p if isinstance(p, str) else self._detokenize(p) for p in parts)
 
     def special_ids(self) -> dict[int, str]:
         """id → spelling of the `specials` that the server reads as a single token."""
@@ -600,14 +610,24 @@ class ServerTokenizer:
                 self._cache.popitem(last=False)
         return ids
 
-    def _detokenize(self, ids: list[int]) -> str:
+    def _detokenize(self, ids: tuple[int, ...]) -> str:
+        with self._lock:
+            hit = self._texts.get(ids)
+            if hit is not None:
+                self._texts.move_to_end(ids)
+                return hit
         if self._paths is None and not self.probe():
             raise RemoteProtocolError(f"{self.transport.endpoint.url} offers no /detokenize")
         assert self._paths is not None
-        data = self._pool.post_json(self._paths[1], {"model": self.model, "tokens": ids})
+        data = self._pool.post_json(self._paths[1], {"model": self.model, "tokens": list(ids)})
         for key in ("prompt", "content", "text"):
             if isinstance(data, dict) and isinstance(data.get(key), str):
-                return str(data[key])
+                text = str(data[key])
+                with self._lock:
+                    self._texts[ids] = text
+                    if len(self._texts) > self.cache_size // 8:
+                        self._texts.popitem(last=False)
+                return text
         raise RemoteProtocolError(f"{self._paths[1]} answered without text: {str(data)[:200]}")
 
 
