@@ -225,4 +225,6 @@ def test_server_tokenizer_decodes_specials_and_strips_bos(fake: FakeServer,
     ids = backend.tokenizer.encode(text).ids
     assert ids == served.encode(text, add_special_tokens=False).ids
     assert backend.tokenizer.decode(ids) == text
+    fake.seen.clear()
+    assert backend.tokenizer.decode(ids) == text and fake.seen == []  # cached
     assert backend.tokenizer.token_to_id("<|fim_middle|>") == served.token_to_id("<|fim_middle|>")
