@@ -41,7 +41,8 @@ lint: setup
 	$(VENV)/bin/ruff check lsp_server context inference tests bench
 
 bench: setup llamacpp
-	for b in index history context_eval prefix_stability inference completion model_eval remote; do \
+	for b in index history context_eval prefix_stability inference completion model_eval remote \
+		remote_tokenizer; do \
 		echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
 
 soak: setup

@@ -134,6 +134,9 @@ class RemoteConfig:
     verify_tls: bool = setting(
         True, "Check the remote server's TLS certificate (turn off only for a server you "
         "trust).")
+    max_context: int = setting(
+        0, "The server's context length in tokens when it does not tell (llama-cpp-python); "
+        "0: ask the server (vLLM `/v1/models`, llama.cpp `/props`).", lo=0, hi=10_000_000)
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ class Services:
 
     # ---- model -------------------------------------------------------------------------------
     def model_dir(self) -> Path:
-        """The configured model dir, or the bundled default."""
+        """The configured model dir, or the bundled default (the local engine's model)."""
         if self.config.model_path:
             return Path(self.config.model_path).expanduser()
         from inference import default_model_dir
@@ -69,6 +69,9 @@ class Services:
                 self.chat_spec = self._load_chat_spec(self.backend)
                 self.backend_error = None
                 self._assembler = None
+                note = getattr(getattr(self.backend, "served", None), "note", "")
+                if note:
+                    self._report("warning", note)
             except (ImportError, OSError, ValueError, RuntimeError) as exc:
                 self.backend_error = f"codeflow: the model could not be loaded: {exc}"
                 if isinstance(exc, ImportError) and (exc.name or "").startswith("onnxruntime"):
@@ -92,7 +95,9 @@ class Services:
         if self.config.backend == "remote":
             from inference.backends import RemoteBackend  # type: ignore[attr-defined]
 
-            return RemoteBackend.from_config(self.config.remote, self.model_dir())
+            # never the bundled model's dir: its tokenizer is not the served model's
+            local = Path(self.config.model_path).expanduser() if self.config.model_path else None
+            return RemoteBackend.from_config(self.config.remote, local)
         from inference import Engine
 
         return Engine.load(
@@ -209,13 +214,13 @@ class Services:
                 self._assembler = Assembler(
                     self.index,
                     self.history,
-                    Path(backend.spec.model_dir) / "tokenizer.json",
+                    backend.tokenizer,
                     backend.spec.raw,
                     edit_ring=self.edit_ring,
                     include_secrets=self.config.context.include_secrets,
                     chat_template=getattr(self.chat_spec, "template", None),
                 )
-            except (ImportError, AttributeError, OSError, ValueError) as exc:
+            except (ImportError, AttributeError, OSError, ValueError, RuntimeError) as exc:
                 log.warning("assembler unavailable: %s", exc)
                 return None
             return self._assembler

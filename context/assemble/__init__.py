@@ -1,6 +1,7 @@
 """Prompt assembly: ordered, token-budgeted sections in the model family's own format.
 
-``Assembler(index, history, tokenizer_path, model_json, edit_ring=None).build(PromptRequest)``
+``Assembler(index, history, tokenizer, model_json, edit_ring=None).build(PromptRequest)``
+(``tokenizer``: a ``tokenizer.json`` path or a tokenizer object, e.g. a served model's)
 returns a ``Prompt`` whose ids are the concatenation of its sections' (cached) ids, stable
 material first so the engine can reuse the KV cache of the previous keystroke's prompt.
 """
@@ -12,7 +13,7 @@ from .assembler import KIND_ORDER, Assembler
 from .chat_template import ChatTemplate, ChatTemplateError
 from .config import AssemblerConfig, BudgetSplit, KindConfig
 from .format import FIM_STYLES, ZWSP, PromptFormat, neutraliser
-from .tokens import TokenCache
+from .tokens import TokenCache, TokenizerLike
 from .types import ChatMessage, Prompt, PromptRequest, Section
 
 __all__ = [
@@ -32,5 +33,6 @@ __all__ = [
     "PromptRequest",
     "Section",
     "TokenCache",
+    "TokenizerLike",
     "neutraliser",
 ]

@@ -29,7 +29,7 @@ from .config import AssemblerConfig, BudgetSplit, KindConfig
 from .format import PromptFormat, neutraliser
 from .layout import Piece, chat_layout, completion_layout, context_header
 from .templated import fit_history, system_pieces, templated_layout, tokens_per_piece
-from .tokens import TokenCache
+from .tokens import TokenCache, TokenizerLike
 from .types import ChatMessage, Prompt, PromptRequest, Section
 
 __all__ = ["Assembler", "KIND_ORDER"]
@@ -107,7 +107,7 @@ class Assembler:
         self,
         index: IndexLike | None,
         history: HistoryLike | None,
-        tokenizer_path: str | Path,
+        tokenizer: str | Path | TokenizerLike,
         model_json: Mapping[str, Any],
         edit_ring: EditRingLike | None = None,
         config: AssemblerConfig | None = None,
@@ -116,7 +116,7 @@ class Assembler:
     ) -> None:
         self.include_secrets = include_secrets
         self.format = PromptFormat.from_model_json(model_json)
-        self.tokens = TokenCache.from_file(tokenizer_path)
+        self.tokens = TokenCache.of(tokenizer)
         self.template = self._template(chat_template)
         self.config = config = config or AssemblerConfig()
         self.retriever = Retriever(index, history, edit_ring)
@@ -128,7 +128,7 @@ class Assembler:
         if not self.tokens.concat_safe():
             log.warning("tokenizer %s merges across line ends: prompt ids are the concatenation "
                         "of section ids and may differ from tokenizing the prompt text",
-                        tokenizer_path)
+                        tokenizer)
 
     def build(self, req: PromptRequest) -> Prompt:
         """The prompt for ``req`` (raises ``BuildCancelled`` when its token is tripped)."""
@@ -166,7 +166,7 @@ class Assembler:
         messages = [(r, self.neutralise(c)) for r, c in messages]
         if self.template is not None:
             return fit_history(self.template, self._count, messages, budget * 3 // 4)
-        costs = [self.tokens.count(c) + 8 for _, c in messages]
+        costs = [len(x) + 8 for x in self.tokens.many([c for _, c in messages])]
         first = 0
         while first < len(messages) - 1 and sum(costs[first:]) > budget * 3 // 4:
             first += 1
@@ -184,8 +184,10 @@ class Assembler:
         partial = self.neutralise(cursor.before)
         heads = enclosing_headers(cursor)
         cap = int(budget * split.prefix)
+        self.tokens.warm_lines([lines[h] for h in heads])
         avail = cap - self.tokens.count(partial) - sum(count(lines[h]) for h in heads)
-        start = cut_prefix(lines, cursor.line, max(0, avail), count, split.prefix_quantum_lines)
+        walk = self.tokens.line_counter(lines[: cursor.line][::-1])
+        start = cut_prefix(lines, cursor.line, max(0, avail), walk, split.prefix_quantum_lines)
         used = sum(count(lines[i]) for i in range(start, cursor.line)) + self.tokens.count(partial)
         while start < cursor.line and not lines[start].strip():
             start += 1
@@ -217,7 +219,8 @@ class Assembler:
         first = self.tokens.count(after)
         if first > cap:
             return None, 0, (cursor.line, cursor.line)
-        stop = cut_suffix(lines, cursor.line + 1, cap - first, self.tokens.line_count)
+        walk = self.tokens.line_counter(lines[cursor.line + 1 :])
+        stop = cut_suffix(lines, cursor.line + 1, cap - first, walk)
         text = after + self.neutralise("".join(lines[cursor.line + 1 : stop]))
         used = first + sum(self.tokens.line_count(x) for x in lines[cursor.line + 1 : stop])
         reserve = cap if stop < len(lines) else min(cap, _round_up(used + 16, split.quantum))
@@ -227,7 +230,8 @@ class Assembler:
     def _overhead(self, req: PromptRequest, cursor: Cursor, plan: CurrentPlan,
                   messages: list[tuple[str, str]], chat: bool) -> int:
         pieces = self._layout(req, cursor, plan, [], messages, chat)
-        return sum(self.tokens.count(p.text) for p in pieces if p.kind == "format")
+        return sum(len(x) for x in self.tokens.many([p.text for p in pieces
+                                                     if p.kind == "format"]))
 
     # -- retrieved context ----------------------------------------------------------------
 
@@ -280,6 +284,9 @@ class Assembler:
         for i in range(0, len(cands), step):
             chunk = keep(list(cands[i : i + step]))
             ids = self.tokens.many([self.neutralise(c.text) for c in chunk])
+            if not chat:  # the headers' counts, in one batch
+                self.tokens.many([context_header(self.format, self.neutralise(c.path or ""))
+                                  for c in chunk])
             for cand, cand_ids in zip(chunk, ids, strict=True):
                 head = self._header_cost(cand.path, chat)
                 cost = len(cand_ids) + head

@@ -5,20 +5,26 @@ hash of its text, so only what changed is tokenized. Prompt ids are the concaten
 sections' ids; the assembler keeps sections ending at line ends or special tokens, where
 byte-level BPE tokenizers with a newline-aware pre-tokenizer (Qwen2, IQuest) split anyway, so
 the concatenation equals tokenizing the whole text (``concat_safe`` checks a tokenizer).
+
+The tokenizer is a ``tokenizers.Tokenizer`` or anything with its ``encode`` / ``encode_batch``
+(a served model's tokenizer behind HTTP): every miss of a batch goes to ``encode_batch`` at
+once, and ``line_counter`` reads ahead along the lines a cut walks over, so such a tokenizer
+costs few round trips.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, Protocol
 
 from tokenizers import Tokenizer
 
 from ..retrieve.lru import Lru
 
-__all__ = ["TokenCache"]
+__all__ = ["TokenCache", "TokenizerLike"]
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +40,22 @@ def _key(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
+class TokenizerLike(Protocol):
+    """What the cache needs of a tokenizer (``tokenizers.Tokenizer`` has it)."""
+
+    def encode(self, text: str, add_special_tokens: bool = ...) -> Any: ...
+
+    def encode_batch(self, texts: list[str], add_special_tokens: bool = ...) -> list[Any]: ...
+
+
+_READ_AHEAD = (16, 512)
+"""First and largest number of lines ``line_counter`` encodes at once on a miss."""
+
+
 class TokenCache:
     """Encode texts to ids (no special-token post-processing), memoised by text hash."""
 
-    def __init__(self, tokenizer: Tokenizer, capacity_tokens: int = 4_000_000) -> None:
+    def __init__(self, tokenizer: TokenizerLike, capacity_tokens: int = 4_000_000) -> None:
         self.tokenizer = tokenizer
         self._ids: Lru[tuple[int, ...]] = Lru(capacity_tokens, cost=lambda ids: len(ids) + 8)
         self._lines: Lru[int] = Lru(200_000)
@@ -46,6 +64,13 @@ class TokenCache:
     def from_file(cls, path: str | Path) -> TokenCache:
         """Load a ``tokenizer.json``."""
         return cls(Tokenizer.from_file(str(path)))
+
+    @classmethod
+    def of(cls, source: str | Path | TokenizerLike) -> TokenCache:
+        """A cache over a ``tokenizer.json`` path or a tokenizer object."""
+        if isinstance(source, str | Path):
+            return cls.from_file(source)
+        return cls(source)
 
     def ids(self, text: str) -> tuple[int, ...]:
         """Token ids of ``text``."""
@@ -82,21 +107,42 @@ class TokenCache:
             self._lines.put(line, hit)
         return hit
 
+    def warm_lines(self, lines: Sequence[str]) -> None:
+        """Count the uncached ``lines`` in one batch."""
+        todo = list(dict.fromkeys(x for x in lines if x and self._lines.get(x) is None))
+        if todo:
+            encs = self.tokenizer.encode_batch(todo, add_special_tokens=False)
+            for line, enc in zip(todo, encs, strict=True):
+                self._lines.put(line, len(enc.ids))
+
+    def line_counter(self, walk: Sequence[str]) -> Callable[[str], int]:
+        """``line_count`` for a caller that asks for ``walk``'s lines in order: a miss counts
+        the next lines of the walk in one batch (16 at first, doubling up to 512)."""
+        pos, ahead = 0, _READ_AHEAD[0]
+
+        def count(line: str) -> int:
+            nonlocal pos, ahead
+            if line and self._lines.get(line) is None:
+                self.warm_lines(walk[pos : pos + ahead])
+                ahead = min(ahead * 2, _READ_AHEAD[1])
+            pos += 1
+            return self.line_count(line)
+
+        return count
+
     def token_id(self, token: str) -> int | None:
         """The id of a (special) token, or None when the vocabulary lacks it."""
-        return self.tokenizer.token_to_id(token)
+        return self.tokenizer.token_to_id(token)  # type: ignore[attr-defined, no-any-return]
 
     def added_tokens(self) -> list[str]:
-        """The spellings of every added token of the tokenizer (special or not)."""
-        return [t.content for t in self.tokenizer.get_added_tokens_decoder().values()]
+        """The spellings of every added token of the tokenizer (special or not); [] for a
+        tokenizer that cannot list them."""
+        table = getattr(self.tokenizer, "get_added_tokens_decoder", None)
+        return [] if table is None else [t.content for t in table().values()]
 
     def concat_safe(self) -> bool:
         """True when encoding line-ended pieces apart gives the same ids as encoding them
         together, for a few typical section boundaries."""
-        for a, b in _PROBES:
-            whole = self.tokenizer.encode(a + b, add_special_tokens=False).ids
-            parts = (self.tokenizer.encode(a, add_special_tokens=False).ids
-                     + self.tokenizer.encode(b, add_special_tokens=False).ids)
-            if whole != parts:
-                return False
-        return True
+        texts = [t for a, b in _PROBES for t in (a + b, a, b)]
+        ids = [e.ids for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
+        return all(ids[i] == ids[i + 1] + ids[i + 2] for i in range(0, len(ids), 3))

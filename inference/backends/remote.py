@@ -19,6 +19,14 @@ DNS, connect timeout) are retried a bounded number of times with exponential bac
 errors and read timeouts are not retried. The API key comes from the environment variable
 named in the config, is sent as `Authorization: Bearer`, and never appears in a message or log.
 
+Tokenizer and context length (`RemoteBackend.from_config`, reported in `served`): prompts are
+counted and cut with the served model's own tokenizer. Without a local model dir that is the
+server's, through its tokenize endpoint (`ServerTokenizer`: cached, batched in parallel); a
+local `tokenizer.json` is used only when it splits text as the server does. The context length
+is the server's (vLLM `/v1/models` `max_model_len`, llama.cpp `/props` `n_ctx`), else the
+`maxContext` setting, else the local dir's `codeflow-model.json`; with neither tokenizer nor
+context length the backend is not built and the error says which setting to give.
+
 Token ids: servers stream text. Delta/Generation ids are the server's ids when it sends them
 (vLLM with `return_token_ids`), else the text re-encoded with our tokenizer.
 
@@ -50,8 +58,10 @@ import socket
 import ssl
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -393,49 +403,286 @@ def sse_events(resp: http.client.HTTPResponse) -> Iterator[str]:
             yield data
 
 
-class ServerTokenizer:
-    """Budgeting through the server's `/tokenize` and `/detokenize` (vLLM, llama.cpp)."""
+class _Pool:
+    """Keep-alive connections to one server for small JSON calls, reused across threads."""
 
-    def __init__(self, transport: Transport, model: str) -> None:
+    def __init__(self, transport: Transport, size: int) -> None:
+        self.transport = transport
+        self.size = size
+        self._idle: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+
+    def post_json(self, path: str, body: Mapping[str, Any]) -> Any:
+        """POST on an idle connection (or a new one); a closed idle one is replaced once."""
+        for attempt in (0, 1):
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+            reused = conn is not None
+            try:
+                raw, conn = self._call(conn or self.transport.connect(), path, body)
+            except RemoteUnavailable:
+                if reused and attempt == 0:  # the server dropped a connection we kept idle
+                    continue
+                raise
+            if conn is not None:
+                with self._lock:
+                    if len(self._idle) < self.size:
+                        self._idle.append(conn)
+                        conn = None
+                if conn is not None:
+                    conn.close()
+            try:
+                return json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise RemoteProtocolError(f"{self.transport.endpoint.url}{path} did not "
+                                          f"answer JSON: {raw[:200]!r}") from exc
+        raise AssertionError("unreachable")
+
+    def _call(self, conn: http.client.HTTPConnection, path: str, body: Mapping[str, Any]
+              ) -> tuple[bytes, http.client.HTTPConnection | None]:
+        """The answer's bytes and the connection when it may be reused (else closed, None)."""
+        resp = self.transport.send(conn, "POST", path, body)
+        try:
+            raw = resp.read()
+        except TimeoutError as exc:
+            conn.close()
+            raise RemoteTimeout(self.transport.timeout_message()) from exc
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise RemoteUnavailable(f"reading from {self.transport.endpoint.url} failed "
+                                    f"({exc})") from exc
+        if resp.will_close:
+            conn.close()
+            return raw, None
+        return raw, conn
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
+class ServerTokenizer:
+    """The served model's own tokenizer, through the server's tokenize endpoints.
+
+    vLLM and llama.cpp's server offer `POST /tokenize` and `/detokenize`; llama-cpp-python
+    offers `/extras/tokenize` and `/extras/detokenize`. One body suits all three (each reads its
+    own field: vLLM `prompt`, llama.cpp `content`, llama-cpp-python `input`), asking for no
+    added BOS/EOS; ids a server adds anyway (llama-cpp-python adds BOS when the model says so)
+    are what it answers for "" and are cut off. Answers are cached (text → ids, ids → text);
+    `encode_batch` sends the misses in parallel over keep-alive connections (no server
+    tokenizes a list in one call). `decode` keeps special tokens (llama-cpp-python's
+    detokenizer drops them): the runs between special ids go to the server (in parallel), the
+    specials are spelled from `specials`.
+    """
+
+    PATHS = (("/tokenize", "/detokenize"), ("/extras/tokenize", "/extras/detokenize"))
+
+    def __init__(self, transport: Transport, model: str, specials: Sequence[str] = (),
+                 owner: str = "", parallel: int = 8, cache_size: int = 16384) -> None:
         self.transport = transport
         self.model = model
+        self.owner = owner
+        self.specials = tuple(s for s in specials if s)
+        self.parallel = max(1, parallel)
+        self.cache_size = cache_size
         self._paths: tuple[str, str] | None = None
+        self._affix: tuple[int, ...] = ()
+        self._pool = _Pool(transport, self.parallel)
+        self._cache: OrderedDict[str, tuple[int, ...]] = OrderedDict()
+        self._texts: OrderedDict[tuple[int, ...], str] = OrderedDict()
+        self._special_ids: dict[int, str] | None = None
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
 
-    def encode(self, text: str, add_special_tokens: bool = False) -> Encoding:
-        """Token ids of text, as the server counts them."""
-        body = {"model": self.model, "prompt": text, "content": text, "input": text,
-                "add_special_tokens": add_special_tokens, "add_special": add_special_tokens}
-        data = self._call(0, body)
-        return Encoding([int(t) for t in data.get("tokens", [])])
+    def __repr__(self) -> str:
+        return f"ServerTokenizer({self.transport.endpoint.url}{self.path!r})"
 
-    def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
-        """Text of token ids (`skip_special_tokens` is the server's choice)."""
-        data = self._call(1, {"model": self.model, "tokens": [int(i) for i in ids]})
-        for key in ("prompt", "content", "text"):
-            if isinstance(data.get(key), str):
-                return str(data[key])
-        raise RemoteProtocolError(f"/detokenize answered without text: {str(data)[:200]}")
+    @property
+    def path(self) -> str:
+        """The tokenize endpoint in use ('' before `probe` found one)."""
+        return self._paths[0] if self._paths else ""
 
     def probe(self) -> bool:
-        """True when the server offers tokenization (finds which paths it uses)."""
-        for paths in (("/tokenize", "/detokenize"), ("/extras/tokenize", "/extras/detokenize")):
+        """True when the server tokenizes (finds its paths and the ids it always adds)."""
+        for paths in self.PATHS:
             try:
-                self.transport.post_json(paths[0], {"model": self.model, "prompt": "a",
-                                                    "content": "a", "input": "a"})
+                self._pool.post_json(paths[0], self._body("a", paths[0]))
             except RemoteHTTPError:
                 continue
             self._paths = paths
+            try:
+                self._affix = tuple(_tokens(self._pool.post_json(
+                    paths[0], self._body("", paths[0])), paths[0]))
+            except RemoteHTTPError:  # a server that refuses "" adds nothing we could see
+                self._affix = ()
+            if self._affix:
+                log.info("remote: %s adds %s to every text; cut off", paths[0], self._affix)
             return True
         return False
 
-    def _call(self, which: int, body: Mapping[str, Any]) -> dict[str, Any]:
+    def encode(self, text: str, add_special_tokens: bool = False) -> Encoding:
+        """Token ids of text as the server splits it (special-token spellings parsed)."""
+        return Encoding(list(self._ids(text)))
+
+    def encode_batch(self, texts: Sequence[str], add_special_tokens: bool = False
+                     ) -> list[Encoding]:
+        """`encode` of each text; the uncached ones are sent in parallel."""
+        with self._lock:
+            todo = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if len(todo) > 1:
+            list(self._pool_map(self._ids, todo))
+        return [self.encode(t) for t in texts]
+
+    def _pool_map(self, fn: Any, items: Sequence[Any]) -> Iterator[Any]:
+        """`fn` over `items` on up to `parallel` threads (one kept-alive connection each)."""
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self.parallel, "remote-tokenize")
+        return self._executor.map(fn, items)
+
+    def token_to_id(self, token: str) -> int | None:
+        """The id of a token spelling that the server reads as one token, else None."""
+        ids = self._ids(token)
+        return ids[0] if len(ids) == 1 else None
+
+    def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
+        """Text of token ids (special tokens spelled out unless `skip_special_tokens`)."""
+        specials = self.special_ids()
+        parts: list[str | tuple[int, ...]] = []  # special spellings and runs to detokenize
+        run: list[int] = []
+        for i in [int(x) for x in ids]:
+            if i not in specials:
+                run.append(i)
+                continue
+            if run:
+                parts.append(tuple(run))
+                run = []
+            if not skip_special_tokens:
+                parts.append(specials[i])
+        if run:
+            parts.append(tuple(run))
+        runs = [p for p in parts if isinstance(p, tuple)]
+        if len(runs) > 1:
+            list(self._pool_map(self._detokenize, runs))
+        return "".join(p if isinstance(p, str) else self._detokenize(p) for p in parts)
+
+    def special_ids(self) -> dict[int, str]:
+        """id → spelling of the `specials` that the server reads as a single token."""
+        if self._special_ids is None:
+            encs = self.encode_batch(self.specials)
+            self._special_ids = {e.ids[0]: s for s, e in zip(self.specials, encs, strict=True)
+                                 if len(e.ids) == 1}
+        return self._special_ids
+
+    def close(self) -> None:
+        """Stop the worker threads and close the kept connections."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+        self._pool.close()
+
+    def _body(self, text: str, path: str) -> dict[str, Any]:
+        """The tokenize body in the server's dialect (`owner`: /v1/models `owned_by`)."""
+        if path == "/extras/tokenize":
+            return {"model": self.model, "input": text}
+        if self.owner == "vllm":
+            return {"model": self.model, "prompt": text, "add_special_tokens": False}
+        if self.owner == "llamacpp":
+            return {"content": text, "add_special": False, "parse_special": True}
+        return {"model": self.model, "prompt": text, "content": text, "input": text,
+                "add_special_tokens": False, "add_special": False, "parse_special": True}
+
+    def _ids(self, text: str) -> tuple[int, ...]:
+        if not text:
+            return ()
+        with self._lock:
+            hit = self._cache.get(text)
+            if hit is not None:
+                self._cache.move_to_end(text)
+                return hit
         if self._paths is None and not self.probe():
-            raise RemoteProtocolError("the server offers no /tokenize endpoint")
+            raise RemoteProtocolError(f"{self.transport.endpoint.url} offers no /tokenize")
         assert self._paths is not None
-        data = self.transport.post_json(self._paths[which], body)
-        if not isinstance(data, dict):
-            raise RemoteProtocolError(f"{self._paths[which]} answered {str(data)[:200]}")
-        return data
+        path = self._paths[0]
+        ids = tuple(_tokens(self._pool.post_json(path, self._body(text, path)), path))
+        if self._affix and ids[: len(self._affix)] == self._affix:
+            ids = ids[len(self._affix):]
+        with self._lock:
+            self._cache[text] = ids
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return ids
+
+    def _detokenize(self, ids: tuple[int, ...]) -> str:
+        with self._lock:
+            hit = self._texts.get(ids)
+            if hit is not None:
+                self._texts.move_to_end(ids)
+                return hit
+        if self._paths is None and not self.probe():
+            raise RemoteProtocolError(f"{self.transport.endpoint.url} offers no /detokenize")
+        assert self._paths is not None
+        data = self._pool.post_json(self._paths[1], {"model": self.model, "tokens": list(ids)})
+        for key in ("prompt", "content", "text"):
+            if isinstance(data, dict) and isinstance(data.get(key), str):
+                text = str(data[key])
+                with self._lock:
+                    self._texts[ids] = text
+                    if len(self._texts) > self.cache_size // 8:
+                        self._texts.popitem(last=False)
+                return text
+        raise RemoteProtocolError(f"{self._paths[1]} answered without text: {str(data)[:200]}")
+
+
+def _tokens(data: Any, path: str) -> list[int]:
+    """The `tokens` list of a tokenize answer (llama.cpp may give {"id", "piece"} objects)."""
+    tokens = data.get("tokens") if isinstance(data, dict) else None
+    if not isinstance(tokens, list):
+        raise RemoteProtocolError(f"{path} answered without tokens: {str(data)[:200]}")
+    return [int(t["id"]) if isinstance(t, dict) else int(t) for t in tokens]
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """What the remote backend uses for the served model, and where each part came from."""
+
+    tokenizer: str
+    max_context: int
+    context_source: str
+    note: str = ""
+
+
+def served_context(transport: Transport, entries: Sequence[Mapping[str, Any]], model: str
+                   ) -> tuple[int, str]:
+    """(context length, where it came from) as the server tells it, else (0, "").
+
+    vLLM lists `max_model_len` in /v1/models; llama.cpp's server has `n_ctx` in /props (per
+    slot, in `default_generation_settings`); llama-cpp-python tells neither."""
+    entry = next((e for e in entries if model and e.get("id") == model),
+                 entries[0] if entries else {})
+    value = entry.get("max_model_len")
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value, "/v1/models max_model_len"
+    try:
+        props = transport.get_json("/props")
+    except (RemoteHTTPError, RemoteProtocolError):
+        return 0, ""
+    if isinstance(props, dict):
+        settings = props.get("default_generation_settings")
+        for value in ((settings or {}).get("n_ctx") if isinstance(settings, dict) else None,
+                      props.get("n_ctx")):
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                return value, "/props n_ctx"
+    return 0, ""
+
+
+def _probe_text(spec: ModelSpec) -> str:
+    """Text on which two tokenizers of different models almost surely disagree."""
+    tok = spec.special_tokens
+    return (f"{tok.get('fim_prefix') or ''}import os\n\n\ndef main(argv: list[str]) -> int:\n"
+            "    \"\"\"Say hello.\"\"\"\n\tprint(f'héllo {argv!r} → ✓', 3.14159)  # 日本語\n"
+            f"{tok.get('fim_suffix') or ''}\n    return 0\n{tok.get('fim_middle') or ''}")
 
 
 class RemoteBackend:
@@ -459,14 +706,20 @@ class RemoteBackend:
         self.last_timing: Timing | None = None
         self.last_route = ""
         self._last: Generation | None = None
+        self.served = ServedModel(repr(tokenizer), spec.max_context, "the given spec")
 
     @classmethod
     def from_config(cls, remote: Any, model_dir: str | Path | None = None,
                     environ: Mapping[str, str] | None = None) -> RemoteBackend:
-        """Build from `RemoteConfig` (url, model, api_key_env, timeout_s, verify_tls).
+        """Build from `RemoteConfig` (url, model, api_key_env, timeout_s, verify_tls,
+        max_context) and the user's own model dir (`codeflow.modelPath`; None when unset).
 
-        The tokenizer and spec come from `model_dir` when it holds `tokenizer.json` (and
-        `codeflow-model.json`); else the server's `/tokenize` and the default spec."""
+        The tokenizer is the server's own (/tokenize) unless `model_dir` holds a
+        `tokenizer.json` that splits text as the server does (checked when the server can
+        tokenize; kept unchecked when it cannot or is down). The context length is the one the
+        server tells (`served_context`), else `max_context`, else the dir's
+        `codeflow-model.json`. `served` says what was chosen and why. Raises `RemoteError` /
+        `RemoteConfigError` when there is no tokenizer or no context length to use."""
         env = os.environ if environ is None else environ
         if not str(remote.url).strip():
             raise RemoteConfigError("codeflow.backend is remote but codeflow.remote.url is not "
@@ -479,19 +732,93 @@ class RemoteBackend:
                               verify_tls=bool(remote.verify_tls))
         model = str(remote.model)
         local = Path(model_dir).expanduser() if model_dir else None
-        if local is not None and (local / TOKENIZER_JSON).is_file():
-            from tokenizers import Tokenizer
-
-            tokenizer: Any = Tokenizer.from_file(str(local / TOKENIZER_JSON))
-            spec = (ModelSpec.load(local) if (local / MODEL_JSON).is_file()
-                    else default_spec(model, model_dir=local))
-            return cls(transport, model, tokenizer, spec)
-        server_tok = ServerTokenizer(transport, model)
-        if not server_tok.probe():
+        if local is not None and not (local / TOKENIZER_JSON).is_file():
             raise RemoteConfigError(
-                f"no tokenizer for {model or 'the served model'}: the server offers no "
-                "/tokenize; set codeflow.modelPath to a dir holding its tokenizer.json")
-        return cls(transport, model, server_tok, default_spec(model, model_dir=local))
+                f"codeflow.modelPath {local} holds no {TOKENIZER_JSON}: point it at a dir "
+                "with the served model's tokenizer, or unset it to use the server's own")
+        if local is None:
+            return cls._from_server(transport, model, int(getattr(remote, "max_context", 0)))
+        return cls._from_dir(transport, model, local, int(getattr(remote, "max_context", 0)))
+
+    @classmethod
+    def _from_server(cls, transport: Transport, model: str, max_context: int) -> RemoteBackend:
+        """No local dir: the server's tokenizer and context length (errors say what to set)."""
+        entries = _served_entries(transport)
+        spec = default_spec(model)
+        tok = ServerTokenizer(transport, model, _specials(spec), _owner(entries, model))
+        if not tok.probe():
+            raise RemoteConfigError(
+                f"no tokenizer for {model or 'the served model'}: the server at "
+                f"{transport.endpoint.url} offers no /tokenize (vLLM and llama.cpp's server "
+                "do); set codeflow.modelPath to a dir holding the served model's tokenizer.json")
+        context, source = _context(transport, entries, model, max_context, None)
+        if not context:
+            raise RemoteConfigError(
+                f"cannot tell the context length of {model or 'the served model'}: the server "
+                f"at {transport.endpoint.url} reports none (vLLM: max_model_len in /v1/models; "
+                "llama.cpp's server: n_ctx in /props); set codeflow.remote.maxContext to the "
+                "server's context size (its --n_ctx or --max-model-len)")
+        served = ServedModel(f"the server's own ({tok.path})", context, source)
+        return cls._made(transport, model, tok, replace(spec, max_context=context), served,
+                         entries)
+
+    @classmethod
+    def _from_dir(cls, transport: Transport, model: str, local: Path, max_context: int
+                  ) -> RemoteBackend:
+        """The user's dir: its tokenizer when it agrees with the server's, else the server's."""
+        from tokenizers import Tokenizer
+
+        tokenizer: Any = Tokenizer.from_file(str(local / TOKENIZER_JSON))
+        spec = (ModelSpec.load(local) if (local / MODEL_JSON).is_file()
+                else default_spec(model, model_dir=local))
+        where = f"{local / TOKENIZER_JSON}"
+        try:
+            entries = _served_entries(transport)
+            server_tok = ServerTokenizer(transport, model, _specials(spec),
+                                         _owner(entries, model))
+            offered = server_tok.probe()
+            probe = _probe_text(spec)
+            agrees = offered and (list(tokenizer.encode(probe, add_special_tokens=False).ids)
+                                  == server_tok.encode(probe).ids)
+        except RemoteError as exc:
+            log.warning("remote: %s not checked against the server: %s", where, exc)
+            context, source = _context(transport, None, model, max_context, spec)
+            served = ServedModel(f"{where} (not checked: the server did not answer)", context,
+                                 source)
+            return cls._made(transport, model, tokenizer, replace(spec, max_context=context),
+                             served, None)
+        if offered and not agrees:
+            note = (f"codeflow: the tokenizer in {local} splits text differently from the "
+                    f"server's, so it is not for the served model; using the server's own "
+                    f"({server_tok.path}) instead: point codeflow.modelPath at the served "
+                    "model's dir, or unset it")
+            spec = default_spec(model)
+            context, source = _context(transport, entries, model, max_context, None)
+            if not context:
+                raise RemoteConfigError(
+                    f"{note}; and the server reports no context length: set "
+                    "codeflow.remote.maxContext")
+            served = ServedModel(f"the server's own ({server_tok.path})", context, source, note)
+            return cls._made(transport, model, server_tok, replace(spec, max_context=context),
+                             served, entries)
+        context, source = _context(transport, entries, model, max_context, spec)
+        check = ("agrees with the server's tokenizer" if offered
+                 else "not checked: the server offers no /tokenize")
+        served = ServedModel(f"{where} ({check})", context, source)
+        return cls._made(transport, model, tokenizer, replace(spec, max_context=context),
+                         served, entries)
+
+    @classmethod
+    def _made(cls, transport: Transport, model: str, tokenizer: Any, spec: ModelSpec,
+              served: ServedModel, entries: list[dict[str, Any]] | None) -> RemoteBackend:
+        backend = cls(transport, model, tokenizer, spec)
+        backend.served = served
+        if entries is not None:
+            owners = {str(e.get("owned_by", "")) for e in entries}
+            backend.prompt_as = "ids" if owners & ID_PROMPT_SERVERS else "text"
+        log.info("remote: tokenizer %s; context %d tokens (%s)", served.tokenizer,
+                 served.max_context, served.context_source)
+        return backend
 
     def __repr__(self) -> str:
         return f"RemoteBackend({self.transport.endpoint.url!r}, model={self.model!r})"
@@ -530,9 +857,11 @@ class RemoteBackend:
         if len(req.prompt_ids) >= self._spec.max_context:
             raise ValueError(f"prompt of {len(req.prompt_ids)} tokens exceeds max context "
                              f"{self._spec.max_context}")
-        # a server-side tokenizer costs a round trip to decode: then ChatML goes as raw ids
+        # a server-side tokenizer costs a round trip to decode: done only for text prompts
         remote_tok = isinstance(self._tokenizer, ServerTokenizer)
-        text = None if remote_tok else self._decode(req.prompt_ids)
+        cancelled = cancel is not None and cancel.cancelled
+        text = None if remote_tok and (cancelled or self.prompt_mode() == "ids") else (
+            self._decode(req.prompt_ids))
         messages = None if text is None else self._chat_messages(text)
         if messages is not None:
             return self._run(req, "/v1/chat/completions", self._chat_body(req, messages), cancel)
@@ -726,6 +1055,45 @@ def _reasoning_of(choice: Mapping[str, Any]) -> str:
     delta = choice.get("delta") or {}
     value = delta.get("reasoning_content") or delta.get("reasoning") or ""
     return value if isinstance(value, str) else ""
+
+
+def _served_entries(transport: Transport) -> list[dict[str, Any]]:
+    """The /v1/models entries ([] when the server has no such list)."""
+    try:
+        data = transport.get_json("/v1/models")
+    except (RemoteHTTPError, RemoteProtocolError) as exc:
+        if isinstance(exc, RemoteAuthError):
+            raise
+        return []
+    entries = data.get("data") if isinstance(data, dict) else None
+    return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+
+
+def _owner(entries: Sequence[Mapping[str, Any]], model: str) -> str:
+    """`owned_by` of the served model's /v1/models entry ("vllm", "llamacpp", ...)."""
+    entry = next((e for e in entries if model and e.get("id") == model),
+                 entries[0] if entries else {})
+    return str(entry.get("owned_by", ""))
+
+
+def _specials(spec: ModelSpec) -> list[str]:
+    return [v for v in spec.special_tokens.values() if v]
+
+
+def _context(transport: Transport, entries: list[dict[str, Any]] | None, model: str,
+             setting: int, spec: ModelSpec | None) -> tuple[int, str]:
+    """The context length and its source: the server's (capped by `setting`), the setting,
+    the spec of the user's dir; (0, "") when none says (`entries` None: do not ask)."""
+    told, source = (0, "") if entries is None else served_context(transport, entries, model)
+    if setting > 0 and (not told or setting <= told):
+        return setting, "codeflow.remote.maxContext"
+    if told:
+        return told, f"the server's {source}"
+    if spec is not None and spec.model_dir is not None and (spec.model_dir / MODEL_JSON).is_file():
+        return spec.max_context, f"{spec.model_dir / MODEL_JSON}"
+    if spec is not None:
+        return spec.max_context, "assumed: neither the server nor the model dir says"
+    return 0, ""
 
 
 def _stop_reason(finish: str, choice: Mapping[str, Any]) -> str:

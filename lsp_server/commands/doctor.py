@@ -3,8 +3,9 @@
 Exit status 0 when the server can serve completions, 1 when something it needs is missing.
 
 A remote model server (`backend: remote`) is checked when `CODEFLOW_REMOTE_URL` is set, with
-`CODEFLOW_REMOTE_MODEL` (served model name) and `CODEFLOW_REMOTE_KEY_ENV` (the name of the
-variable holding the API key): reachable, model listed in /v1/models, one token generated.
+`CODEFLOW_REMOTE_MODEL` (served model name), `CODEFLOW_REMOTE_KEY_ENV` (the name of the
+variable holding the API key) and `CODEFLOW_REMOTE_MAX_CONTEXT` (codeflow.remote.maxContext):
+reachable, model listed in /v1/models, the tokenizer and context length used, one token.
 """
 
 from __future__ import annotations
@@ -209,16 +210,17 @@ def _remote_settings(env: Mapping[str, str]) -> Any:
 
     return RemoteConfig(url=env.get("CODEFLOW_REMOTE_URL", ""),
                         model=env.get("CODEFLOW_REMOTE_MODEL", ""),
-                        api_key_env=env.get("CODEFLOW_REMOTE_KEY_ENV", ""))
+                        api_key_env=env.get("CODEFLOW_REMOTE_KEY_ENV", ""),
+                        max_context=int(context) if (context := env.get(
+                            "CODEFLOW_REMOTE_MAX_CONTEXT", "")).isdigit() else 0)
 
 
 def _remote(model: str | None, env: Mapping[str, str]) -> list[Check]:
     """The remote server: reachable, the model listed, one token generated."""
-    from inference import default_model_dir
     from inference.backends.remote import RemoteBackend, RemoteConfigError, RemoteError
 
     cfg = _remote_settings(env)
-    model_dir = Path(model).expanduser() if model else default_model_dir()
+    model_dir = Path(model).expanduser() if model else None  # never the bundled model's
     try:
         backend = RemoteBackend.from_config(cfg, model_dir, environ=env)
         served = [str(m.get("id", "")) for m in backend.models()]
@@ -235,35 +237,21 @@ def _remote(model: str | None, env: Mapping[str, str]) -> list[Check]:
         return checks
     checks.append(Check("remote model", True, cfg.model or f"none named: the server picks "
                         f"{served[0] if served else '?'}"))
-    return [*checks, _remote_tokenizer(backend), _remote_generation(backend)]
+    return [*checks, *_remote_tokenizer(backend), _remote_generation(backend)]
 
 
-def _remote_tokenizer(backend: Any) -> Check:
-    """Our tokenizer must split text as the server's does (prompts are budgeted with it)."""
-    from inference.backends.remote import RemoteError, ServerTokenizer
-
-    tok = backend.tokenizer
-    if isinstance(tok, ServerTokenizer):
-        return Check("remote tokenizer", True, "the server's own (/tokenize)")
-    specials = backend.spec.special_tokens
-    probe = (f"{specials.get('fim_prefix') or ''}def main():\n    return 42\n"
-             f"{specials.get('fim_suffix') or ''}\n{specials.get('fim_middle') or ''}")
-    server = ServerTokenizer(backend.transport, backend.model)
-    try:
-        if not server.probe():
-            return Check("remote tokenizer", True, "the server offers no /tokenize to compare "
-                         "with", required=False)
-        theirs = server.encode(probe).ids
-    except RemoteError as exc:
-        return Check("remote tokenizer", True, f"not compared ({exc})", required=False)
-    ours = list(tok.encode(probe, add_special_tokens=False).ids)
-    where = backend.spec.model_dir
-    if ours != theirs:
-        return Check("remote tokenizer", False, f"the tokenizer in {where} splits text "
-                     "differently from the server's: prompts would be cut and sent wrong",
-                     "point --model / codeflow.modelPath at a dir holding the served model's "
-                     "tokenizer.json")
-    return Check("remote tokenizer", True, f"{where}/tokenizer.json agrees with the server")
+def _remote_tokenizer(backend: Any) -> list[Check]:
+    """Which tokenizer counts the prompts and which context length caps them (the backend
+    chose both when it was built: the served model's own, see `RemoteBackend.from_config`)."""
+    served = backend.served
+    tokenizer = Check("remote tokenizer", True, served.tokenizer)
+    if served.note:
+        tokenizer = Check("remote tokenizer", False, served.note.removeprefix("codeflow: "),
+                          "point --model / codeflow.modelPath at the served model's dir, or "
+                          "leave it unset", required=False)
+    context = Check("remote context", True,
+                    f"{served.max_context} tokens ({served.context_source})")
+    return [tokenizer, context]
 
 
 def _remote_fix(exc: Exception) -> str:

@@ -147,14 +147,15 @@ def _ensure_tokenizer_config(hf_dir: Path) -> None:
     path.write_text(json.dumps(config))
 
 
-def tiny_checkpoint(out: Path, seed: int = 0) -> Path:
-    """A tiny random Llama (trained tokenizer, vocab = tokenizer size), saved like the trainer."""
+def tiny_checkpoint(out: Path, seed: int = 0, tok: Any = None) -> Path:
+    """A tiny random Llama (vocab = tokenizer size), saved like the trainer; its tokenizer is
+    `tok` (a `tokenizers.Tokenizer`) or one trained on `TINY_CORPUS`."""
     import torch
 
     from inference.training.model import SHAPES, build_model
     from inference.training.tokenizer import save_hf_tokenizer, train_tokenizer
 
-    tok = train_tokenizer(TINY_CORPUS, vocab_size=400)
+    tok = tok or train_tokenizer(TINY_CORPUS, vocab_size=400)
     shape = replace(SHAPES["tiny"], vocab_size=tok.get_vocab_size())
     model = build_model(shape, seed)
     with torch.no_grad():  # see _never_greedy

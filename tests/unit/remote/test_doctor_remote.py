@@ -23,10 +23,13 @@ def test_all_good(fake: FakeServer, model_dir: Path) -> None:
                                       "CODEFLOW_REMOTE_MODEL": "coder"})
     assert [(c.name, c.ok, c.required) for c in checks] == [
         ("remote server", True, True), ("remote model", True, True),
-        ("remote tokenizer", True, False), ("remote generation", True, True)]
+        ("remote tokenizer", True, True), ("remote context", True, True),
+        ("remote generation", True, True)]
     assert checks[0].detail == f"{fake.url} answers; serves coder"
-    assert checks[2].detail == "the server offers no /tokenize to compare with"
-    assert checks[3].detail.endswith(" ms: '):' (length)")
+    assert checks[2].detail == (f"{model_dir}/tokenizer.json (not checked: the server offers "
+                                "no /tokenize)")
+    assert checks[3].detail == "131072 tokens (assumed: neither the server nor the model dir says)"
+    assert checks[4].detail.endswith(" ms: '):' (length)")
     assert fake.seen[-1].body["max_tokens"] == 1
 
 
@@ -82,7 +85,8 @@ def test_tokenizer_compared_with_the_server(fake: FakeServer, model_dir: Path,
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(str(tokenizer_file))
-    serve_models(fake)
+    fake.routes[("GET", "/v1/models")] = lambda h, b: h.send_json(200, {"object": "list", "data": [
+        {"id": "coder", "object": "model", "owned_by": "vllm", "max_model_len": 8192}]})
     fake.routes[("POST", "/v1/completions")] = stream_texts(["x"])
     answers = {"ours": None}
 
@@ -93,10 +97,38 @@ def test_tokenizer_compared_with_the_server(fake: FakeServer, model_dir: Path,
     fake.routes[("POST", "/tokenize")] = tokenize
     env = {"CODEFLOW_REMOTE_URL": fake.url}
     answers["ours"] = True
-    good = _remote(str(model_dir), env)[2]
-    assert (good.ok, good.detail) == (True, f"{model_dir}/tokenizer.json agrees with the server")
+    good = _remote(str(model_dir), env)
+    assert [(c.name, c.ok, c.detail) for c in good[2:4]] == [
+        ("remote tokenizer", True, f"{model_dir}/tokenizer.json (agrees with the server's "
+                                   "tokenizer)"),
+        ("remote context", True, "8192 tokens (the server's /v1/models max_model_len)")]
     answers["ours"] = False
     bad = _remote(str(model_dir), env)[2]
-    assert (bad.ok, bad.required, bad.detail) == (
-        False, True, f"the tokenizer in {model_dir} splits text differently from the server's: "
-                     "prompts would be cut and sent wrong")
+    assert (bad.ok, bad.required) == (False, False)
+    assert bad.detail.startswith(f"the tokenizer in {model_dir} splits text differently from "
+                                 "the server's, so it is not for the served model; using the "
+                                 "server's own (/tokenize) instead")
+    unset = _remote(None, env)
+    assert [(c.name, c.ok, c.detail) for c in unset[2:4]] == [
+        ("remote tokenizer", True, "the server's own (/tokenize)"),
+        ("remote context", True, "8192 tokens (the server's /v1/models max_model_len)")]
+
+
+def test_context_length_missing_says_what_to_set(fake: FakeServer, tokenizer_file: Path
+                                                 ) -> None:
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(tokenizer_file))
+    fake.routes[("GET", "/v1/models")] = lambda h, b: h.send_json(200, MODELS)
+    fake.routes[("POST", "/extras/tokenize")] = lambda h, b: h.send_json(
+        200, {"tokens": tok.encode(b["input"]).ids})
+    fake.routes[("POST", "/v1/completions")] = stream_texts(["x"])
+    env = {"CODEFLOW_REMOTE_URL": fake.url}
+    checks = _remote(None, env)
+    assert (checks[0].ok, checks[0].fix) == (False, "fix the remote settings")
+    assert checks[0].detail.endswith("set codeflow.remote.maxContext to the server's context "
+                                     "size (its --n_ctx or --max-model-len)")
+    checks = _remote(None, {**env, "CODEFLOW_REMOTE_MAX_CONTEXT": "2048"})
+    assert [(c.name, c.ok, c.detail) for c in checks[2:4]] == [
+        ("remote tokenizer", True, "the server's own (/extras/tokenize)"),
+        ("remote context", True, "2048 tokens (codeflow.remote.maxContext)")]

@@ -70,6 +70,7 @@ M.settings_defaults = {
     apiKeyEnv = "",
     timeoutS = 30.0,
     verifyTls = true,
+    maxContext = 0,
   },
   trace = {
     server = "off",
