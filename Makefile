@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # (never both: see README, "A GPU").
 EXTRAS ?= cpu,export,train,dev,bench
 
-.PHONY: setup test demo lint bench soak clean llamacpp vscode nvim-test
+.PHONY: setup test demo lint bench soak clean llamacpp vscode nvim-test code-server
 
 # llama.cpp's server (llama-cpp-python, compiled from its sdist) for the remote-backend tests.
 # The first build takes ~20 minutes on 2 cores; pip caches the wheel, later installs take seconds.
@@ -31,7 +31,12 @@ $(LLAMACPP_STAMP): $(STAMP)
 
 llamacpp: $(LLAMACPP_STAMP)
 
-test: setup llamacpp
+# Node 24 and code-server (a real VS Code) for tests/e2e/test_vscode_real.py, cached outside the
+# repo (~/.cache/codeflow-e2e, keyed by version): ~5 min the first time, then nothing.
+code-server:
+	bash tests/e2e/install_code_server.sh >/dev/null
+
+test: setup llamacpp code-server
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 demo: setup

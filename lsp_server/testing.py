@@ -4,11 +4,13 @@ The server builds it only when both `CODEFLOW_TEST_COMMANDS=1` and
 `CODEFLOW_TEST_BACKEND=<script.json>` are set (see `Services._make_backend`). The script::
 
     {"outputs": ["first answer", "second answer"], "promptLog": "/tmp/prompts.jsonl",
-     "chatTemplate": "{% for m in messages %}...", "generationConfig": {"temperature": 0.6}}
+     "chatTemplate": "{% for m in messages %}...", "generationConfig": {"temperature": 0.6},
+     "tokenDelayMs": [40, 0]}
 
-Each generation returns the next output. The model dir (byte-level tokenizer with the chat and
-FIM special tokens, and a `codeflow-model.json`) is written beside the script, so the real prompt
-assembler can run against it; `chatTemplate` and `generationConfig` (optional) go into it as
+Each generation returns the next output. `tokenDelayMs` (optional, one entry per output) sleeps
+that long before each token of that output, so a client can watch a stream and cancel it. The
+model dir (byte-level tokenizer with the chat and FIM special tokens, and a `codeflow-model.json`)
+is written beside the script, so the real prompt assembler can run against it; `chatTemplate` and `generationConfig` (optional) go into it as
 `chat_template.jinja` and `generation_config.json`. With `promptLog`, each request is
 appended as one JSON line:
 `{"prompt": decoded prompt text, "temperature", "top_p", "top_k", "seed", "max_tokens", "slot"}`.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -99,10 +102,18 @@ def write_chat_files(model_dir: Path, template: Any, generation: Any) -> None:
 class LoggingScriptedBackend(ScriptedBackend):
     """`ScriptedBackend` that also appends each request's prompt to a JSONL file."""
 
-    def __init__(self, tokenizer: Any, spec: ModelSpec, outputs: list[str], log: Path | None):
+    def __init__(
+        self,
+        tokenizer: Any,
+        spec: ModelSpec,
+        outputs: list[str],
+        log: Path | None,
+        delays_ms: list[float] | None = None,
+    ):
         super().__init__(tokenizer, spec, outputs)
         self.device = "scripted"
         self._log = log
+        self._delays = list(delays_ms or [])
 
     def stream(self, req: GenerateRequest, cancel: CancelToken | None = None) -> Iterator[Delta]:
         """Log the request, then replay the next output."""
@@ -118,7 +129,11 @@ class LoggingScriptedBackend(ScriptedBackend):
             }
             with self._log.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(record) + "\n")
-        return super().stream(req, cancel)
+        delay = self._delays.pop(0) / 1000 if self._delays else 0.0
+        for delta in super().stream(req, cancel):
+            if delay:
+                time.sleep(delay)
+            yield delta
 
 
 def load_scripted_backend(script: Path) -> LoggingScriptedBackend:
@@ -134,4 +149,6 @@ def load_scripted_backend(script: Path) -> LoggingScriptedBackend:
     spec = ModelSpec.load(model_dir)
     tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     log = Path(data["promptLog"]) if data.get("promptLog") else None
-    return LoggingScriptedBackend(tokenizer, spec, [str(o) for o in data.get("outputs", [])], log)
+    outputs = [str(o) for o in data.get("outputs", [])]
+    delays = [float(d) for d in data.get("tokenDelayMs", [])]
+    return LoggingScriptedBackend(tokenizer, spec, outputs, log, delays)
