@@ -25,6 +25,8 @@ class CompletionConfig:
     max_tokens: int = 64
     max_lines: int = 12
     timeout_ms: int = 4000
+    context_deadline_ms: int = 10
+    """How long a keystroke's prompt waits for retrieval sources still being computed."""
     precompute: bool = False
     cache_size: int = 256
 
@@ -96,6 +98,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "completion.max_tokens": (1, 4096),
     "completion.max_lines": (1, 200),
     "completion.timeout_ms": (50, 120_000),
+    "completion.context_deadline_ms": (0, 60_000),
     "completion.cache_size": (0, 100_000),
     "context.budget_tokens": (64, 131_072),
     "chat.budget_tokens": (256, 131_072),
