@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -32,6 +32,10 @@ __all__ = ["Deadline", "SourceRunner", "SourceStat"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+HISTORY_UNITS = ("flow.", "history.")
+"""Units with these name prefixes (git work: blame, diffs, ingest) run in their own pool, so
+that a long ``git blame`` never queues the index's units behind it."""
 
 
 @dataclass(frozen=True)
@@ -70,16 +74,19 @@ class SourceStat:
 
 
 class SourceRunner(Generic[T]):
-    """Runs keyed computations in a worker pool; answers are cached per key (LRU).
-    ``workers=0`` computes in the caller's thread (profiling)."""
+    """Runs keyed computations in two worker pools (index, history: ``workers`` threads each);
+    answers are cached per key (LRU). ``workers=0`` computes in the caller's thread
+    (profiling)."""
 
     def __init__(self, workers: int = 2, capacity: int = 2048,
                  clock: Callable[[], float] = time.perf_counter) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="codeflow-src") \
-            if workers > 0 else None
+        self._pools = {lane: ThreadPoolExecutor(max_workers=workers,
+                                                thread_name_prefix=f"codeflow-{lane}")
+                       for lane in ("index", "history")} if workers > 0 else None
         self._done: Lru[T] = Lru(capacity)
         self._latest: Lru[T] = Lru(capacity)
         self._running: dict[Hashable, Future[T]] = {}
+        self._names: dict[Hashable, str] = {}
         self._stats: dict[str, SourceStat] = {}
         self._lock = threading.Lock()
         self._clock = clock
@@ -98,11 +105,13 @@ class SourceRunner(Generic[T]):
             running = self._running.get(key)
             if running is not None:
                 return running
-            if self._pool is None:
+            self._names[key] = source
+            if self._pools is None:
                 future: Future[T] = Future()
                 self._running[key] = future
             else:
-                future = self._pool.submit(self._compute, source, key, make, slot)
+                pool = self._pools["history" if source.startswith(HISTORY_UNITS) else "index"]
+                future = pool.submit(self._compute, source, key, make, slot)
                 self._running[key] = future
                 return future
         try:  # no pool (``workers=0``): computed now, in the caller's thread
@@ -142,6 +151,7 @@ class SourceRunner(Generic[T]):
         except BaseException:
             with self._lock:
                 self._running.pop(key, None)
+                self._names.pop(key, None)
             log.exception("context source %s failed", source)
             raise
         ms = (self._clock() - start) * 1000.0
@@ -150,6 +160,7 @@ class SourceRunner(Generic[T]):
             if slot is not None:
                 self._latest.put(slot, value)
             self._running.pop(key, None)
+            self._names.pop(key, None)
             old = self._stats.get(source, SourceStat())
             self._stats[source] = SourceStat(old.hits, old.stale, old.misses, old.runs + 1,
                                              old.total_ms + ms, max(old.max_ms, ms))
@@ -162,12 +173,15 @@ class SourceRunner(Generic[T]):
                 old.hits + (outcome == "hit"), old.stale + (outcome == "stale"),
                 old.misses + (outcome == "miss"), old.runs, old.total_ms, old.max_ms)
 
-    def drain(self, timeout_s: float | None = None) -> bool:
-        """Wait until nothing is running (tests, shutdown); False when ``timeout_s`` passed."""
+    def drain(self, timeout_s: float | None = None,
+              sources: Collection[str] | None = None) -> bool:
+        """Wait until nothing (of ``sources``, if given) is running; False when ``timeout_s``
+        passed first."""
         end = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
             with self._lock:
-                pending = list(self._running.values())
+                pending = [f for k, f in self._running.items()
+                           if sources is None or self._names.get(k) in sources]
             if not pending:
                 return True
             left = None if end is None else max(0.0, end - time.monotonic())
@@ -190,5 +204,5 @@ class SourceRunner(Generic[T]):
 
     def close(self) -> None:
         """Stop the pool (running computations finish; queued ones are dropped)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        for pool in (self._pools or {}).values():
+            pool.shutdown(wait=False, cancel_futures=True)
