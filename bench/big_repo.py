@@ -77,11 +77,10 @@ def rss_mb(pid: int) -> float:
 
 async def session(root: Path, cache: Path, budget: int, args: argparse.Namespace) -> dict:
     client = LanguageClient("bench", "0")
-    statuses: list[dict] = []
 
     @client.feature("codeflow/status")
     def _status(params: object) -> None:
-        statuses.append(json.loads(json.dumps(params, default=lambda o: o.__dict__)))
+        return None
 
     @client.feature(types.WINDOW_LOG_MESSAGE)
     def _log(params: object) -> None:
@@ -124,14 +123,24 @@ async def session(root: Path, cache: Path, budget: int, args: argparse.Namespace
         timing = st.last_timing
         assemble.append(timing.assemble_ms if timing else float("nan"))
         model.append(timing.model_ms if timing else float("nan"))
+    final = await client.protocol.send_request_async("codeflow/_stats", {})
+    sources = _plain(getattr(final, "sources", None))
     pid = client._server.pid if client._server else 0
     rss = rss_mb(pid)
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
-    sources = next((s.get("sources") for s in reversed(statuses) if s.get("sources")), None)
     return {"budget": budget, "totals": totals, "assemble": assemble, "model": model,
             "rss_mb": rss, "sources": sources}
+
+
+def _plain(obj: object) -> object:
+    """pygls' response objects (namedtuples) as dicts."""
+    if hasattr(obj, "_asdict"):
+        return {k: _plain(v) for k, v in obj._asdict().items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    return obj
 
 
 def report(r: dict) -> None:
@@ -147,8 +156,9 @@ def report(r: dict) -> None:
     print(f"  model ms       p50 {pct(m, 50):7.1f}")
     print(f"  per request ms {' '.join(f'{x:.0f}' for x in t)}")
     print(f"  server RSS {r['rss_mb']:.0f} MB")
-    if r["sources"]:
-        print(f"  sources {json.dumps(r['sources'], sort_keys=True)}")
+    sources = r["sources"] or {}
+    for name, counts in sorted((sources.get("units") or {}).items()):
+        print(f"  source {name:17} " + " ".join(f"{k} {v}" for k, v in counts.items()))
 
 
 def profile_assembly(root: Path, cache: Path, budget: int, count: int,

@@ -1,7 +1,7 @@
 """The retriever: runs the enabled sources for a query, fuses them, caches the result.
 
 Each source is split into *units* (``definitions``, ``usages``, ``similar``, ``repo_map``,
-``flow.uncommitted``, ``flow.commits``, ``flow.cochange``, ``flow.blame``), and each unit runs off
+``flow_uncommitted``, ``flow_commits``, ``flow_cochange``, ``flow_blame``), and each unit runs off
 the request path in ``SourceRunner``'s pool, keyed by exactly what it reads: the index generation,
 git's HEAD (history units), the query (which ignores the cursor line) or only its file. A
 request with a deadline (a keystroke) uses the units that are ready by then and leaves the rest
@@ -47,7 +47,7 @@ class BuildCancelled(Exception):
 
 
 _SOURCE_ORDER = ("definitions", "usages", "similar", "repo_map", "flow")
-FLOW_UNITS = ("flow.uncommitted", "flow.commits", "flow.cochange", "flow.blame")
+FLOW_UNITS = ("flow_uncommitted", "flow_commits", "flow_cochange", "flow_blame")
 """The code-flow source's units (each is cached and timed on its own)."""
 
 
@@ -125,10 +125,10 @@ class Retriever:
         background: the blame of the file, its co-changes, the file graph and repo map."""
         gen, head = self.view.generation(), self.head()
         if self.history is not None:
-            self.runner.submit("flow.cochange", (head, "flow.cochange", path),
+            self.runner.submit("flow_cochange", (head, "flow_cochange", path),
                                lambda: (self._after_ingest(head),
                                         cochange_candidates(self.history, path))[1])
-            self.runner.submit("flow.blame", (gen, head, "flow.blame.file", path),
+            self.runner.submit("flow_blame", (gen, head, "flow_blame_file", path),
                                lambda: self._warm_blame(path))
         self.runner.submit("repo_map", (gen, "repo_map.graph"), self._warm_graph)
 
@@ -142,8 +142,8 @@ class Retriever:
                 guarded("ingest", ingest, None)
                 return []
 
-            self._ingests = {head: self.runner.submit("history.ingest",
-                                                      (head, "history.ingest"), run)}
+            self._ingests = {head: self.runner.submit("history_ingest",
+                                                      (head, "history_ingest"), run)}
         self.prewarm(path)
 
     def _after_ingest(self, head: str | None) -> None:
@@ -208,13 +208,13 @@ class Retriever:
             return lambda: (self._after_ingest(head), make())[1]
 
         return [(source, unit, key, after_ingest(make)) for source, unit, key, make in [
-            ("flow", "flow.uncommitted", (gen, head, "flow.uncommitted", q.path),
+            ("flow", "flow_uncommitted", (gen, head, "flow_uncommitted", q.path),
              lambda: uncommitted_candidates(h, q)),
-            ("flow", "flow.commits", (gen, head, "flow.commits", q.path, q.scope),
+            ("flow", "flow_commits", (gen, head, "flow_commits", q.path, q.scope),
              lambda: scope_commit_candidates(h, q)),
-            ("flow", "flow.cochange", (head, "flow.cochange", q.path),
+            ("flow", "flow_cochange", (head, "flow_cochange", q.path),
              lambda: cochange_candidates(h, q.path)),
-            ("flow", "flow.blame", (gen, head, "flow.blame", q.path, q.scope),
+            ("flow", "flow_blame", (gen, head, "flow_blame", q.path, q.scope),
              lambda: blame_candidates(h, q)),
         ]]
 

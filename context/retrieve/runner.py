@@ -33,7 +33,7 @@ __all__ = ["Deadline", "SourceRunner", "SourceStat"]
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-HISTORY_UNITS = ("flow.", "history.")
+HISTORY_UNITS = ("flow_", "history_")
 """Units with these name prefixes (git work: blame, diffs, ingest) run in their own pool, so
 that a long ``git blame`` never queues the index's units behind it."""
 

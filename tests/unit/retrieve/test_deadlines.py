@@ -19,7 +19,7 @@ from ..assemble.conftest import tokenizer_path as tokenizer_path  # a fixture
 
 TEXT = "import os\n\n\ndef handler(x):\n    y = os.path.join(x)\n    \n    return y\n"
 EXPIRED = Deadline(at=0.0, clock=lambda: 1.0)
-FAST_FLOW = {"flow.uncommitted", "flow.commits", "flow.cochange"}
+FAST_FLOW = {"flow_uncommitted", "flow_commits", "flow_cochange"}
 WAIT_S = 30.0  # a safety net so that a broken test fails instead of hanging
 
 
@@ -106,12 +106,12 @@ def test_keystroke_does_not_wait_for_a_blocked_source_and_uses_it_once_ready() -
     retriever = Retriever(None, history, runner=SourceRunner(workers=2))
     q, weights = _query(), {"flow": 1.0}
     first = retriever.retrieve(q, weights, deadline=EXPIRED)
-    assert "blame" not in _kinds(first) and "flow.blame" in retriever.last_missing
+    assert "blame" not in _kinds(first) and "flow_blame" in retriever.last_missing
     assert history.entered.wait(WAIT_S)
     assert retriever.runner.drain(WAIT_S, sources=FAST_FLOW)
     second = retriever.retrieve(q, weights, deadline=EXPIRED)
     assert not history.finished.is_set()  # returned while blame was still blocked
-    assert retriever.last_missing == ("flow.blame",)
+    assert retriever.last_missing == ("flow_blame",)
     assert _kinds(second) == {"uncommitted"}
     history.release.set()
     assert retriever.runner.drain(WAIT_S)
@@ -119,8 +119,8 @@ def test_keystroke_does_not_wait_for_a_blocked_source_and_uses_it_once_ready() -
     assert retriever.last_missing == ()
     assert _kinds(third) == {"uncommitted", "blame"}
     stats = retriever.runner.stats()
-    assert stats["flow.blame"]["misses"] == 2 and stats["flow.blame"]["hits"] == 1
-    assert stats["flow.blame"]["runs"] == 1 and stats["flow.uncommitted"]["hits"] >= 2
+    assert stats["flow_blame"]["misses"] == 2 and stats["flow_blame"]["hits"] == 1
+    assert stats["flow_blame"]["runs"] == 1 and stats["flow_uncommitted"]["hits"] >= 2
 
 
 def test_without_a_deadline_the_request_waits_for_every_source() -> None:
@@ -159,7 +159,7 @@ def test_chat_waits_for_the_slow_source_a_completion_does_not(tokenizer_path) ->
     keystroke = asm.build(PromptRequest("a.py", TEXT, 5, 4, 2048, deadline_ms=0.0))
     assert not history.finished.is_set()
     assert "+a = 2" not in keystroke.text
-    assert "flow.uncommitted" in asm.source_stats()["last_missing"]
+    assert "flow_uncommitted" in asm.source_stats()["last_missing"]
     out: list = []
     chat = threading.Thread(target=lambda: out.append(asm.build(PromptRequest(
         "a.py", TEXT, 5, 4, 4096, kind="chat", messages=(("user", "what is this?"),)))))
@@ -170,8 +170,8 @@ def test_chat_waits_for_the_slow_source_a_completion_does_not(tokenizer_path) ->
     assert "+a = 2" in out[0].text  # the hunk exists only after the release
     assert ("uncommitted", "other.py") in {(s.kind, s.path) for s in out[0].sections}
     stats = asm.source_stats()
-    assert set(stats["units"]) >= {"flow.blame", "flow.uncommitted", "flow.commits"}
-    assert stats["units"]["flow.uncommitted"]["misses"] >= 1
+    assert set(stats["units"]) >= {"flow_blame", "flow_uncommitted", "flow_commits"}
+    assert stats["units"]["flow_uncommitted"]["misses"] >= 1
     assert stats["last_missing"] == []
 
 
