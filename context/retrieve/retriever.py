@@ -151,6 +151,16 @@ class Retriever:
         if pending is not None:
             guarded("ingest", pending.result, None)
 
+    def _blame_ready(self, path: str, gen: int, head: str | None) -> bool:
+        """Whether the file's blame is computed (a region's blame is then a quick slice);
+        when it is not, its computation is started (a keystroke never waits for it)."""
+        ready = getattr(self.history, "blame_ready", None)
+        if ready is None or guarded("blame_ready", lambda: ready(path), False):
+            return True
+        self.runner.submit("flow_blame", (gen, head, "flow_blame_file", path),
+                           lambda: self._warm_blame(path))
+        return False
+
     def _warm_blame(self, path: str) -> list[Candidate]:
         warm = getattr(self.history, "warm_blame", None)
         if warm is not None:
@@ -210,12 +220,12 @@ class Retriever:
         return [(source, unit, key, after_ingest(make)) for source, unit, key, make in [
             ("flow", "flow_uncommitted", (gen, head, "flow_uncommitted", q.path),
              lambda: uncommitted_candidates(h, q)),
+            ("flow", "flow_blame", (gen, head, "flow_blame", q.path, q.scope),
+             lambda: blame_candidates(h, q)),
             ("flow", "flow_commits", (gen, head, "flow_commits", q.path, q.scope),
              lambda: scope_commit_candidates(h, q)),
             ("flow", "flow_cochange", (head, "flow_cochange", q.path),
              lambda: cochange_candidates(h, q.path)),
-            ("flow", "flow_blame", (gen, head, "flow_blame", q.path, q.scope),
-             lambda: blame_candidates(h, q)),
         ]]
 
     def _run_sources(self, q: Query, enabled: frozenset[str], cancel: Any, map_files: int,
@@ -228,11 +238,17 @@ class Retriever:
         units = self._units(q, enabled, map_files, head, gen)
         slots = [key[1:] if key[0] == gen else None for _, _, key, _ in units]
         for (_, unit, key, make), slot in zip(units, slots, strict=True):
-            self.runner.submit(unit, key, make, slot)
+            if unit != "flow_blame" or deadline.at is None or self._blame_ready(q.path, gen, head):
+                self.runner.submit(unit, key, make, slot)
         ranked: dict[str, list[Candidate]] = {}
         missing = []
         for (source, unit, key, make), slot in zip(units, slots, strict=True):
             _check(cancel)
+            if deadline.at is not None and unit == "flow_blame" and \
+                    not self._blame_ready(q.path, gen, head):
+                self.runner.missed(unit)  # the file's blame is still being computed
+                missing.append(unit)
+                continue
             found = self.runner.get(unit, key, make, deadline, slot)
             if found is None:
                 missing.append(unit)

@@ -166,6 +166,10 @@ class SourceRunner(Generic[T]):
                                              old.total_ms + ms, max(old.max_ms, ms))
         return value
 
+    def missed(self, source: str) -> None:
+        """Count a miss of ``source`` that was not even asked for (known not to be ready)."""
+        self._count(source, "miss")
+
     def _count(self, source: str, outcome: str) -> None:
         with self._lock:
             old = self._stats.get(source, SourceStat())
