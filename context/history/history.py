@@ -46,6 +46,9 @@ _SCAN_CHUNK = 16
 _HALF_LIFE_S = 30 * 86400
 _UNCOMMITTED_TTL_S = 1.0
 _HUNK_MEMO = 8192
+_ROW_PAGE = 128
+"""Rows of a path read per query: a walk that stops early (a cursor's recent commits) does
+not read a long-lived file's whole history."""
 
 
 _T = TypeVar("_T")
@@ -228,8 +231,8 @@ class History:
             rows = self._conn.execute(
                 "SELECT f.commit_id, c.sha, f.old_path_id, f.added, f.removed, f.state "
                 "FROM hist_files f JOIN hist_commits c ON c.id = f.commit_id "
-                "WHERE f.path_id = ? AND f.commit_id < ? ORDER BY f.commit_id DESC",
-                (path_id, upper),
+                "WHERE f.path_id = ? AND f.commit_id < ? ORDER BY f.commit_id DESC LIMIT ?",
+                (path_id, upper, _ROW_PAGE),
             ).fetchall()
             next_path = None
             for commit_id, sha, old_id, added, removed, state in rows:
@@ -247,6 +250,8 @@ class History:
                 if old_id != path_id and old_id not in seen:
                     next_path = old_id
                     break
+            if next_path is None and len(rows) == _ROW_PAGE:
+                continue  # the next page of this path's rows, below ``upper``
             if next_path is None:
                 if deep and self._fetch_deep(path_id):
                     continue
