@@ -238,8 +238,9 @@ class Retriever:
         units = self._units(q, enabled, map_files, head, gen)
         slots = [key[1:] if key[0] == gen else None for _, _, key, _ in units]
         for (_, unit, key, make), slot in zip(units, slots, strict=True):
-            if unit != "flow_blame" or deadline.at is None or self._blame_ready(q.path, gen, head):
-                self.runner.submit(unit, key, make, slot)
+            if deadline.at is not None and (unit != "flow_blame" or
+                                            self._blame_ready(q.path, gen, head)):
+                self.runner.submit(unit, key, make, slot)  # all start before any is awaited
         ranked: dict[str, list[Candidate]] = {}
         missing = []
         for (source, unit, key, make), slot in zip(units, slots, strict=True):

@@ -96,9 +96,9 @@ class SourceRunner(Generic[T]):
         return self._done.get(key)
 
     def submit(self, source: str, key: Hashable, make: Callable[[], T],
-               slot: Hashable | None = None) -> Future[T] | None:
+               slot: Hashable | None = None, inline: bool = False) -> Future[T] | None:
         """Start computing ``key`` in the background unless it is cached or running (None when
-        cached)."""
+        cached); ``inline`` computes it now in the caller's thread instead."""
         with self._lock:
             if self._done.get(key) is not None:
                 return None
@@ -106,7 +106,7 @@ class SourceRunner(Generic[T]):
             if running is not None:
                 return running
             self._names[key] = source
-            if self._pools is None:
+            if self._pools is None or inline:
                 future: Future[T] = Future()
                 self._running[key] = future
             else:
@@ -114,7 +114,7 @@ class SourceRunner(Generic[T]):
                 future = pool.submit(self._compute, source, key, make, slot)
                 self._running[key] = future
                 return future
-        try:  # no pool (``workers=0``): computed now, in the caller's thread
+        try:  # computed now, in the caller's thread
             future.set_result(self._compute(source, key, make, slot))
         except Exception as exc:  # noqa: BLE001 - logged by _compute
             future.set_exception(exc)
@@ -125,8 +125,8 @@ class SourceRunner(Generic[T]):
         """The answer for ``key``: cached, or computed within the deadline, else the slot's
         previous answer, else None (missing; the computation goes on, its answer is cached)."""
         found = self._done.get(key)
-        if found is None:
-            future = self.submit(source, key, make, slot)
+        if found is None:  # a request that waits anyway computes in its own thread
+            future = self.submit(source, key, make, slot, inline=deadline.at is None)
             found = self._done.get(key) if future is None else self._wait(future, deadline)
         if found is not None:
             self._count(source, "hit")
