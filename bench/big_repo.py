@@ -109,7 +109,7 @@ async def session(root: Path, cache: Path, budget: int, args: argparse.Namespace
     uri = path.as_uri()
     client.text_document_did_open(types.DidOpenTextDocumentParams(
         types.TextDocumentItem(uri, "python", 1, text)))
-    totals, assemble, model = [], [], []
+    totals, assemble, model, tokens = [], [], [], []
     for n, (line, col) in enumerate(body_lines(text, args.lines)):
         if n:
             await asyncio.sleep(args.gap)
@@ -123,6 +123,7 @@ async def session(root: Path, cache: Path, budget: int, args: argparse.Namespace
         timing = st.last_timing
         assemble.append(timing.assemble_ms if timing else float("nan"))
         model.append(timing.model_ms if timing else float("nan"))
+        tokens.append(timing.generated_tokens if timing else 0)
     final = await client.protocol.send_request_async("codeflow/_stats", {})
     sources = _plain(getattr(final, "sources", None))
     pid = client._server.pid if client._server else 0
@@ -131,6 +132,7 @@ async def session(root: Path, cache: Path, budget: int, args: argparse.Namespace
     client.exit(None)
     await client.stop()
     return {"budget": budget, "totals": totals, "assemble": assemble, "model": model,
+            "tokens": tokens,
             "rss_mb": rss, "sources": sources}
 
 
@@ -153,7 +155,10 @@ def report(r: dict) -> None:
     print(f"  assembly ms    first {a[0]:7.1f}  p50 {pct(a[1:], 50):7.1f}"
           f"  p90 {pct(a[1:], 90):7.1f}"
           f"  max {max(a):7.1f}   share of end-to-end {share:.0%}")
-    print(f"  model ms       p50 {pct(m, 50):7.1f}")
+    per_token = [x / max(n, 1) for x, n in zip(m, r["tokens"], strict=True)]
+    print(f"  model ms       p50 {pct(m, 50):7.1f}  (generated tokens p50 "
+          f"{pct(r['tokens'], 50):.0f},"
+          f" ms per generated token p50 {pct(per_token, 50):.1f})")
     print(f"  per request ms {' '.join(f'{x:.0f}' for x in t)}")
     print(f"  server RSS {r['rss_mb']:.0f} MB")
     sources = r["sources"] or {}

@@ -237,10 +237,11 @@ class Retriever:
         gen = self.view.generation()
         units = self._units(q, enabled, map_files, head, gen)
         slots = [key[1:] if key[0] == gen else None for _, _, key, _ in units]
-        for (_, unit, key, make), slot in zip(units, slots, strict=True):
-            if deadline.at is not None and (unit != "flow_blame" or
-                                            self._blame_ready(q.path, gen, head)):
-                self.runner.submit(unit, key, make, slot)  # all start before any is awaited
+        if deadline.at is not None:  # all start before any is awaited
+            self.runner.submit_for_request([
+                (unit, key, make, slot)
+                for (_, unit, key, make), slot in zip(units, slots, strict=True)
+                if unit != "flow_blame" or self._blame_ready(q.path, gen, head)])
         ranked: dict[str, list[Candidate]] = {}
         missing = []
         for (source, unit, key, make), slot in zip(units, slots, strict=True):

@@ -21,7 +21,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Hashable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -74,19 +74,22 @@ class SourceStat:
 
 
 class SourceRunner(Generic[T]):
-    """Runs keyed computations in two worker pools (index, history: ``workers`` threads each);
+    """Runs keyed computations in two worker pools (index: one thread; history: ``workers``);
     answers are cached per key (LRU). ``workers=0`` computes in the caller's thread
     (profiling)."""
 
     def __init__(self, workers: int = 2, capacity: int = 2048,
                  clock: Callable[[], float] = time.perf_counter) -> None:
-        self._pools = {lane: ThreadPoolExecutor(max_workers=workers,
-                                                thread_name_prefix=f"codeflow-{lane}")
-                       for lane in ("index", "history")} if workers > 0 else None
+        # the index's units hold the GIL: a second thread would only share it (and the CPU
+        # the model needs); git and SQLite release it, so the history lane gets ``workers``.
+        lanes = (("index", 1), ("history", workers))
+        self._pools = {lane: ThreadPoolExecutor(n, thread_name_prefix=f"codeflow-{lane}")
+                       for lane, n in lanes} if workers > 0 else None
         self._done: Lru[T] = Lru(capacity)
         self._latest: Lru[T] = Lru(capacity)
         self._running: dict[Hashable, Future[T]] = {}
         self._names: dict[Hashable, str] = {}
+        self._queued_for_requests: set[Hashable] = set()
         self._stats: dict[str, SourceStat] = {}
         self._lock = threading.Lock()
         self._clock = clock
@@ -128,6 +131,11 @@ class SourceRunner(Generic[T]):
         if found is None:  # a request that waits anyway computes in its own thread
             future = self.submit(source, key, make, slot, inline=deadline.at is None)
             found = self._done.get(key) if future is None else self._wait(future, deadline)
+            if found is None and deadline.at is None and future is not None and \
+                    future.cancelled():  # dropped by a newer keystroke: compute it here
+                future = self.submit(source, key, make, slot, inline=True)
+                found = self._wait(future, deadline) if future is not None else \
+                    self._done.get(key)
         if found is not None:
             self._count(source, "hit")
             return found
@@ -138,7 +146,7 @@ class SourceRunner(Generic[T]):
     def _wait(self, future: Future[T], deadline: Deadline) -> T | None:
         try:
             return future.result(timeout=deadline.remaining_s())
-        except FutureTimeout:
+        except (FutureTimeout, CancelledError):
             return None
         except Exception:  # noqa: BLE001 - logged by _compute; the source is missing
             return None
@@ -165,6 +173,26 @@ class SourceRunner(Generic[T]):
             self._stats[source] = SourceStat(old.hits, old.stale, old.misses, old.runs + 1,
                                              old.total_ms + ms, max(old.max_ms, ms))
         return value
+
+    def submit_for_request(self, units: list[tuple[str, Hashable, Callable[[], T],
+                                                   Hashable | None]]) -> None:
+        """Start a keystroke's units, and drop the units that earlier keystrokes queued and
+        that have not started: the cursor has moved on, their CPU is better left to the model
+        (a unit already running finishes and is cached)."""
+        keys = {key for _, key, _, _ in units}
+        with self._lock:
+            stale = self._queued_for_requests - keys
+            self._queued_for_requests = set()
+            for key in stale:
+                future = self._running.get(key)
+                if future is not None and future.cancel():
+                    self._running.pop(key, None)
+                    self._names.pop(key, None)
+        for source, key, make, slot in units:
+            if self.submit(source, key, make, slot) is not None:
+                with self._lock:
+                    if key in self._running:
+                        self._queued_for_requests.add(key)
 
     def missed(self, source: str) -> None:
         """Count a miss of ``source`` that was not even asked for (known not to be ready)."""

@@ -192,3 +192,28 @@ def test_a_new_generation_uses_the_previous_answer_until_the_new_one_lands() -> 
     stats = runner.stats()["usages"]
     assert (stats["hits"], stats["stale"], stats["misses"]) == (2, 1, 1)
     runner.close()
+
+
+def test_units_queued_for_an_earlier_keystroke_are_dropped_when_the_cursor_moves() -> None:
+    runner: SourceRunner[list[str]] = SourceRunner(workers=2)
+    gate, started, ran = threading.Event(), threading.Event(), []
+
+    def unit(name: str, block: bool = False):
+        def make() -> list[str]:
+            if block:
+                started.set()
+                assert gate.wait(WAIT_S)
+            ran.append(name)
+            return [name]
+        return make
+
+    runner.submit_for_request([("definitions", "a", unit("a", block=True), None)])
+    assert started.wait(WAIT_S)  # a runs (and keeps the index lane's one worker)
+    runner.submit_for_request([("definitions", "b", unit("b"), None)])  # queued behind a
+    runner.submit_for_request([("definitions", "c", unit("c"), None)])  # b is dropped
+    gate.set()
+    assert runner.drain(WAIT_S)
+    assert ran == ["a", "c"]
+    assert runner.cached("a") == ["a"] and runner.cached("b") is None
+    assert runner.get("definitions", "b", unit("b"), Deadline(None)) == ["b"]  # asked again
+    runner.close()
