@@ -60,7 +60,7 @@ class MetricsStore:
                 log.warning("stats not persisted: %s", exc)
         self.path = path
         self._lock = threading.Lock()
-        self._saved_at = 0.0
+        self._saved_at = float("-inf")  # the first save_soon saves, whatever the uptime
         self.stats = self._load()
 
     def _load(self) -> Stats:

@@ -22,3 +22,14 @@ def test_counts_rates_and_throttled_saves(tmp_path: Path) -> None:
     again = MetricsStore(path).summary()
     assert (again["shown"], again["accepted"], again["accept_rate"]) == (2, 1, 0.5)
     assert again["latency_ms"] == {"<150": 1}
+
+
+def test_context_source_stats_are_saved_and_reloaded(tmp_path: Path) -> None:
+    path = tmp_path / "stats.json"
+    store = MetricsStore(path)
+    store.set_sources({"flow_blame": {"hits": 3, "stale": 0, "misses": 2, "runs": 1,
+                                      "mean_ms": 40.5, "max_ms": 40.5}})
+    store.save()
+    again = MetricsStore(path).summary()
+    assert again["sources"]["flow_blame"]["misses"] == 2
+    assert again["sources"]["flow_blame"]["mean_ms"] == 40.5
