@@ -109,7 +109,7 @@ async def session(root: Path, cache: Path, budget: int, args: argparse.Namespace
     uri = path.as_uri()
     client.text_document_did_open(types.DidOpenTextDocumentParams(
         types.TextDocumentItem(uri, "python", 1, text)))
-    totals, assemble, model, tokens = [], [], [], []
+    totals, assemble, model, tokens, reuse = [], [], [], [], []
     for n, (line, col) in enumerate(body_lines(text, args.lines)):
         if n:
             await asyncio.sleep(args.gap)
@@ -124,6 +124,7 @@ async def session(root: Path, cache: Path, budget: int, args: argparse.Namespace
         assemble.append(timing.assemble_ms if timing else float("nan"))
         model.append(timing.model_ms if timing else float("nan"))
         tokens.append(timing.generated_tokens if timing else 0)
+        reuse.append(timing.reused_tokens / max(timing.prompt_tokens, 1) if timing else 0.0)
     final = await client.protocol.send_request_async("codeflow/_stats", {})
     sources = _plain(getattr(final, "sources", None))
     pid = client._server.pid if client._server else 0
@@ -132,7 +133,7 @@ async def session(root: Path, cache: Path, budget: int, args: argparse.Namespace
     client.exit(None)
     await client.stop()
     return {"budget": budget, "totals": totals, "assemble": assemble, "model": model,
-            "tokens": tokens,
+            "tokens": tokens, "reuse": reuse,
             "rss_mb": rss, "sources": sources}
 
 
@@ -159,6 +160,7 @@ def report(r: dict) -> None:
     print(f"  model ms       p50 {pct(m, 50):7.1f}  (generated tokens p50 "
           f"{pct(r['tokens'], 50):.0f},"
           f" ms per generated token p50 {pct(per_token, 50):.1f})")
+    print(f"  prompt prefix reused from the KV cache p50 {pct(r['reuse'], 50):.0%}")
     print(f"  per request ms {' '.join(f'{x:.0f}' for x in t)}")
     print(f"  server RSS {r['rss_mb']:.0f} MB")
     sources = r["sources"] or {}
