@@ -147,6 +147,10 @@ class Assembler:
         HEAD moved) in the background."""
         self.retriever.prewarm(path)
 
+    def close(self) -> None:
+        """Stop the retrieval workers (queued work is dropped)."""
+        self.retriever.runner.close()
+
     def source_stats(self) -> dict[str, Any]:
         """Per retrieval unit: hits, misses (not ready by a deadline), runs, mean/max ms;
         plus the units the last request went without."""
