@@ -7,6 +7,11 @@
    replayed as one commit per release, with the version as the message. When the download
    fails the repo is skipped and the reason is returned.
 
+3. ``big``: an old, large repository for ``bench/big_repo.py``: ``build_big`` writes >= 15,000
+   commits over ~400 modules and one ~8,400-line ``pkg/checker.py`` (touched by every 8th
+   commit, like mypy's checker), streamed into ``git fast-import``; ``cached_big`` builds it once
+   per ``BIG_VERSION`` under the bench cache dir.
+
 Run it alone to build both into a temp dir and print what was built:
 ``.venv/bin/python bench/make_history_repos.py [OUT_DIR]``.
 """
@@ -178,6 +183,105 @@ def _one_step(
     for n in touched:
         _edit(s, rng, content, n)
     return 1, head, when
+
+
+BIG_VERSION = 1
+COMMON = ("visit", "check", "accept", "run", "close")
+
+
+def _module(rng: random.Random, k: int) -> list[str]:
+    """A small module: helpers, a class with common method names, a few imports."""
+    out = [f'"""Module mod{k}: helpers for part {k}."""', "", "from __future__ import annotations",
+           "", f"from pkg.mod{(k + 1) % 400} import helper_{(k + 1) % 400}_0", ""]
+    for i in range(14):
+        out += [f"def helper_{k}_{i}(value, scale={rng.randint(1, 9)}):",
+                f'    """Scale value for step {i} of part {k}."""',
+                f"    total = value * scale + {rng.randint(0, 99)}",
+                "    if total > 1000:",
+                f"        total = helper_{(k + 1) % 400}_0(total // 2)" if i == 0 else
+                "        total -= 1000",
+                "    return total", ""]
+    out += [f"class Node{k}:", f'    """A node of kind {k}."""', "",
+            "    def __init__(self, name):", "        self.name = name", ""]
+    for name in COMMON:
+        out += [f"    def {name}(self, other):", f"        return helper_{k}_1(len(self.name))", ""]
+    return out
+
+
+def _checker(rng: random.Random, functions: int = 560) -> list[str]:
+    """The big file: imports from 40 modules, ``functions`` functions of ~15 lines each."""
+    mods = list(range(0, 400, 10))
+    out = ['"""The checker: type checks a program, one node at a time."""', "",
+           "from __future__ import annotations", "", "import pkg.mod1 as m1", ""]
+    out += [f"from pkg.mod{k} import Node{k}, helper_{k}_2, helper_{k}_3" for k in mods]
+    out.append("")
+    for i in range(functions):
+        k = mods[i % len(mods)]
+        callee = f"check_part_{i - 1}" if i else "helper_0_2"
+        out += [f"def check_part_{i}(node: Node{k}, depth: int = 0) -> int:",
+                f'    """Check part {i} of the program."""',
+                f"    score = helper_{k}_2(depth, {rng.randint(1, 9)})",
+                "    for child in range(depth):",
+                f"        score += helper_{k}_3(child)",
+                "        if score > 100:",
+                "            break",
+                "    node.visit(node)",
+                f"    if depth < {rng.randint(2, 5)}:",
+                f"        score += {callee}(node, depth + 1)",
+                "    result = m1.helper_1_4(score)",
+                "    if result < 0:",
+                f"        raise ValueError('part {i}')",
+                "    return result", ""]
+    return out
+
+
+def build_big(out: Path, commits: int = 15_200, seed: int = 11) -> Path:
+    """The big repository (see the module docstring), streamed into ``git fast-import``."""
+    rng = random.Random(seed)
+    root = out / "big"
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    git(root, "init", "-q", "-b", "main")
+    content = {f"pkg/mod{k}.py": _module(rng, k) for k in range(400)}
+    content["pkg/__init__.py"] = ['"""The package."""']
+    big = "pkg/checker.py"
+    content[big] = _checker(rng)
+    proc = subprocess.Popen(["git", "-C", str(root), "fast-import", "--quiet"],
+                            stdin=subprocess.PIPE, env=git_env())
+    assert proc.stdin is not None
+    s = _Stream()
+    when = T0
+    head = s.commit("main", when, "initial import", None)
+    for n, lines in content.items():
+        s.blob_inline(n, "\n".join(lines) + "\n")
+    small = [n for n in content if n not in (big, "pkg/__init__.py")]
+    for made in range(1, commits):
+        when += 1800
+        touched = [big] if made % 8 == 0 else []
+        touched += rng.sample(small, rng.randint(1, 3))
+        head = s.commit("main", when, f"change {made}: {', '.join(touched)}", head)
+        for n in touched:
+            _edit(s, rng, content, n)
+        if s.out.tell() > 8 << 20:
+            proc.stdin.write(s.out.getvalue())
+            s.out = io.BytesIO()
+    proc.stdin.write(s.out.getvalue())
+    proc.stdin.close()
+    if proc.wait() != 0:
+        raise subprocess.CalledProcessError(proc.returncode, "git fast-import")
+    git(root, "checkout", "-q", "-f", "main")
+    return root
+
+
+def cached_big() -> Path:
+    """The big repository, built once per ``BIG_VERSION`` under the bench cache dir."""
+    base = sdist_cache().parent / f"big-v{BIG_VERSION}"
+    root = base / "big"
+    if not (base / "done").exists():
+        build_big(base)
+        (base / "done").write_text("ok\n")
+    return root
 
 
 def sdist_cache() -> Path:

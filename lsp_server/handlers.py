@@ -193,6 +193,7 @@ def _register_sync(server: CodeflowServer) -> None:
         ls.shadows[uri] = params.text_document.text
         ls.versions[uri] = params.text_document.version
         schedule_index(ls, uri)
+        _prewarm(ls, uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: CodeflowServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -230,6 +231,27 @@ def _push_buffer(ls: CodeflowServer, uri: str) -> None:
     if path is None or text is None or index is None:
         return
     ls.cpu.submit(_safe_update, index, path, convert.scrub(text))
+
+
+def _prewarm(ls: CodeflowServer, uri: str) -> None:
+    """Start a just-opened file's slow context work (blame, co-change, repo map) off the loop."""
+    path = ls.path_of(uri)
+    if path is not None:
+        ls.cpu.submit(_safe_prewarm, ls.services, path)
+
+
+def _safe_prewarm(services: Any, path: str) -> None:
+    try:
+        assembler = services.assembler()
+        if assembler is not None:
+            assembler.prewarm(path)
+    except Exception:  # noqa: BLE001 - warming is best effort
+        log.exception("context prewarm failed for %s", path)
+
+
+def _source_stats(ls: CodeflowServer) -> dict[str, Any]:
+    assembler = ls.services.cached_assembler()
+    return assembler.source_stats() if assembler is not None else {}
 
 
 def _safe_update(index: Any, path: str, text: str) -> None:
@@ -293,6 +315,7 @@ def _register_test_only(server: CodeflowServer) -> None:
             "model_loaded": ls.services.backend is not None,
             "index_ready": ls.services.index is not None,
             "history_ready": ls.services.history is not None,
+            "sources": _source_stats(ls),
         }
 
     @server.feature("codeflow/_document")

@@ -226,8 +226,8 @@ class Services:
             return self._assembler
 
     def close(self) -> None:
-        """Stop watchers and close stores."""
-        for svc in (self.index, self.history):
+        """Stop retrieval workers and watchers, and close stores."""
+        for svc in (self._assembler, self.index, self.history):
             for name in ("stop_watching", "close"):
                 fn = getattr(svc, name, None)
                 if fn is not None:

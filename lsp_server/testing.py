@@ -10,9 +10,9 @@ The server builds it only when both `CODEFLOW_TEST_COMMANDS=1` and
 Each generation returns the next output. `tokenDelayMs` (optional, one entry per output) sleeps
 that long before each token of that output, so a client can watch a stream and cancel it. The
 model dir (byte-level tokenizer with the chat and FIM special tokens, and a `codeflow-model.json`)
-is written beside the script, so the real prompt assembler can run against it; `chatTemplate` and `generationConfig` (optional) go into it as
-`chat_template.jinja` and `generation_config.json`. With `promptLog`, each request is
-appended as one JSON line:
+is written beside the script, so the real prompt assembler can run against it; `chatTemplate`
+and `generationConfig` (optional) go into it as `chat_template.jinja` and
+`generation_config.json`. With `promptLog`, each request is appended as one JSON line:
 `{"prompt": decoded prompt text, "temperature", "top_p", "top_k", "seed", "max_tokens", "slot"}`.
 """
 

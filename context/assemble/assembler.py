@@ -23,6 +23,7 @@ from ..retrieve.lru import Lru
 from ..retrieve.providers import EditRingLike, HistoryLike, IndexLike
 from ..retrieve.query import Query, make_query
 from ..retrieve.retriever import Retriever
+from ..retrieve.runner import Deadline
 from ..retrieve.text import lines_of
 from .chat_template import ChatTemplate, ChatTemplateError
 from .config import AssemblerConfig, BudgetSplit, KindConfig
@@ -158,6 +159,21 @@ class Assembler:
             log.warning("%s; chat prompts use ChatML", exc)
             return None
 
+    def prewarm(self, path: str) -> None:
+        """Start the slow, cursor-independent retrieval work for a file (it was opened, or
+        HEAD moved) in the background."""
+        self.retriever.prewarm(path)
+
+    def close(self) -> None:
+        """Stop the retrieval workers (queued work is dropped)."""
+        self.retriever.runner.close()
+
+    def source_stats(self) -> dict[str, Any]:
+        """Per retrieval unit: hits, misses (not ready by a deadline), runs, mean/max ms;
+        plus the units the last request went without."""
+        return {"units": self.retriever.runner.stats(),
+                "last_missing": list(self.retriever.last_missing)}
+
     def _fit_messages(self, messages: list[tuple[str, str]], budget: int) -> tuple[
         list[tuple[str, str]], int
     ]:
@@ -250,7 +266,8 @@ class Assembler:
         if room < _MIN_PIECE:
             return []
         q = self._query(req, cursor)
-        fused = self.retriever.retrieve(q, kc.weights, kc.rrf_k, req.cancel, room)
+        deadline = Deadline.after_ms(req.deadline_ms)
+        fused = self.retriever.retrieve(q, kc.weights, kc.rrf_k, req.cancel, room, deadline)
         lo, hi = max(0, cursor.line - kc.echo_window), cursor.line + kc.echo_window + 1
         local = tuple(x for i, x in enumerate(cursor.lines[lo:hi], lo) if i != cursor.line)
         key = (fused, req.path, plan.visible, local, room, req.kind, kc.echo_threshold,

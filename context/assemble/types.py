@@ -56,7 +56,9 @@ class Prompt:
 @dataclass(frozen=True)
 class PromptRequest:
     """What to build: a buffer (``text`` of ``path``), a cursor (0-based line, code-point
-    column), a token budget, and for chat the conversation so far."""
+    column), a token budget, and for chat the conversation so far. ``deadline_ms``: how long
+    retrieval may wait for sources that are not ready (None: wait for all, as chat and fixes
+    do; a keystroke uses a few ms and goes without what is still being computed)."""
 
     path: str
     text: str
@@ -66,3 +68,4 @@ class PromptRequest:
     kind: str = "completion"
     messages: tuple[ChatMessage | tuple[str, str], ...] = ()
     cancel: Any = None
+    deadline_ms: float | None = None

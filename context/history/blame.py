@@ -1,7 +1,11 @@
-"""Blame of HEAD's version of a file, cached by (HEAD, path).
+"""Blame of HEAD's version of a file, computed once per (HEAD, path) and sliced per region.
 
-``git blame --porcelain HEAD`` runs once per (HEAD, file) for files up to ``whole_file_lines``
-lines and the answer is sliced for each cursor region; longer files are blamed per range.
+A whole-file ``git blame --porcelain`` of a long-lived file walks its whole history (seconds for
+a 10K-line file with thousands of commits), so it is bounded: the walk stops at the
+``max_commits``-th newest commit that touched the file (``bound``, found in the history store);
+lines older than that are left out (git blames them on the boundary). It runs once per
+(HEAD, path), off the request path (``History.warm_blame``), and every cursor region is a slice
+of it. A new HEAD (a commit) blames again, bounded the same way.
 """
 
 from __future__ import annotations
@@ -23,53 +27,59 @@ __all__ = ["BlameCache"]
 class _Key:
     head: str
     path: str
-    span: tuple[int, int] | None
 
 
 class BlameCache:
-    """Runs and caches blames of HEAD's version of files, keyed by (HEAD, path[, span]).
+    """Runs and caches whole-file blames of HEAD's version of files, keyed by (HEAD, path).
 
     HEAD's blob of a path is fixed by (HEAD, path), so the key is the (HEAD, path, blob) key
     without reading the blob. Uncommitted edits never invalidate it: the caller maps work tree
-    lines to HEAD lines through the uncommitted hunks first.
+    lines to HEAD lines through the uncommitted hunks first. Concurrent callers for one key
+    share one ``git blame``.
     """
 
-    def __init__(self, git: Git, capacity: int = 64, whole_file_lines: int = 5000) -> None:
+    def __init__(self, git: Git, capacity: int = 32) -> None:
         self.git = git
         self.capacity = capacity
-        self.whole_file_lines = whole_file_lines
+        self.runs = 0
         self._cache: OrderedDict[_Key, dict[int, BlameLine]] = OrderedDict()
         self._lock = threading.Lock()
+        self._key_locks: dict[_Key, threading.Lock] = {}
 
-    def head_lines(
-        self, head: str, path: str, start: int, end: int, file_lines: int
-    ) -> dict[int, BlameLine]:
-        """Blame of HEAD's lines ``start..end`` (1-based) of ``path``, by line number.
+    def cached(self, head: str, path: str) -> dict[int, BlameLine] | None:
+        """The file's blame if it is already computed for this HEAD."""
+        with self._lock:
+            return self._cache.get(_Key(head, path))
 
-        Files up to ``whole_file_lines`` lines (``file_lines``, the work tree's count) are
-        blamed whole once; longer ones per range.
-        """
-        whole = file_lines <= self.whole_file_lines
-        key = _Key(head, path, None if whole else (start, end))
+    def file_lines(self, head: str, path: str, bound: str | None = None) -> dict[int, BlameLine]:
+        """Blame of HEAD's version of ``path``, by 1-based line (lines older than ``bound``,
+        a commit, are left out)."""
+        key = _Key(head, path)
         with self._lock:
             found = self._cache.get(key)
             if found is not None:
                 self._cache.move_to_end(key)
                 return found
-        found = self._run(head, path, None if whole else (start, end))
-        with self._lock:
-            self._cache[key] = found
-            while len(self._cache) > self.capacity:
-                self._cache.popitem(last=False)
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            found = self.cached(head, path)
+            if found is None:
+                found = self._run(head, path, bound)
+                with self._lock:
+                    self._cache[key] = found
+                    while len(self._cache) > self.capacity:
+                        self._cache.popitem(last=False)
+            with self._lock:
+                self._key_locks.pop(key, None)
         return found
 
-    def _run(self, head: str, path: str, span: tuple[int, int] | None) -> dict[int, BlameLine]:
-        args = ["blame", "--porcelain"]
-        if span is not None:
-            args.append(f"-L{span[0]},{span[1]}")
+    def _run(self, head: str, path: str, bound: str | None) -> dict[int, BlameLine]:
+        self.runs += 1
+        rev = f"{bound}..{head}" if bound else head
         try:
-            out = self.git.run([*args, head, "--", path])
+            out = self.git.run(["blame", "--porcelain", rev, "--", path])
         except GitError as exc:
             log.info("history: blame of %s failed: %s", path, exc)
             return {}
-        return {b.final_line: b for b in parse_blame(out.decode("utf-8", "replace"))}
+        lines = parse_blame(out.decode("utf-8", "replace"))
+        return {b.final_line: b for b in lines if b.sha != bound}

@@ -46,6 +46,9 @@ _SCAN_CHUNK = 16
 _HALF_LIFE_S = 30 * 86400
 _UNCOMMITTED_TTL_S = 1.0
 _HUNK_MEMO = 8192
+_ROW_PAGE = 128
+"""Rows of a path read per query: a walk that stops early (a cursor's recent commits) does
+not read a long-lived file's whole history."""
 
 
 _T = TypeVar("_T")
@@ -85,6 +88,7 @@ class History:
         max_diff_lines: int = 5000,
         max_scan: int = 400,
         deep_commits: int = 100,
+        blame_commits: int = 300,
         timeout_s: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -95,6 +99,7 @@ class History:
         self.max_diff_lines = max_diff_lines
         self.max_scan = max_scan
         self.deep_commits = deep_commits
+        self.blame_commits = blame_commits
         self.clock = clock
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
@@ -226,8 +231,8 @@ class History:
             rows = self._conn.execute(
                 "SELECT f.commit_id, c.sha, f.old_path_id, f.added, f.removed, f.state "
                 "FROM hist_files f JOIN hist_commits c ON c.id = f.commit_id "
-                "WHERE f.path_id = ? AND f.commit_id < ? ORDER BY f.commit_id DESC",
-                (path_id, upper),
+                "WHERE f.path_id = ? AND f.commit_id < ? ORDER BY f.commit_id DESC LIMIT ?",
+                (path_id, upper, _ROW_PAGE),
             ).fetchall()
             next_path = None
             for commit_id, sha, old_id, added, removed, state in rows:
@@ -245,6 +250,8 @@ class History:
                 if old_id != path_id and old_id not in seen:
                     next_path = old_id
                     break
+            if next_path is None and len(rows) == _ROW_PAGE:
+                continue  # the next page of this path's rows, below ``upper``
             if next_path is None:
                 if deep and self._fetch_deep(path_id):
                     continue
@@ -468,7 +475,7 @@ class History:
         known = [o for o in origins if o is not None]
         blamed = {}
         if known:
-            blamed = self._blame.head_lines(head, path, min(known), max(known), total)
+            blamed = self._file_blame(head, path)
             if not blamed:
                 return []
         with self._lock:
@@ -479,6 +486,45 @@ class History:
                 elif origin in blamed:
                     lines.append(replace(blamed[origin], final_line=line))
             return self._blame_entries(lines)
+
+    def head(self) -> str | None:
+        """The commit HEAD points at now (None without a repository or commits)."""
+        if not self.available:
+            return None
+        return self._head()
+
+    def warm_blame(self, path: str) -> bool:
+        """Blame ``path`` at HEAD now (off the request path) so that ``blame`` of any region
+        is a slice; False when there is nothing to blame."""
+        if not self.available or not self._inside(path):
+            return False
+        head = self._head()
+        if head is None:
+            return False
+        return bool(self._file_blame(head, path))
+
+    def blame_ready(self, path: str) -> bool:
+        """Whether ``blame`` of ``path`` is a slice of a cached blame (no git call)."""
+        head = self.head()
+        return head is not None and self._blame.cached(head, path) is not None
+
+    def _file_blame(self, head: str, path: str) -> dict[int, BlameLine]:
+        cached = self._blame.cached(head, path)
+        if cached is not None:
+            return cached
+        return self._blame.file_lines(head, path, self._blame_bound(path))
+
+    def _blame_bound(self, path: str) -> str | None:
+        """The ``blame_commits``-th newest stored commit that touched ``path`` (following
+        renames): blame stops there. None when fewer commits touched it."""
+        with self._lock:
+            path_id = self._paths.ids.get(self._to_repo(path))
+            if path_id is None or self._conn is None:
+                return None
+            for n, row in enumerate(self._rows_following(path_id), 1):
+                if n >= self.blame_commits:
+                    return row.sha
+        return None
 
     def _blame_entries(self, lines: list[BlameLine]) -> list[BlameEntry]:
         now = int(self.clock())

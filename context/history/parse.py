@@ -279,6 +279,9 @@ def _is_sha(line: str) -> bool:
     return len(line) == 40 and all(c in "0123456789abcdef" for c in line)
 
 
+_SHA = re.compile(r"[0-9a-f]{40}")
+
+
 def parse_blame(text: str) -> list[BlameLine]:
     """Parse ``git blame --porcelain`` output into one entry per final line."""
     info: dict[str, tuple[str, int, str]] = {}
@@ -292,7 +295,7 @@ def parse_blame(text: str) -> list[BlameLine]:
             lines.append(BlameLine(sha, final, author, when, summary))
             continue
         head, _, rest = line.partition(" ")
-        if len(head) == 40 and _is_hexish(head):
+        if len(head) == 40 and _SHA.fullmatch(head):
             sha = head
             parts = rest.split()
             final = int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else final + 1
@@ -310,5 +313,3 @@ def parse_blame(text: str) -> list[BlameLine]:
     return lines
 
 
-def _is_hexish(text: str) -> bool:
-    return all(c in "0123456789abcdef" for c in text)

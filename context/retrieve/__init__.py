@@ -2,8 +2,9 @@
 
 Sources (each a function of a ``Query``): definitions of what the cursor uses, usages of the
 enclosing function, a PageRank repo map, similar windows (BM25), code flow (uncommitted hunks,
-commits, co-changes, blame, recent edits). ``Retriever`` runs them, fuses their rankings (RRF),
-merges overlapping spans and caches the result per query.
+commits, co-changes, blame, recent edits). ``Retriever`` runs them (each in ``SourceRunner``'s
+pool, under a request's ``Deadline``), fuses their rankings (RRF), merges overlapping spans and
+caches the result per query.
 """
 
 from __future__ import annotations
@@ -18,17 +19,20 @@ from .providers import EditRingLike, HistoryLike, IndexLike
 from .pyimports import Binding, parse_imports, resolve_module
 from .query import Query, make_query
 from .repomap import RepoMap, rank_files
-from .retriever import BuildCancelled, Retriever
+from .retriever import FLOW_UNITS, BuildCancelled, Retriever
+from .runner import Deadline, SourceRunner, SourceStat
 from .similar import Bm25, Window, jaccard_top, windows
 from .view import WorkspaceView
 
 __all__ = [
+    "FLOW_UNITS",
     "SOURCES",
     "Binding",
     "Bm25",
     "BuildCancelled",
     "Candidate",
     "Cursor",
+    "Deadline",
     "DefinitionLimits",
     "EditRingLike",
     "HistoryLike",
@@ -38,6 +42,8 @@ __all__ = [
     "RankGraph",
     "RepoMap",
     "Retriever",
+    "SourceRunner",
+    "SourceStat",
     "Window",
     "WorkspaceView",
     "cut_prefix",

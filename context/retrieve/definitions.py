@@ -9,8 +9,9 @@ Within a tier, names used closer to the enclosing scope come first.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -90,21 +91,28 @@ def resolve_symbol(
     return None
 
 
-def _distance(q: Query, lines: set[int]) -> int:
+def _distance(q: Query, lines: Sequence[int]) -> int:
+    """Lines between the enclosing scope and the nearest of ``lines`` (sorted), 0 inside."""
     if not lines:
         return 1 << 20
     if q.scope is None:
         return 0
     s, e = q.scope
-    return min(0 if s <= x <= e else min(abs(x - s), abs(x - e)) for x in lines)
+    i = bisect_left(lines, s)
+    if i < len(lines) and lines[i] <= e:
+        return 0
+    after = lines[i] - e if i < len(lines) else 1 << 30
+    before = s - lines[i - 1] if i > 0 else 1 << 30
+    return min(after, before)
 
 
-def _uses(q: Query) -> dict[str, set[int]]:
+def _uses(q: Query) -> dict[str, list[int]]:
+    """Lines of each ``receiver`` and ``receiver.attr`` use, sorted."""
     out: dict[str, set[int]] = {}
     for recv, attr, line in q.attrs:
         out.setdefault(recv, set()).add(line)
         out.setdefault(f"{recv}.{attr}", set()).add(line)
-    return out
+    return {k: sorted(v) for k, v in out.items()}
 
 
 def _tier(q: Query, alias: str) -> float:
@@ -118,26 +126,28 @@ def _tier(q: Query, alias: str) -> float:
 def _wanted(q: Query) -> Iterator[tuple[float, int, str, Any]]:
     """(tier, distance, label, target) for everything the cursor may need, unresolved."""
     uses = _uses(q)
+    attrs: dict[str, set[str]] = {}
+    for recv, attr, _line in q.attrs:
+        attrs.setdefault(recv, set()).add(attr)
     for b in q.bindings:
         if b.name is not None:
-            yield _tier(q, b.alias), _distance(q, uses.get(b.alias, set())), b.alias, b
+            yield _tier(q, b.alias), _distance(q, uses.get(b.alias, ())), b.alias, b
         else:
-            yield from _module_wanted(q, b, uses)
+            yield from _module_wanted(q, b, uses, sorted(attrs.get(b.alias, ())))
 
 
-def _module_wanted(q: Query, b: Binding, uses: dict[str, set[int]]) -> Iterator[tuple]:
-    for recv, attr, _line in sorted(q.attrs):
-        if recv == b.alias:
-            key = f"{recv}.{attr}"
-            lines = uses.get(key, set())
-            tier = TIER_SCOPE if _distance(q, lines) == 0 else TIER_FILE
-            yield tier, _distance(q, lines), key, (b.module, attr)
+def _module_wanted(q: Query, b: Binding, uses: dict[str, list[int]],
+                   attrs: list[str]) -> Iterator[tuple]:
+    for attr in attrs:
+        key = f"{b.alias}.{attr}"
+        dist = _distance(q, uses.get(key, ()))
+        yield TIER_SCOPE if dist == 0 else TIER_FILE, dist, key, (b.module, attr)
     root = b.alias.split(".")[0]
     if root not in q.file_ids:
         tier = TIER_UNUSED - 0.5
     else:
         tier = TIER_OUTLINE_SCOPE if root in q.scope_ids else TIER_OUTLINE
-    yield tier, _distance(q, uses.get(b.alias, set())), b.alias, ModuleRef(b.module)
+    yield tier, _distance(q, uses.get(b.alias, ())), b.alias, ModuleRef(b.module)
 
 
 def definitions(

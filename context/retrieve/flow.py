@@ -15,7 +15,14 @@ from .candidate import Candidate
 from .providers import EditRingLike, HistoryLike, guarded
 from .query import Query
 
-__all__ = ["blame_candidates", "commit_candidates", "edit_candidates", "uncommitted_candidates"]
+__all__ = [
+    "blame_candidates",
+    "cochange_candidates",
+    "commit_candidates",
+    "edit_candidates",
+    "scope_commit_candidates",
+    "uncommitted_candidates",
+]
 
 
 def _hunk_span(h: Any) -> tuple[int, int]:
@@ -44,13 +51,30 @@ def uncommitted_candidates(history: HistoryLike | None, q: Query, limit: int = 1
 
 def commit_candidates(history: HistoryLike | None, q: Query, limit: int = 3) -> list[Candidate]:
     """Recent commits touching the enclosing scope, then recent diffs of co-changed files."""
+    return scope_commit_candidates(history, q, limit) + cochange_candidates(history, q.path)
+
+
+def scope_commit_candidates(history: HistoryLike | None, q: Query, limit: int = 3) -> list[
+    Candidate
+]:
+    """Recent commits touching the enclosing scope (the whole file outside any scope)."""
     if history is None or not getattr(history, "available", True):
         return []
     start, end = q.scope if q.scope else (None, None)
     changes = guarded("commits_touching",
                       lambda: list(history.commits_touching(q.path, start, end, limit)), [])
     out = [_change(c, "commit", 2.0 - i / 10) for i, c in enumerate(changes)]
-    co = guarded("cochanged", lambda: list(history.cochanged(q.path, 5)), [])
+    return [c for c in out if c is not None]
+
+
+def cochange_candidates(history: HistoryLike | None, path: str, files: int = 5) -> list[
+    Candidate
+]:
+    """The latest diff of each of the ``files`` files most often changed with ``path``."""
+    if history is None or not getattr(history, "available", True):
+        return []
+    out = []
+    co = guarded("cochanged", lambda: list(history.cochanged(path, files)), [])
     for i, other in enumerate(co):
         recent = guarded("commits_touching",
                          lambda o=other: list(history.commits_touching(o.path, limit=1)), [])

@@ -9,13 +9,13 @@ or a ``src/`` dir, relative from the importing file's package).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from posixpath import dirname, join, normpath
 
 from .text import lines_of
 
-__all__ = ["Binding", "parse_imports", "resolve_module"]
+__all__ = ["Binding", "import_starts", "parse_imports", "parse_imports_at", "resolve_module"]
 
 _FROM = re.compile(r"^\s*from\s+(\.*[\w.]*)\s+import\s+(.+)$", re.S)
 _IMPORT = re.compile(r"^\s*import\s+(.+)$", re.S)
@@ -32,14 +32,25 @@ class Binding:
     line: int
 
 
+_ENDS = "\r\n"
+"""Line ends of the LSP line model (stripped from lines split with their ends kept)."""
+
+
+def import_starts(lines: Sequence[str]) -> list[int]:
+    """Indices of the lines that start an import statement."""
+    return [i for i, line in enumerate(lines) if line.lstrip().startswith(("import ", "from "))]
+
+
 def _logical_lines(text: str) -> list[tuple[int, str]]:
     """Import statements as (first line, joined text); other lines are skipped."""
-    out: list[tuple[int, str]] = []
     lines = [line.rstrip("\r\n") for line in lines_of(text)]
-    for i, line in enumerate(lines):
-        head = line.lstrip()
-        if not head.startswith(("import ", "from ")):
-            continue
+    return _statements(lines, import_starts(lines))
+
+
+def _statements(lines: Sequence[str], starts: Sequence[int]) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    for i in starts:
+        line = lines[i]
         buf, j = line, i
         while (buf.count("(") > buf.count(")") or buf.rstrip().endswith("\\")) and j + 1 < len(
             lines
@@ -62,8 +73,31 @@ def _names(spec: str) -> list[tuple[str, str | None]]:
 
 def parse_imports(text: str) -> list[Binding]:
     """Every import binding in ``text``, in order (``import a.b`` binds the dotted ``a.b``)."""
+    return _bindings(_logical_lines(text))
+
+
+def parse_imports_at(lines: Sequence[str], starts: Sequence[int]) -> list[Binding]:
+    """``parse_imports`` of the text that ``lines`` (split with ``keepends``) make, given the
+    lines that start import statements (``import_starts``, which a caller may cache)."""
+    return _bindings(_statements(_Stripped(lines), starts))
+
+
+class _Stripped(Sequence[str]):
+    """Lines without their line ends, stripped on access."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        self.lines = lines
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __getitem__(self, i: int) -> str:  # type: ignore[override]
+        return self.lines[i].rstrip(_ENDS)
+
+
+def _bindings(statements: list[tuple[int, str]]) -> list[Binding]:
     out: list[Binding] = []
-    for line, stmt in _logical_lines(text):
+    for line, stmt in statements:
         if "import" not in stmt:
             continue
         m = _FROM.match(stmt)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from .current import Cursor, scope_span
-from .pyimports import Binding, parse_imports
+from .lru import Lru
+from .pyimports import Binding, import_starts, parse_imports_at
 from .text import identifiers
 
 __all__ = ["Query", "make_query"]
@@ -41,11 +43,55 @@ def _scope_name(header: str) -> str | None:
     return m.group(1) if m else None
 
 
+_BLOCK = 64
+_BLOCKS: Lru[Any] = Lru(8192)
+"""Per-block facts of buffers, keyed by the block's lines (and the lines it skips): a new
+cursor in a long file re-reads only the blocks that changed."""
+
+
+def _import_starts(lines: tuple[str, ...]) -> list[int]:
+    out: list[int] = []
+    for start in range(0, len(lines), _BLOCK):
+        block = lines[start : start + _BLOCK]
+        found = _BLOCKS.get_or(("starts", block), lambda b=block: tuple(import_starts(b)))
+        out += [start + i for i in found]
+    return out
+
+
+def _block_facts(block: tuple[str, ...], skip: tuple[int, ...]) -> tuple[
+    frozenset[str], tuple[tuple[str, str, int], ...]
+]:
+    kept = [text for i, text in enumerate(block) if i not in skip]
+    attrs = [(r, a, i) for i, text in enumerate(block) if i not in skip and "." in text
+             for r, a in _ATTR.findall(text)]
+    return identifiers("".join(kept)), tuple(attrs)
+
+
+def _file_facts(lines: tuple[str, ...], skip: set[int]) -> tuple[
+    frozenset[str], frozenset[tuple[str, str, int]]
+]:
+    """Identifiers of the lines not in ``skip`` and their ``receiver.attr`` uses (with lines),
+    block by block from the cache."""
+    by_block: dict[int, list[int]] = {}
+    for i in skip:
+        by_block.setdefault(i // _BLOCK, []).append(i % _BLOCK)
+    ids: list[frozenset[str]] = []
+    attrs: list[tuple[str, str, int]] = []
+    for start in range(0, len(lines), _BLOCK):
+        block = lines[start : start + _BLOCK]
+        rel = tuple(sorted(by_block.get(start // _BLOCK, ())))
+        found, rel_attrs = _BLOCKS.get_or(("facts", block, rel),
+                                          lambda b=block, r=rel: _block_facts(b, r))
+        ids.append(found)
+        attrs += [(r, a, start + i) for r, a, i in rel_attrs]
+    return frozenset().union(*ids), frozenset(attrs)
+
+
 def make_query(path: str, cursor: Cursor) -> Query:
     """Build the query for ``cursor`` in the buffer of ``path``."""
     lines = cursor.lines
     python = path.endswith((".py", ".pyi"))
-    bindings = tuple(parse_imports("".join(lines))) if python else ()
+    bindings = tuple(parse_imports_at(lines, _import_starts(lines))) if python else ()
     import_lines = {b.line for b in bindings}
     skip = import_lines | {cursor.line}
     span = scope_span(cursor)
@@ -54,14 +100,7 @@ def make_query(path: str, cursor: Cursor) -> Query:
         name = _scope_name(lines[span[0]])
     else:
         scope_text, name = "", None
-    attrs = set()
-    file_parts = []
-    for i, text in enumerate(lines):
-        if i in skip:
-            continue
-        file_parts.append(text)
-        if "." in text:
-            attrs.update((r, a, i) for r, a in _ATTR.findall(text))
+    file_ids, attrs = _file_facts(lines, skip)
     return Query(
         path=path,
         python=python,
@@ -70,7 +109,7 @@ def make_query(path: str, cursor: Cursor) -> Query:
         scope_ids=identifiers(scope_text),
         scope_calls=frozenset(n for n in identifiers(scope_text)
                               if n[0].isupper() or f"{n}(" in scope_text),
-        file_ids=identifiers("".join(file_parts)),
+        file_ids=file_ids,
         bindings=bindings,
-        attrs=frozenset(attrs),
+        attrs=attrs,
     )

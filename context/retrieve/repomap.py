@@ -36,6 +36,10 @@ class RepoMap:
             return None
         return self._graphs.get_or(self.view.generation(), lambda: RankGraph(graph))
 
+    def warm(self) -> None:
+        """Build this generation's rank graph now (the file graph is the slow part)."""
+        self._graph()
+
     def candidates(self, path: str, seeds: Mapping[str, float], max_files: int) -> list[Candidate]:
         """One outline candidate for each of the ``max_files`` best files other than ``path``."""
         graph = self._graph()

@@ -1,7 +1,13 @@
 """The retriever: runs the enabled sources for a query, fuses them, caches the result.
 
-The cache key is the query (which ignores the cursor line) plus the index generation, so the
-keystrokes of one line reuse one retrieval and the prompt before the cursor stays byte-identical.
+Each source is split into *units* (``definitions``, ``usages``, ``similar``, ``repo_map``,
+``flow_uncommitted``, ``flow_commits``, ``flow_cochange``, ``flow_blame``), and each unit runs off
+the request path in ``SourceRunner``'s pool, keyed by exactly what it reads: the index generation,
+git's HEAD (history units), the query (which ignores the cursor line) or only its file. A
+request with a deadline (a keystroke) uses the units that are ready by then and leaves the rest
+out; they finish in the background and the next request uses them. A request without one
+(chat, fixes, the CLI) waits for all. ``prewarm`` starts a file's slow, cursor-independent work
+(blame, co-change, the import graph, the repo map) when the file is opened or HEAD moves.
 The user's recent edits are the one volatile source; they are read fresh on every request.
 """
 
@@ -13,13 +19,20 @@ from typing import Any
 
 from .candidate import Candidate
 from .definitions import DefinitionLimits, definitions
-from .flow import blame_candidates, commit_candidates, edit_candidates, uncommitted_candidates
+from .flow import (
+    blame_candidates,
+    cochange_candidates,
+    edit_candidates,
+    scope_commit_candidates,
+    uncommitted_candidates,
+)
 from .fusion import merge_overlaps, rrf
 from .lru import Lru
 from .providers import EditRingLike, HistoryLike, IndexLike, guarded
 from .pyimports import resolve_module
 from .query import Query
 from .repomap import RepoMap
+from .runner import Deadline, SourceRunner
 from .similar_source import SimilarSource
 from .usages import usages
 from .view import WorkspaceView
@@ -34,6 +47,8 @@ class BuildCancelled(Exception):
 
 
 _SOURCE_ORDER = ("definitions", "usages", "similar", "repo_map", "flow")
+FLOW_UNITS = ("flow_uncommitted", "flow_commits", "flow_cochange", "flow_blame")
+"""The code-flow source's units (each is cached and timed on its own)."""
 
 
 def _check(cancel: Any) -> None:
@@ -51,6 +66,7 @@ class Retriever:
         edit_ring: EditRingLike | None = None,
         ttl_s: float = 30.0,
         limits: DefinitionLimits | None = None,
+        runner: SourceRunner[list[Candidate]] | None = None,
     ) -> None:
         self.view = WorkspaceView(index, ttl_s)
         self.history = history
@@ -58,9 +74,12 @@ class Retriever:
         self.limits = limits or DefinitionLimits()
         self.similar = SimilarSource(self.view)
         self.repo_map = RepoMap(self.view)
-        self._ranked: Lru[dict[str, list[Candidate]]] = Lru(256)
+        self.runner: SourceRunner[list[Candidate]] = runner or SourceRunner()
         self._fused: Lru[tuple[Candidate, ...]] = Lru(64)
-        self._sources: Lru[list[Candidate]] = Lru(1024)
+        self._head_seen: str | None = None
+        self._ingests: dict[str | None, Any] = {}
+        self.last_missing: tuple[str, ...] = ()
+        """The units the last request went without (they were not ready by its deadline)."""
 
     def retrieve(
         self,
@@ -69,16 +88,22 @@ class Retriever:
         rrf_k: float = 20.0,
         cancel: Any = None,
         room: int = 8192,
+        deadline: Deadline | None = None,
     ) -> tuple[Candidate, ...]:
         """Fused, merged candidates for ``q``, best first (sources with weight 0 are skipped).
-        ``room`` (tokens) bounds how much of the repo map is rendered."""
+        ``room`` (tokens) bounds how much of the repo map is rendered. With a ``deadline``
+        only the units ready by then are used (the others are in ``last_missing``)."""
         enabled = frozenset(s for s, w in weights.items() if w > 0)
         map_files = min(400, max(8, 1 << max(0, (room // 64).bit_length())))
-        key = (self.view.generation(), q, enabled, map_files)
-        ranked = self._ranked.get(key)
-        if ranked is None:
-            ranked = self._run_sources(q, enabled, cancel, map_files)
-            self._ranked.put(key, ranked)
+        head = self.head()
+        if head != self._head_seen:
+            if self._head_seen is not None:
+                self._head_moved(head, q.path)
+            self._head_seen = head
+        ranked, missing = self._run_sources(q, enabled, cancel, map_files,
+                                            deadline or Deadline(None), head)
+        self.last_missing = missing
+        key = (self.view.generation(), head, q, enabled, map_files, missing)
         edits = tuple(edit_candidates(self.edit_ring, q)) if "flow" in enabled else ()
         fused_key = (key, edits, tuple(sorted(weights.items())), rrf_k)
         fused = self._fused.get(fused_key)
@@ -88,6 +113,63 @@ class Retriever:
             fused = tuple(merge_overlaps(rrf(ranked, weights, rrf_k)))
             self._fused.put(fused_key, fused)
         return fused
+
+    def head(self) -> str | None:
+        """git's HEAD for the history units' keys (None without history)."""
+        if self.history is None or not hasattr(self.history, "head"):
+            return None
+        return guarded("head", lambda: self.history.head(), None)
+
+    def prewarm(self, path: str) -> None:
+        """Start the slow work for ``path`` that does not depend on the cursor, in the
+        background: the blame of the file, its co-changes, the file graph and repo map."""
+        gen, head = self.view.generation(), self.head()
+        if self.history is not None:
+            self.runner.submit("flow_cochange", (head, "flow_cochange", path),
+                               lambda: (self._after_ingest(head),
+                                        cochange_candidates(self.history, path))[1])
+            self.runner.submit("flow_blame", (gen, head, "flow_blame_file", path),
+                               lambda: self._warm_blame(path))
+        self.runner.submit("repo_map", (gen, "repo_map.graph"), self._warm_graph)
+
+    def _head_moved(self, head: str | None, path: str) -> None:
+        """A commit (or checkout): bring the history store up to the new HEAD in the
+        background (only new commits are read), then warm ``path`` again. The history units
+        of the new HEAD wait for that ingest, so none is cached from a stale store."""
+        ingest = getattr(self.history, "ingest", None)
+        if ingest is not None:
+            def run() -> list[Candidate]:
+                guarded("ingest", ingest, None)
+                return []
+
+            self._ingests = {head: self.runner.submit("history_ingest",
+                                                      (head, "history_ingest"), run)}
+        self.prewarm(path)
+
+    def _after_ingest(self, head: str | None) -> None:
+        pending = self._ingests.get(head)
+        if pending is not None:
+            guarded("ingest", pending.result, None)
+
+    def _blame_ready(self, path: str, gen: int, head: str | None) -> bool:
+        """Whether the file's blame is computed (a region's blame is then a quick slice);
+        when it is not, its computation is started (a keystroke never waits for it)."""
+        ready = getattr(self.history, "blame_ready", None)
+        if ready is None or guarded("blame_ready", lambda: ready(path), False):
+            return True
+        self.runner.submit("flow_blame", (gen, head, "flow_blame_file", path),
+                           lambda: self._warm_blame(path))
+        return False
+
+    def _warm_blame(self, path: str) -> list[Candidate]:
+        warm = getattr(self.history, "warm_blame", None)
+        if warm is not None:
+            guarded("warm_blame", lambda: warm(path), None)
+        return []
+
+    def _warm_graph(self) -> list[Candidate]:
+        self.repo_map.warm()
+        return []
 
     def import_targets(self, q: Query) -> list[str]:
         """Workspace files the query's file imports, in import order, each once."""
@@ -110,32 +192,84 @@ class Retriever:
         edits = guarded("edit_ring", lambda: list(self.edit_ring.recent(50)), [])
         return list(dict.fromkeys(e.path for e in edits))
 
-    def _run_sources(self, q: Query, enabled: frozenset[str], cancel: Any, map_files: int) -> dict[
-        str, list[Candidate]
-    ]:
-        """Each enabled source's list, cached per source: only the repo map depends on the
-        room, so another budget (or request kind) at the same cursor reuses the others."""
-        ranked: dict[str, list[Candidate]] = {}
-        gen = self.view.generation()
+    def _units(self, q: Query, enabled: frozenset[str], map_files: int, head: str | None,
+               gen: int) -> list[tuple[str, str, tuple[Any, ...], Any]]:
+        """(source, unit, key, make) for each enabled unit; a key holds what its unit reads."""
+        units: list[tuple[str, str, tuple[Any, ...], Any]] = []
         for source in _SOURCE_ORDER:
-            if source in enabled:
-                _check(cancel)
-                key = (gen, q, source, map_files if source == "repo_map" else 0)
-                ranked[source] = self._sources.get_or(
-                    key, lambda s=source: self._run_source(s, q, map_files))
-        return ranked
+            if source not in enabled:
+                continue
+            if source == "flow":
+                units += self._flow_units(q, gen, head)
+            elif source == "repo_map":
+                units.append((source, source, (gen, source, q.path, q.bindings, map_files),
+                              lambda: self._repo_map(q, map_files)))
+            else:
+                units.append((source, source, (gen, source, q),
+                              lambda s=source: self._run_source(s, q)))
+        return units
 
-    def _run_source(self, source: str, q: Query, map_files: int) -> list[Candidate]:
+    def _flow_units(self, q: Query, gen: int, head: str | None) -> list[
+        tuple[str, str, tuple[Any, ...], Any]
+    ]:
+        h = self.history
+
+        def after_ingest(make: Any) -> Any:
+            return lambda: (self._after_ingest(head), make())[1]
+
+        return [(source, unit, key, after_ingest(make)) for source, unit, key, make in [
+            ("flow", "flow_uncommitted", (gen, head, "flow_uncommitted", q.path),
+             lambda: uncommitted_candidates(h, q)),
+            ("flow", "flow_blame", (gen, head, "flow_blame", q.path, q.scope),
+             lambda: blame_candidates(h, q)),
+            ("flow", "flow_commits", (gen, head, "flow_commits", q.path, q.scope),
+             lambda: scope_commit_candidates(h, q)),
+            ("flow", "flow_cochange", (head, "flow_cochange", q.path),
+             lambda: cochange_candidates(h, q.path)),
+        ]]
+
+    def _run_sources(self, q: Query, enabled: frozenset[str], cancel: Any, map_files: int,
+                     deadline: Deadline, head: str | None) -> tuple[
+        dict[str, list[Candidate]], tuple[str, ...]
+    ]:
+        """Each enabled source's list from its units (all started first, then collected until
+        the deadline), and the units that were missing."""
+        gen = self.view.generation()
+        units = self._units(q, enabled, map_files, head, gen)
+        slots = [key[1:] if key[0] == gen else None for _, _, key, _ in units]
+        if deadline.at is not None:  # all start before any is awaited
+            self.runner.submit_for_request([
+                (unit, key, make, slot)
+                for (_, unit, key, make), slot in zip(units, slots, strict=True)
+                if unit != "flow_blame" or self._blame_ready(q.path, gen, head)])
+        ranked: dict[str, list[Candidate]] = {}
+        missing = []
+        for (source, unit, key, make), slot in zip(units, slots, strict=True):
+            _check(cancel)
+            if deadline.at is not None and unit == "flow_blame" and \
+                    not self._blame_ready(q.path, gen, head):
+                self.runner.missed(unit)  # the file's blame is still being computed
+                missing.append(unit)
+                continue
+            found = self.runner.get(unit, key, make, deadline, slot)
+            if found is None:
+                missing.append(unit)
+                continue
+            ranked.setdefault(source, []).extend(found)
+        if "flow" in ranked:
+            ranked["flow"] = sorted(ranked["flow"],
+                                    key=lambda c: (-c.score, c.path or "", c.start_line))
+        return ranked, tuple(missing)
+
+    def _repo_map(self, q: Query, map_files: int) -> list[Candidate]:
+        seeds = {t: 0.5 for t in self.import_targets(q)}
+        return self.repo_map.candidates(q.path, seeds, map_files)
+
+    def _run_source(self, source: str, q: Query) -> list[Candidate]:
         if source == "definitions":
             return definitions(self.view, q, self.limits)
         if source == "usages":
             return usages(self.view, q)
         targets = self.import_targets(q)
-        if source == "similar":
-            pool = list(dict.fromkeys([*self._recent_paths()[:8], *targets[:8], q.path]))
-            return self.similar.candidates(q, pool)
-        if source == "repo_map":
-            return self.repo_map.candidates(q.path, {t: 0.5 for t in targets}, map_files)
-        flow = uncommitted_candidates(self.history, q) + commit_candidates(self.history, q)
-        flow += blame_candidates(self.history, q)
-        return sorted(flow, key=lambda c: (-c.score, c.path or "", c.start_line))
+        pool = list(dict.fromkeys([*self._recent_paths()[:8], *targets[:8], q.path]))
+        return self.similar.candidates(q, pool)

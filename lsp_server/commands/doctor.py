@@ -309,7 +309,11 @@ def run(args: argparse.Namespace) -> int:
     if stats is not None:
         print("completion stats (this machine only):")
         for key, value in stats.items():
-            print(f"   {key}: {value}")
+            if key == "sources":
+                for name, counts in sorted(value.items()):
+                    print(f"   source {name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+            else:
+                print(f"   {key}: {value}")
     print("codeflow can serve." if not failed else
           f"codeflow cannot serve: {len(failed)} problem(s) above.")
     return 1 if failed else 0

@@ -198,9 +198,12 @@ class CompletionService:
         )
         if backend is None:
             return None
-        assembler = ls.services.cached_assembler() or await ls.cpu.run(ls.services.assembler)
+        assembler = ls.services.cached_assembler()
         if assembler is None:
-            return None
+            assembler = await ls.cpu.run(ls.services.assembler)
+            if assembler is None:
+                return None
+            assembler.prewarm(path)
         from ..features.generation import complete_once
 
         def run(t: CancelToken) -> Any:
@@ -213,7 +216,10 @@ class CompletionService:
             ls.report("error", f"codeflow: completion failed: {exc}")
             return None
         self.last_timing = done.timing
-        ls.status(lastLatencyMs=done.timing.assemble_ms + done.timing.model_ms)
+        sources = assembler.source_stats()
+        ls.metrics.set_sources(sources["units"])
+        ls.status(lastLatencyMs=done.timing.assemble_ms + done.timing.model_ms,
+                  sources=sources["units"], contextMissing=sources["last_missing"])
         return (done.text, done.replace_suffix) if done.text else None
 
 

@@ -99,6 +99,7 @@ def complete_once(
         budget=fit_budget(backend, cfg.context.budget_tokens, cfg.completion.max_tokens),
         kind="completion",
         cancel=token,
+        deadline_ms=cfg.completion.context_deadline_ms,
     )
     prompt = assembler.build(request)
     ctx = CompletionContext(language_for_path(path), prefix, suffix)

@@ -40,6 +40,9 @@ class Stats:
     cache_hits: int = 0
     cancelled: int = 0
     latency_ms: dict[str, int] = field(default_factory=dict)
+    sources: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per context source of the last session: hits, stale, misses (not ready by a
+    keystroke's deadline), runs, mean/max compute ms."""
 
     def add_latency(self, ms: float) -> None:
         """Count one latency in its histogram bucket."""
@@ -84,6 +87,11 @@ class MetricsStore:
         """Record one completion latency."""
         with self._lock:
             self.stats.add_latency(ms)
+
+    def set_sources(self, sources: dict[str, dict[str, float]]) -> None:
+        """The context sources' counters of this session (replacing the last session's)."""
+        with self._lock:
+            self.stats.sources = dict(sources)
 
     def save(self) -> None:
         """Write the stats file (best effort)."""

@@ -153,8 +153,8 @@ def vscode(code_server: Path, vsix: Path, tmp: Path, ws: Path, settings: dict,
     log = (tmp / "code-server.log").open("w")
     proc = subprocess.Popen(
         [*common, "--auth", "none", "--bind-addr", f"127.0.0.1:{port}", "--disable-telemetry",
-         "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override",
-         "--ignore-last-opened", str(ws)],
+         "--disable-update-check", "--disable-workspace-trust",
+         "--disable-getting-started-override", "--ignore-last-opened", str(ws)],
         env=run_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:

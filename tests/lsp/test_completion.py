@@ -211,3 +211,28 @@ async def test_out_of_range_position_is_clamped(client: LanguageClient, workspac
     line, char = _end(PY)
     for item in result.items:
         assert item.range.start == types.Position(line, char)
+
+
+async def test_status_reports_each_context_source(
+    client: LanguageClient, workspace: Path
+) -> None:
+    statuses: list = []
+
+    @client.feature("codeflow/status")
+    def on_status(ls: object, params: object) -> None:
+        statuses.append(params)
+
+    await client.initialize_session(init_params(workspace))
+    await _ready(client)
+    uri = (workspace / "inventory" / "draft.py").as_uri()
+    _open(client, uri, PY, "python")
+    line, char = _end(PY)
+    await client.text_document_inline_completion_async(_inline(uri, line, char))
+    stats = await client.protocol.send_request_async("codeflow/_stats", {})
+    units = stats.sources.units
+    assert {"definitions", "usages", "similar", "repo_map", "flow_blame"} <= set(units._fields)
+    for name in ("definitions", "flow_blame"):
+        counts = getattr(units, name)
+        assert counts.hits + counts.stale + counts.misses >= 1
+    reported = [s for s in statuses if getattr(s, "sources", None) is not None]
+    assert reported and hasattr(reported[-1].sources, "definitions")

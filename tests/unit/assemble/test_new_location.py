@@ -131,4 +131,5 @@ def test_another_room_reuses_every_source_but_the_repo_map() -> None:
     before = len(index.calls)
     retriever.retrieve(q, weights, room=8192)
     assert len(index.calls) == before
-    assert len(retriever._sources) == 5
+    runs = {unit: s["runs"] for unit, s in retriever.runner.stats().items()}
+    assert runs == {"definitions": 1, "usages": 1, "similar": 1, "repo_map": 2}

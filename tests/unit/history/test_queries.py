@@ -304,3 +304,36 @@ def test_commit_files_lists_what_changed_alongside(flow: tuple[Repo, dict[str, s
     assert [c.path for c in hist.commit_files(ids["add"], limit=1)] == ["calc.py"]
     assert hist.commit_files("f" * 40) == []
     hist.close()
+
+
+def test_blame_is_bounded_by_the_files_newest_commits(flow: tuple[Repo, dict[str, str]]) -> None:
+    repo, ids = flow
+    hist = History(repo.root, blame_commits=3)  # header, two, rename: older lines left out
+    hist.ingest()
+    blamed = {e.commit.id for e in hist.blame("ops.py", 0, 11)}
+    assert blamed == {ids["header"], ids["two"]}
+    hist.close()
+    full = History(repo.root)
+    full.ingest()
+    assert {e.commit.id for e in full.blame("ops.py", 0, 11)} == {
+        ids["header"], ids["two"], ids["add"], ids["five"]}
+    full.close()
+
+
+def test_blame_runs_once_per_head_and_again_after_a_commit(
+    flow: tuple[Repo, dict[str, str]],
+) -> None:
+    repo, ids = flow
+    hist = History(repo.root)
+    hist.ingest()
+    assert not hist.blame_ready("ops.py")
+    assert hist.warm_blame("ops.py") and hist.blame_ready("ops.py")
+    assert [e.commit.id for e in hist.blame("ops.py", 2, 2)] == [ids["add"]]
+    assert [e.commit.id for e in hist.blame("ops.py", 3, 3)] == [ids["two"]]
+    assert hist._blame.runs == 1  # regions are slices of one blame
+    repo.replace("ops.py", "    v1\n", "    one\n")
+    new = repo.commit("Spell v1")
+    assert hist.head() == new and not hist.blame_ready("ops.py")
+    assert [e.commit.id for e in hist.blame("ops.py", 2, 2)] == [new]
+    assert hist._blame.runs == 2
+    hist.close()

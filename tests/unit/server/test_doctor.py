@@ -44,3 +44,13 @@ def test_bundled_model_serves_and_json_lists_every_check(tmp_path: Path) -> None
     chat = next(c for c in report["checks"] if c["name"] == "chat")
     assert chat["detail"].startswith("ChatML, greedy (the model dir has no chat_template.jinja")
     assert report["stats"]["shown"] == 0 and report["stats"]["accept_rate"] == 0.0
+
+
+def test_stats_show_each_context_source(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "stats.json").write_text(json.dumps({"requested": 4, "sources": {
+        "flow_blame": {"hits": 3, "stale": 0, "misses": 2, "runs": 1, "mean_ms": 40.5,
+                       "max_ms": 40.5}}}))
+    out = _doctor(tmp_path, "--stats", "--workspace", str(tmp_path))
+    assert "source flow_blame: hits 3, stale 0, misses 2, runs 1, mean_ms 40.5" in out.stdout

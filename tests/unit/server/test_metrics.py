@@ -48,3 +48,14 @@ def test_first_save_soon_writes_whatever_the_clock_origin(tmp_path: Path) -> Non
         store.update(shown=1)
         store.save_soon(every_s=3600)
         assert json.loads(path.read_text())["shown"] == 1, start
+
+
+def test_context_source_stats_are_saved_and_reloaded(tmp_path: Path) -> None:
+    path = tmp_path / "stats.json"
+    store = MetricsStore(path)
+    store.set_sources({"flow_blame": {"hits": 3, "stale": 0, "misses": 2, "runs": 1,
+                                      "mean_ms": 40.5, "max_ms": 40.5}})
+    store.save()
+    again = MetricsStore(path).summary()
+    assert again["sources"]["flow_blame"]["misses"] == 2
+    assert again["sources"]["flow_blame"]["mean_ms"] == 40.5

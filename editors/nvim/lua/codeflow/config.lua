@@ -40,6 +40,7 @@ M.settings_defaults = {
     maxTokens = 64,
     maxLines = 12,
     timeoutMs = 4000,
+    contextDeadlineMs = 10,
     cacheSize = 256,
   },
   context = {

@@ -1,0 +1,219 @@
+"""Context sources under a deadline: a slow source never holds up a keystroke's prompt.
+
+The slow source here blocks on an event the test sets only after the request returned, so a
+request that waited for it could not have returned (no timing is asserted); deadlines are
+already expired on a fake clock, so a keystroke takes exactly what is ready.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from context.assemble import Assembler, PromptRequest
+from context.retrieve import Cursor, Retriever, make_query
+from context.retrieve.runner import Deadline, SourceRunner
+
+from ..assemble.conftest import model_json
+from ..assemble.conftest import tokenizer_path as tokenizer_path  # a fixture
+
+TEXT = "import os\n\n\ndef handler(x):\n    y = os.path.join(x)\n    \n    return y\n"
+EXPIRED = Deadline(at=0.0, clock=lambda: 1.0)
+FAST_FLOW = {"flow_uncommitted", "flow_commits", "flow_cochange"}
+WAIT_S = 30.0  # a safety net so that a broken test fails instead of hanging
+
+
+@dataclass(frozen=True)
+class FakeCommit:
+    id: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class FakeBlame:
+    commit: FakeCommit
+    start_line: int
+    end_line: int
+    age_s: float
+
+
+@dataclass(frozen=True)
+class FakeHunk:
+    path: str
+    new_start: int
+    new_lines: int
+    text: str
+
+
+class SlowBlameHistory:
+    """A history whose blame (or ``slow`` method) blocks until ``release`` is set; the rest
+    answers at once."""
+
+    available = True
+
+    def __init__(self, slow: str = "blame") -> None:
+        self.slow = slow
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.finished = threading.Event()
+        self.current = "a" * 40
+        self.blames = 0
+        self.ingests = 0
+
+    def head(self) -> str:
+        return self.current
+
+    def ingest(self) -> None:
+        self.ingests += 1
+
+    def _block(self, method: str) -> None:
+        if method == self.slow:
+            self.entered.set()
+            assert self.release.wait(WAIT_S)
+
+    def uncommitted(self, path: str | None = None) -> list[FakeHunk]:
+        self._block("uncommitted")
+        hunk = [FakeHunk("other.py", 1, 1, "@@ -1 +1 @@\n-a = 1\n+a = 2\n")]
+        if self.slow == "uncommitted":
+            self.finished.set()
+        return hunk
+
+    def commits_touching(self, path, start_line=None, end_line=None, limit=5) -> list:
+        return []
+
+    def cochanged(self, path: str, limit: int = 10) -> list:
+        return []
+
+    def blame(self, path: str, start: int, end: int) -> list[FakeBlame]:
+        self._block("blame")
+        self.blames += 1
+        if self.slow == "blame":
+            self.finished.set()
+        commit = FakeCommit(self.current, f"blamed at {self.current[:4]}")
+        return [FakeBlame(commit, start, end, 86400.0)]
+
+
+def _query():
+    return make_query("a.py", Cursor.of(TEXT, 5, 4))
+
+
+def _kinds(fused) -> set[str]:
+    return {c.kind for c in fused}
+
+
+def test_keystroke_does_not_wait_for_a_blocked_source_and_uses_it_once_ready() -> None:
+    history = SlowBlameHistory()
+    retriever = Retriever(None, history, runner=SourceRunner(workers=2))
+    q, weights = _query(), {"flow": 1.0}
+    first = retriever.retrieve(q, weights, deadline=EXPIRED)
+    assert "blame" not in _kinds(first) and "flow_blame" in retriever.last_missing
+    assert history.entered.wait(WAIT_S)
+    assert retriever.runner.drain(WAIT_S, sources=FAST_FLOW)
+    second = retriever.retrieve(q, weights, deadline=EXPIRED)
+    assert not history.finished.is_set()  # returned while blame was still blocked
+    assert retriever.last_missing == ("flow_blame",)
+    assert _kinds(second) == {"uncommitted"}
+    history.release.set()
+    assert retriever.runner.drain(WAIT_S)
+    third = retriever.retrieve(q, weights, deadline=EXPIRED)
+    assert retriever.last_missing == ()
+    assert _kinds(third) == {"uncommitted", "blame"}
+    stats = retriever.runner.stats()
+    assert stats["flow_blame"]["misses"] == 2 and stats["flow_blame"]["hits"] == 1
+    assert stats["flow_blame"]["runs"] == 1 and stats["flow_uncommitted"]["hits"] >= 2
+
+
+def test_without_a_deadline_the_request_waits_for_every_source() -> None:
+    history = SlowBlameHistory()
+    retriever = Retriever(None, history, runner=SourceRunner(workers=2))
+    out: list = []
+    worker = threading.Thread(target=lambda: out.append(retriever.retrieve(_query(),
+                                                                           {"flow": 1.0})))
+    worker.start()
+    assert history.entered.wait(WAIT_S)
+    history.release.set()
+    worker.join(WAIT_S)
+    assert _kinds(out[0]) == {"uncommitted", "blame"}  # the blame exists only after release
+
+
+def test_history_units_are_computed_again_when_head_moves() -> None:
+    history = SlowBlameHistory()
+    history.release.set()
+    retriever = Retriever(None, history, runner=SourceRunner(workers=2))
+    q, weights = _query(), {"flow": 1.0}
+    before = retriever.retrieve(q, weights)
+    retriever.retrieve(q, weights)
+    assert history.blames == 1 and history.ingests == 0  # cached for this HEAD
+    history.current = "b" * 40
+    after = retriever.retrieve(q, weights)
+    assert history.blames == 2 and history.ingests == 1  # new HEAD: ingest, then blame again
+    texts = {c.text for c in before if c.kind == "blame"} | {c.text for c in after
+                                                              if c.kind == "blame"}
+    assert any("blamed at aaaa" in t for t in texts) and any("blamed at bbbb" in t for t in texts)
+    assert retriever.runner.drain(WAIT_S)
+
+
+def test_chat_waits_for_the_slow_source_a_completion_does_not(tokenizer_path) -> None:
+    history = SlowBlameHistory(slow="uncommitted")
+    asm = Assembler(None, history, tokenizer_path, model_json("iquest"))
+    keystroke = asm.build(PromptRequest("a.py", TEXT, 5, 4, 2048, deadline_ms=0.0))
+    assert not history.finished.is_set()
+    assert "+a = 2" not in keystroke.text
+    assert "flow_uncommitted" in asm.source_stats()["last_missing"]
+    out: list = []
+    chat = threading.Thread(target=lambda: out.append(asm.build(PromptRequest(
+        "a.py", TEXT, 5, 4, 4096, kind="chat", messages=(("user", "what is this?"),)))))
+    chat.start()
+    assert history.entered.wait(WAIT_S)
+    history.release.set()
+    chat.join(WAIT_S)
+    assert "+a = 2" in out[0].text  # the hunk exists only after the release
+    assert ("uncommitted", "other.py") in {(s.kind, s.path) for s in out[0].sections}
+    stats = asm.source_stats()
+    assert set(stats["units"]) >= {"flow_blame", "flow_uncommitted", "flow_commits"}
+    assert stats["units"]["flow_uncommitted"]["misses"] >= 1
+    assert stats["last_missing"] == []
+
+
+def test_a_new_generation_uses_the_previous_answer_until_the_new_one_lands() -> None:
+    runner: SourceRunner[list[str]] = SourceRunner(workers=2)
+    gate = threading.Event()
+    assert runner.get("usages", (1, "q"), lambda: ["old"], Deadline(None), ("q",)) == ["old"]
+
+    def slow() -> list[str]:
+        assert gate.wait(WAIT_S)
+        return ["new"]
+
+    assert runner.get("usages", (2, "q"), slow, EXPIRED, ("q",)) == ["old"]
+    assert runner.get("usages", (2, "other"), slow, EXPIRED, ("other",)) is None
+    gate.set()
+    assert runner.drain(WAIT_S)
+    assert runner.get("usages", (2, "q"), slow, EXPIRED, ("q",)) == ["new"]
+    stats = runner.stats()["usages"]
+    assert (stats["hits"], stats["stale"], stats["misses"]) == (2, 1, 1)
+    runner.close()
+
+
+def test_units_queued_for_an_earlier_keystroke_are_dropped_when_the_cursor_moves() -> None:
+    runner: SourceRunner[list[str]] = SourceRunner(workers=2)
+    gate, started, ran = threading.Event(), threading.Event(), []
+
+    def unit(name: str, block: bool = False):
+        def make() -> list[str]:
+            if block:
+                started.set()
+                assert gate.wait(WAIT_S)
+            ran.append(name)
+            return [name]
+        return make
+
+    runner.submit_for_request([("definitions", "a", unit("a", block=True), None)])
+    assert started.wait(WAIT_S)  # a runs (and keeps the index lane's one worker)
+    runner.submit_for_request([("definitions", "b", unit("b"), None)])  # queued behind a
+    runner.submit_for_request([("definitions", "c", unit("c"), None)])  # b is dropped
+    gate.set()
+    assert runner.drain(WAIT_S)
+    assert ran == ["a", "c"]
+    assert runner.cached("a") == ["a"] and runner.cached("b") is None
+    assert runner.get("definitions", "b", unit("b"), Deadline(None)) == ["b"]  # asked again
+    runner.close()
