@@ -201,6 +201,10 @@ def drive(tmp: Path, url: str, steps: list[str], **extra: object) -> dict:
 
 BASE_SETTINGS = {
     "codeflow.serverPath": _codeflow(),
+    # No keystroke deadline or time limit, so the editor's prompt holds every context source and
+    # the whole suggestion is generated, as `codeflow complete` does (what step 1 compares with).
+    "codeflow.completion.contextDeadlineMs": 60000,
+    "codeflow.completion.timeoutMs": 120000,
     "editor.quickSuggestions": {"other": False, "comments": False, "strings": False},
     "editor.suggestOnTriggerCharacters": False,
     "editor.wordBasedSuggestions": "off",

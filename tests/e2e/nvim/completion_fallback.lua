@@ -19,7 +19,9 @@ local cfg = {
   name = "codeflow",
   cmd = { os.getenv("CODEFLOW_SERVER"), "serve" },
   root_dir = root,
-  init_options = { completion = { debounceMs = 0 } },
+  -- No keystroke deadline or time limit: the prompt holds every context source and the whole
+  -- suggestion is generated, as in `codeflow complete` (what the test compares with).
+  init_options = { completion = { debounceMs = 0, contextDeadlineMs = 60000, timeoutMs = 120000 } },
 }
 -- vim.lsp.start on 0.8+ (start_client is deprecated from 0.11); start_client + attach on 0.7.
 local id

@@ -70,7 +70,7 @@ describe("settings", () => {
     );
     expect(problems).toEqual([]);
     expect(settings.completion).toEqual({ ...(DEFAULT_SETTINGS.completion as object), debounceMs: 75, maxTokens: 32 });
-    expect(settings.chat).toEqual({ budgetTokens: 4096, maxTokens: 256 });
+    expect(settings.chat).toEqual({ ...(DEFAULT_SETTINGS.chat as object), budgetTokens: 4096, maxTokens: 256 });
     expect(settings.tests.trusted).toBe(true);
     expect(settings.backend).toBe("remote");
     expect(getPath(settings, "remote.url")).toBe("http://127.0.0.1:8000/v1");
