@@ -49,6 +49,9 @@ def _add_complete(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--character", type=int, required=True)
     p.add_argument("--model", help="model dir (default: the bundled model)")
     p.add_argument("--max-tokens", type=int, default=64)
+    p.add_argument("--timeout-ms", type=int, default=0,
+                   help="cut the generation after this long, as the editor does "
+                   "(completion.timeoutMs); 0: no limit (the default here)")
     p.add_argument("--json", action="store_true")
 
 

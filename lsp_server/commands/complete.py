@@ -33,9 +33,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {args.file} is not a file inside {root}", file=sys.stderr)
         return 2
     config = Config(model_path=args.model or "")
-    config = dataclasses.replace(
-        config, completion=dataclasses.replace(config.completion, max_tokens=args.max_tokens)
-    )
+    # No wall-clock cut by default, and every context source is waited for (no keystroke
+    # deadline): the same position always prints the same text.
+    timeout_ms = args.timeout_ms if args.timeout_ms > 0 else 10**9
+    config = dataclasses.replace(config, completion=dataclasses.replace(
+        config.completion, max_tokens=args.max_tokens, timeout_ms=timeout_ms,
+        context_deadline_ms=10**9))
     services = Services(root, config, _report)
     services.build_index(None, None)
     services.build_history(None)
