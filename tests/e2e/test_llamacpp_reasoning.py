@@ -9,8 +9,10 @@ chain starts at the `\\n` that ends every ChatML generation prompt (`<|im_start|
 so greedy decoding answers any chat with exactly `REPLY` (the margin is 80 logits: sampling at
 any usual temperature gives the same). The served text is checked once against `REPLY` straight
 from `/v1/chat/completions`, then codeflow's remote backend (no local model dir: the server's
-tokenizer) is driven through the real server over LSP. A loopback TCP relay between codeflow and
-llama.cpp records the request bodies, which shows the history sent on the next turn.
+tokenizer) is driven through the real server over LSP: `codeflow/chat` (reasoning as
+`reasoningDelta`, never in the answer nor in the history sent on the next turn) and
+`codeflow.fixFailingTest` (the right fix is in the reasoning's code block, the answer has none: no
+candidate). A loopback TCP relay between codeflow and llama.cpp records the request bodies.
 """
 
 from __future__ import annotations
@@ -34,24 +36,31 @@ import pytest_lsp  # noqa: E402
 from pytest_lsp import ClientServerConfig, LanguageClient  # noqa: E402
 
 from tests.lsp.conftest import SERVER, init_params, server_env  # noqa: E402
+from tests.lsp.test_actions import TRUSTED, command, failing  # noqa: E402
 from tests.lsp.test_reasoning import capture, joined  # noqa: E402
+from tests.unit.features.fixflow import GOOD_MEAN, make_workspace  # noqa: E402
 
 from .llamacpp_support import LlamaServer, convert_to_gguf  # noqa: E402
 
 MODEL = "thinking-tiny"
 N_CTX = 2048
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
-THOUGHT = "Let me look at mean"
+BLOCK = f"\n```python\n{GOOD_MEAN}```\n"
+"""The fix, in the reasoning only; added tokens of 32 characters (a chain cannot repeat a
+token, and llama-cpp-python prints at most 32 bytes of a token)."""
+PIECES = [BLOCK[i:i + 32] for i in range(0, len(BLOCK), 32)]
+THOUGHT = f"Let me look at mean{BLOCK}"
 ANSWER = "The answer is 4."
 REPLY = f"{THINK_OPEN}{THOUGHT}{THINK_CLOSE}{ANSWER}"
-CORPUS = [f"{THOUGHT}\n{ANSWER}\n", "system\nuser\nassistant\nWhat does mean return?\n",
+CORPUS = [f"Let me look at mean\n{ANSWER}\n", "system\nuser\nassistant\nWhat does mean return?\n",
           "def mean(xs):\n    return sum(xs) / len(xs)\n"] * 20
 QUESTION = "What does mean return?"
 FILE = "def mean(xs):\n    return sum(xs) / len(xs)\n"
 
 
 def thinking_tokenizer() -> Any:
-    """Byte-level BPE (Qwen2 split) with `<think>`/`</think>` added as plain tokens."""
+    """Byte-level BPE (Qwen2 split) with `<think>`, `</think>` and `PIECES` added as plain
+    tokens (not special: llama.cpp prints them)."""
     from tokenizers import AddedToken, pre_tokenizers, trainers
 
     from inference.training.tokenizer import SPECIAL_TOKENS, new_tokenizer
@@ -63,7 +72,8 @@ def thinking_tokenizer() -> Any:
                                   show_progress=False)
     tok.train_from_iterator(CORPUS, trainer)
     tok.add_tokens([AddedToken(THINK_OPEN, special=False, normalized=False),
-                    AddedToken(THINK_CLOSE, special=False, normalized=False)])
+                    AddedToken(THINK_CLOSE, special=False, normalized=False),
+                    *(AddedToken(p, special=False, normalized=False) for p in PIECES)])
     return tok
 
 
@@ -75,6 +85,7 @@ def chain_ids(tok: Any) -> list[int]:
     path += [tok.token_to_id(IM_END), EOS_ID]
     assert len(set(path)) == len(path), [tok.id_to_token(i) for i in path]  # a function of one
     assert tok.decode(path[1:-2], skip_special_tokens=False) == REPLY
+    assert [tok.id_to_token(i) for i in path if tok.id_to_token(i) in PIECES] == PIECES
     return path
 
 
@@ -240,3 +251,17 @@ async def test_chat_streams_reasoning_apart_and_keeps_it_out_of_history(
     assert ("assistant", ANSWER) in turns
     assert not any(THOUGHT in content or "think>" in content for _, content in turns)
     assert turns[-1] == ("user", "And for an empty list?")
+
+
+async def test_fix_takes_code_from_the_answer_only(lsp: LanguageClient, relay: Relay,
+                                                   tmp_path: Path) -> None:
+    """The reasoning holds the right fix in a code block, the answer none: no candidate."""
+    ws = make_workspace(tmp_path / "ws")
+    remote = {"url": relay.url + "/v1", "model": MODEL, "maxContext": N_CTX}
+    await lsp.initialize_session(init_params(ws, {**TRUSTED, "backend": "remote",
+                                                  "remote": remote}))
+    await failing(lsp, ws)
+    result = await command(lsp, "codeflow.fixFailingTest", {"nodeId": "test_calc.py::test_mean"})
+    notes = {(c["verified"], c["note"]) for c in result["candidates"]}
+    assert notes == {(False, "patch does not apply: the answer has no code block")}
+    assert relay.bodies("/v1/chat/completions")  # the model was asked
