@@ -75,19 +75,29 @@ class LoopCoderForCausalLM(nn.Module):
 
     @classmethod
     def from_checkpoint(cls, path: Path, config: dict[str, Any]) -> LoopCoderForCausalLM:
-        """Load safetensors weights; both gate-weight name layouts are accepted."""
-        model = cls(config)
+        """Load safetensors weights; both gate-weight name layouts are accepted. The module is
+        built without storage and takes the loaded tensors as its parameters (no second copy
+        of the weights); tensors stored in another float dtype are cast to float32."""
+        from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding
+
+        with torch.device("meta"):
+            model = cls(config)
         state = load_safetensors_dir(path)
         state = {rename_gate_key(k): v for k, v in state.items()}
-        if "lm_head.weight" not in state and model.config.tie_word_embeddings:
+        tied = model.config.tie_word_embeddings
+        if "lm_head.weight" not in state and tied:
             state["lm_head.weight"] = state["model.embed_tokens.weight"]
-        missing, unexpected = model.load_state_dict(state, strict=False)
+        missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
+        del state
         missing = [k for k in missing if not k.endswith("rotary_emb.inv_freq")]
         if missing or unexpected:
             raise ModelDirError(
                 f"{path}: checkpoint does not fit IQuestLoopCoder "
                 f"(missing {missing[:5]}, unexpected {unexpected[:5]})"
             )
+        model.model.rotary_emb = LlamaRotaryEmbedding(config=model.config)
+        if tied:
+            model.lm_head.weight = model.model.embed_tokens.weight
         return model.float()
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
