@@ -192,3 +192,31 @@ def test_loop_checkpoint_loads_without_a_second_copy(hf_dirs: dict[str, Path],
     with torch.no_grad():
         x = torch.tensor([PROMPT])
         assert torch.equal(model(x), plain.eval()(x))
+
+
+@pytest.mark.parametrize(("family", "tied", "stored"), [
+    ("llama", False, "float32"), ("qwen2", True, "float32"), ("llama", False, "bfloat16")])
+def test_dense_checkpoint_loads_like_transformers(tmp_path: Path, tokenizer_file: Path,
+                                                  family: str, tied: bool, stored: str) -> None:
+    """Our storage-less load (plain reads, cast per tensor) gives transformers' own model:
+    same logits, the head tied when the config says so, float32 from a bf16 checkpoint."""
+    from transformers import AutoModelForCausalLM
+
+    from .conftest import save_dense
+
+    hf = save_dense(tmp_path / "hf", family, tokenizer_file)
+    if tied or stored != "float32":  # re-saved tied (no lm_head.weight) or in bf16
+        ref = AutoModelForCausalLM.from_pretrained(hf, dtype=torch.float32)
+        ref.config.tie_word_embeddings = tied
+        if tied:
+            ref.tie_weights()
+        ref.to(getattr(torch, stored)).save_pretrained(hf)
+    model = load_torch_model(read_checkpoint(hf))
+    ref = AutoModelForCausalLM.from_pretrained(hf, dtype=torch.float32,
+                                               attn_implementation="eager").eval()
+    assert all(p.dtype == torch.float32 and not p.is_meta for p in model.parameters())
+    shared = model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
+    assert shared == tied
+    with torch.no_grad():
+        x = torch.tensor([PROMPT])
+        assert torch.equal(model(x).logits, ref(x).logits)
