@@ -13,7 +13,7 @@ The Loop model (same width, --loop-layers layers) is exported in fp32 and int8 a
 export generates from a short prompt.
 
     .venv/bin/python bench/export_real_size.py [--work /tmp/DIR] [--layers 22] [--loop-layers 10]
-        [--dtypes fp32,fp16,int8] [--json OUT.json]
+        [--dtypes fp32,fp16,int8] [--no-verify int8] [--generate int8,fp32] [--json OUT.json]
 
 CODEFLOW_BENCH_TINY=1 shrinks the models (a smoke test of this script, not a figure).
 """
@@ -127,12 +127,13 @@ def built_before(path: Path, layers: int) -> dict[str, Any] | None:
             "reused": True}
 
 
-def cmd_export(hf_dir: str, out: str, dtype: str) -> dict[str, Any]:
+def cmd_export(hf_dir: str, out: str, dtype: str, verify: str = "verify") -> dict[str, Any]:
     """`codeflow export` in this process; wall time and this process's peak RSS."""
     from lsp_server.cli import main
 
     start = time.perf_counter()
-    code = main(["export", hf_dir, out, "--dtype", dtype])
+    flags = [] if verify == "verify" else ["--no-verify"]
+    code = main(["export", hf_dir, out, "--dtype", dtype, *flags])
     files = {p.name: p.stat().st_size for p in Path(out).iterdir()} if code == 0 else {}
     return {"exit": code, "seconds": round(time.perf_counter() - start, 1),
             "peak_rss_gb": round(peak_rss_gb(), 2), "files": files}
@@ -188,7 +189,8 @@ def cmd_torch(hf_dir: str, n_prompt: int) -> dict[str, Any]:
             "threads": torch.get_num_threads(), "peak_rss_gb": round(peak_rss_gb(), 2)}
 
 
-def bench(work: Path, layers: int, loop_layers: int, dtypes: list[str]) -> dict[str, Any]:
+def bench(work: Path, layers: int, loop_layers: int, dtypes: list[str], unverified: list[str],
+          generate: list[str]) -> dict[str, Any]:
     report: dict[str, Any] = {"config": {**DENSE, "num_hidden_layers": layers},
                               "loop_layers": loop_layers}
     dense, loop = work / "hf-dense", work / "hf-loop"
@@ -199,7 +201,9 @@ def bench(work: Path, layers: int, loop_layers: int, dtypes: list[str]) -> dict[
     weight_gb = built["weight_bytes"] / 1e9
     for dtype in dtypes:
         print(f"export dense {dtype}", flush=True)
-        res = child("export", str(dense), str(work / f"dense-{dtype}"), dtype)
+        res = child("export", str(dense), str(work / f"dense-{dtype}"), dtype,
+                    "no-verify" if dtype in unverified else "verify")
+        res["verified"] = dtype not in unverified
         if "peak_rss_gb" in res:
             res["rss_over_fp32_weights"] = round(res["peak_rss_gb"] * 2 ** 30 / 1e9 / weight_gb, 2)
         report[f"export_dense_{dtype}"] = res
@@ -207,7 +211,7 @@ def bench(work: Path, layers: int, loop_layers: int, dtypes: list[str]) -> dict[
     print("PyTorch reference decode", flush=True)
     report["torch"] = ref = child("torch", str(dense), str(PROMPT_TOKENS))
     print(json.dumps(ref), flush=True)
-    for dtype in ("int8", "fp32"):
+    for dtype in generate:
         if not (work / f"dense-{dtype}" / "model.onnx").is_file():
             continue
         print(f"generate dense {dtype}", flush=True)
@@ -255,12 +259,15 @@ def main() -> int:
     ap.add_argument("--layers", type=int, default=22)
     ap.add_argument("--loop-layers", type=int, default=10)
     ap.add_argument("--dtypes", default="fp32,fp16,int8")
+    ap.add_argument("--no-verify", default="", help="dtypes exported without verification")
+    ap.add_argument("--generate", default="int8,fp32", help="exports that generate")
     ap.add_argument("--json", help="also write the report here")
     args = ap.parse_args()
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="export-real-size-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        report = bench(work, args.layers, args.loop_layers, args.dtypes.split(","))
+        report = bench(work, args.layers, args.loop_layers, args.dtypes.split(","),
+                       args.no_verify.split(","), args.generate.split(","))
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)

@@ -27,10 +27,10 @@ from inference.export.graph import CachedDecoder, kv_names
 from inference.export.hf import Checkpoint, eos_token_ids, load_torch_model, read_checkpoint
 from inference.export.tokenizer import write_tokenizer
 from inference.export.weights import (
-    Reader,
     detach,
     fold_constant_weights,
     load_graph,
+    quantize_matmuls,
     threshold_from_env,
     weight_bytes,
     write_model,
@@ -183,16 +183,10 @@ def convert(src: Path, dst: Path, dtype: str, phase: Phases | None = None) -> No
     log.info("export: %d weight Transpose/Identity nodes folded", folded)
     external = weight_bytes(proto.graph) > external_threshold()
     if dtype == "int8":
-        stage = Path(tempfile.mkdtemp(dir=dst.parent, prefix=".fp32-"))
-        with phase("write fp32 weights"):
-            write_model(proto, stage / MODEL_ONNX, readers, external, _every_tenth("write"))
-        del proto, readers
         with phase("quantize int8"):
-            quantize_int8(stage / MODEL_ONNX, dst, external)
-        shutil.rmtree(stage)
-        with phase("fp16 embeddings"):
-            half_embeddings(dst)
-        return
+            log.info("export: %d MatMuls quantized", quantize_matmuls(proto, readers))
+            half_embedding_tables(proto)
+        external = weight_bytes(proto.graph) > external_threshold()
     if dtype == "fp16":
         to_fp16(proto)
         external = weight_bytes(proto.graph) > external_threshold()
@@ -208,26 +202,16 @@ def _every_tenth(what: str) -> Callable[[int, int], None]:
     return report
 
 
-def quantize_int8(src: Path, dst: Path, external: bool) -> None:
-    """Dynamic int8 quantization of the MatMul weights (onnxruntime's quantizer)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    quantize_dynamic(src, dst, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
-                     use_external_data_format=external)
-
-
-def half_embeddings(path: Path, min_elements: int = 4096) -> int:
+def half_embedding_tables(proto: Any, min_elements: int = 4096) -> int:
     """Store the token embedding table in fp16 (a ``Cast`` back to fp32 after the ``Gather``):
     it is the largest tensor the int8 MatMul quantization leaves in fp32 (vocab x hidden), and
     rows rounded to fp16 change the logits far less than the int8 weights do. Only tables that
     nothing but ``Gather`` nodes read, and whose name says embedding, are changed (not, say,
-    rotary tables). The model is rewritten one tensor at a time. Returns how many were
-    converted."""
+    rotary tables). Works on a detached proto (`weights.detach`): only the dtype changes here,
+    the writer converts the data. Returns how many were converted."""
     import onnx
     from onnx import helper
 
-    proto = load_graph(path)
-    tensors = detach(proto, path.parent)
     graph = proto.graph
     readers: dict[str, list[Any]] = {}
     for node in graph.node:
@@ -242,7 +226,7 @@ def half_embeddings(path: Path, min_elements: int = 4096) -> int:
         if not big or not users or any(u.op_type != "Gather" or u.input[0] != tensor.name
                                        for u in users):
             continue
-        tensor.data_type = onnx.TensorProto.FLOAT16  # the writer casts the data
+        tensor.data_type = onnx.TensorProto.FLOAT16
         for gather in users:
             wide = gather.output[0]
             gather.output[0] = wide + "_fp16"
@@ -262,22 +246,7 @@ def half_embeddings(path: Path, min_elements: int = 4096) -> int:
         copy.CopyFrom(node)
     del graph.node[:]
     graph.node.extend(copies)
-    rewrite(proto, tensors, path)
     return converted
-
-
-def rewrite(proto: Any, tensors: dict[str, Reader], path: Path) -> None:
-    """Write an edited, detached ``proto`` whose weights are still read from the files at
-    ``path`` back to ``path``, tensor by tensor (dtypes changed in the proto are cast)."""
-    fresh = path.parent / ".rewrite"
-    fresh.mkdir()
-    write_model(proto, fresh / path.name, tensors,
-                weight_bytes(proto.graph) > external_threshold())
-    for stale in path.parent.glob(path.name + "*"):
-        stale.unlink()
-    for item in fresh.iterdir():
-        shutil.move(str(item), str(path.parent / item.name))
-    fresh.rmdir()
 
 
 def to_fp16(proto: Any) -> Any:

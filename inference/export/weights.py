@@ -207,3 +207,91 @@ def threshold_from_env(default: int) -> int:
     """``CODEFLOW_EXTERNAL_DATA_BYTES`` when set (tests and benchmarks lower it), else default."""
     value = os.environ.get("CODEFLOW_EXTERNAL_DATA_BYTES", "").strip()
     return int(value) if value else default
+
+
+class _Int8:
+    """A weight quantized to int8 (symmetric, per tensor: scale = max|w| / 127, zero point 0,
+    as onnxruntime's dynamic quantizer does it); the scale is computed once, when first read."""
+
+    def __init__(self, read: Reader) -> None:
+        self.read = read
+        self._scale: np.float32 | None = None
+
+    def scale(self) -> np.ndarray:
+        if self._scale is None:
+            self._scale = _int8_scale(self.read())
+        return np.array(self._scale, dtype=np.float32)
+
+    def values(self) -> np.ndarray:
+        w = self.read()
+        if self._scale is None:
+            self._scale = _int8_scale(w)
+        return np.clip(np.round(w / self._scale), -127, 127).astype(np.int8)
+
+
+def _int8_scale(w: np.ndarray) -> np.float32:
+    absmax = np.float32(max(float(np.abs(w).max(initial=0.0)), 0.0))
+    return np.float32(2 * absmax) / np.float32(254) if absmax > 0 else np.float32(1.0)
+
+
+def quantize_matmuls(proto: Any, readers: dict[str, Reader]) -> int:
+    """Dynamic int8 quantization of every ``MatMul`` whose weight (second input) is a 2-D float
+    initializer, on a detached graph: the graph onnxruntime's ``quantize_dynamic`` writes
+    (``DynamicQuantizeLinear`` of the activation, once per tensor; ``MatMulInteger``; ``Cast``;
+    the product of both scales), with the int8 weights produced as they are written, one
+    tensor at a time. Returns how many MatMuls were quantized."""
+    import onnx
+    from onnx import helper
+
+    graph = proto.graph
+    tensors = {t.name: t for t in graph.initializer}
+    quantized: dict[str, str] = {}  # weight -> its int8 name
+    activations: set[str] = set()
+    nodes: list[Any] = []
+    count = 0
+    for node in graph.node:
+        weight = node.input[1] if node.op_type == "MatMul" and len(node.input) == 2 else ""
+        w = tensors.get(weight)
+        if w is None or w.data_type != onnx.TensorProto.FLOAT or len(w.dims) != 2 \
+                or node.input[0] in tensors:
+            nodes.append(node)
+            continue
+        x = node.input[0]
+        if x not in activations:
+            activations.add(x)
+            nodes.append(helper.make_node(
+                "DynamicQuantizeLinear", [x], [f"{x}_quantized", f"{x}_scale", f"{x}_zero_point"],
+                name=f"{x}_QuantizeLinear"))
+        if weight not in quantized:
+            quantized[weight] = f"{weight}_quantized"
+            q = _Int8(readers[weight])
+            for name, dtype, dims, read in (
+                    (f"{weight}_quantized", onnx.TensorProto.INT8, list(w.dims), q.values),
+                    (f"{weight}_scale", onnx.TensorProto.FLOAT, [], q.scale),
+                    (f"{weight}_zero_point", onnx.TensorProto.INT8, [],
+                     lambda: np.zeros((), dtype=np.int8))):
+                graph.initializer.append(onnx.TensorProto(name=name, data_type=dtype, dims=dims))
+                readers[name] = read
+        out, base = node.output[0], node.name or node.output[0]
+        nodes += [
+            helper.make_node("MatMulInteger", [f"{x}_quantized", f"{weight}_quantized",
+                                               f"{x}_zero_point", f"{weight}_zero_point"],
+                             [f"{out}_output_quantized"], name=f"{base}_quant"),
+            helper.make_node("Cast", [f"{out}_output_quantized"],
+                             [f"{out}_output_quantized_cast_output"], to=onnx.TensorProto.FLOAT,
+                             name=f"{base}_quant_output_cast"),
+            helper.make_node("Mul", [f"{x}_scale", f"{weight}_scale"],
+                             [f"{base}_quant_scales_mul:0"], name=f"{base}_quant_scales_mul"),
+            helper.make_node("Mul", [f"{out}_output_quantized_cast_output",
+                                     f"{base}_quant_scales_mul:0"], [out],
+                             name=f"{base}_quant_output_scale_mul"),
+        ]
+        count += 1
+    if count:
+        copies = [onnx.NodeProto() for _ in nodes]
+        for copy, node in zip(copies, nodes, strict=True):
+            copy.CopyFrom(node)
+        del graph.node[:]
+        graph.node.extend(copies)
+        drop_unused(proto, readers)
+    return count

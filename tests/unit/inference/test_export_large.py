@@ -220,3 +220,35 @@ def test_dense_checkpoint_loads_like_transformers(tmp_path: Path, tokenizer_file
     with torch.no_grad():
         x = torch.tensor([PROMPT])
         assert torch.equal(model(x).logits, ref(x).logits)
+
+
+def test_streamed_int8_equals_onnxruntime_quantizer(model_dirs: dict[str, Path],
+                                                    tmp_path: Path) -> None:
+    """`quantize_matmuls` writes what onnxruntime's quantize_dynamic (QInt8 MatMul weights)
+    writes, without loading the model: same int8 weights, scales and logits."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from inference.engine.session import OrtSession
+
+    src = model_dirs["loop"] / "model.onnx"
+    quantize_dynamic(src, tmp_path / "ort.onnx", weight_type=QuantType.QInt8,
+                     op_types_to_quantize=["MatMul"])
+    proto = weights.load_graph(src)
+    readers = weights.detach(proto, src.parent)
+    assert weights.quantize_matmuls(proto, readers) >= 2 * 2 * 4 + 1
+    (tmp_path / "ours").mkdir()
+    weights.write_model(proto, tmp_path / "ours" / "model.onnx", readers, external=True)
+    ours = onnx.load(str(tmp_path / "ours" / "model.onnx")).graph
+    theirs = onnx.load(str(tmp_path / "ort.onnx")).graph
+
+    def int8_tensors(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
+        return {t.name: numpy_helper.to_array(t) for t in graph.initializer
+                if t.name.endswith(("_quantized", "_scale"))}
+
+    a, b = int8_tensors(ours), int8_tensors(theirs)
+    assert sorted(a) == sorted(b)
+    for name in a:
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-6, atol=0, err_msg=name)
+    got = OrtSession.open(tmp_path / "ours" / "model.onnx", provider="cpu").logits_of(PROMPT)
+    ref = OrtSession.open(tmp_path / "ort.onnx", provider="cpu").logits_of(PROMPT)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-5)
