@@ -221,7 +221,6 @@ def bench(work: Path, layers: int, loop_layers: int, dtypes: list[str], unverifi
             res["decode_vs_torch"] = round(res["decode_tok_s"] / ref["decode_tok_s"], 2)
         report[f"generate_dense_{dtype}"] = res
         print(json.dumps(res), flush=True)
-    shutil.rmtree(dense, ignore_errors=True)
     if loop_layers:
         print(f"building loop checkpoint ({loop_layers} layers)", flush=True)
         report["loop_checkpoint"] = built = child("build", "loop", str(loop), str(loop_layers))
