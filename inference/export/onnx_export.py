@@ -1,10 +1,11 @@
 """HF checkpoint dir -> verified ONNX model dir (`codeflow export`).
 
 Steps: read the checkpoint, build the PyTorch model, take its logits on a probe prompt, trace
-`CachedDecoder` with torch.onnx (TorchScript exporter) and free the model, fold and write the
-weights one tensor at a time (`weights.py`; external data when large), optionally converting
-(fp16) or quantizing (int8, dynamic MatMul weights), check ONNX logits against the PyTorch ones
-(one shot and with a cached second chunk), and only then move the files into the model dir.
+`CachedDecoder` with torch.onnx (TorchScript exporter; the graph only), fold and write the
+weights from the PyTorch tensors one at a time (`weights.py`; external data when large),
+converting (fp16) or quantizing (int8, dynamic MatMul weights) on the way, free the model,
+check ONNX logits against the PyTorch ones (one shot and with a cached second chunk), and only
+then move the files into the model dir.
 """
 
 from __future__ import annotations
@@ -27,9 +28,8 @@ from inference.export.graph import CachedDecoder, kv_names
 from inference.export.hf import Checkpoint, eos_token_ids, load_torch_model, read_checkpoint
 from inference.export.tokenizer import write_tokenizer
 from inference.export.weights import (
-    detach,
+    Reader,
     fold_constant_weights,
-    load_graph,
     quantize_matmuls,
     threshold_from_env,
     weight_bytes,
@@ -90,10 +90,10 @@ def export_model(hf_dir: str | Path, out_dir: str | Path, dtype: str = "fp32",
                  prompt_format: dict[str, str] | None = None) -> ExportResult:
     """Export a checkpoint dir to a model dir; raises `ExportMismatch` when verification fails.
 
-    Memory: the PyTorch model is the only full copy of the weights while it lives (its
-    reference logits are taken first, then it is traced without constant folding and freed);
-    conversion then reads and writes one tensor at a time, and verification loads the ONNX
-    model alone."""
+    Memory: the PyTorch model is the only full copy of the weights (its reference logits are
+    taken first; it is traced without its weights, which are then written from its tensors
+    one at a time, converted on the way), and it is freed before the ONNX model is loaded for
+    verification."""
     import torch
 
     phase = Phases()
@@ -104,9 +104,8 @@ def export_model(hf_dir: str | Path, out_dir: str | Path, dtype: str = "fp32",
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".export-") as tmp_name:
         tmp = Path(tmp_name)
-        final, traced = tmp / "model", tmp / "trace"
+        final = tmp / "model"
         final.mkdir()
-        traced.mkdir()
         write_tokenizer(ckpt.path, final)
         with phase("load checkpoint"):
             model = load_torch_model(ckpt)
@@ -117,11 +116,10 @@ def export_model(hf_dir: str | Path, out_dir: str | Path, dtype: str = "fp32",
             with phase("PyTorch reference logits"), torch.no_grad():
                 ref = reference_logits(model, ids)
         with phase("trace"), torch.no_grad():
-            trace_to_onnx(model, ckpt, traced / "model.onnx")
-        del model
+            proto, tensors = trace_to_onnx(model, ckpt)
+        convert(proto, tensors, final / MODEL_ONNX, dtype, phase)
+        del model, proto, tensors
         gc.collect()
-        convert(traced / "model.onnx", final / MODEL_ONNX, dtype, phase)
-        shutil.rmtree(traced)
         spec = build_spec(ckpt, config, final, dtype, name, prompt_format)
         spec.save(final)
         diff, top1 = (0.0, 1.0)
@@ -135,15 +133,19 @@ def export_model(hf_dir: str | Path, out_dir: str | Path, dtype: str = "fp32",
     return ExportResult(out, spec, diff, top1, TOLERANCE[dtype], seconds)
 
 
-def trace_to_onnx(model: Any, ckpt: Checkpoint, path: Path) -> None:
-    """torch.onnx (TorchScript) export of `CachedDecoder` with dynamic T, P, L.
+def trace_to_onnx(model: Any, ckpt: Checkpoint) -> tuple[Any, dict[str, Reader]]:
+    """torch.onnx (TorchScript) export of `CachedDecoder` with dynamic T, P, L: the graph
+    (its weights as initializers without data) and a reader of each weight's PyTorch tensor.
 
-    The model's q/k/v and gate/up weights are released once fused (the model cannot run
-    afterwards), and constant folding is off: it would hold a transposed copy of every weight
-    next to the original. `convert` folds those transposes one tensor at a time. A graph over
-    2 GB is written by torch with its weights as external files next to ``path``."""
+    Nothing is serialized but the graph: torch exports it without parameters (otherwise it
+    builds the whole model as one protobuf string in memory) and without constant folding
+    (which would hold a transposed copy of every weight); `convert` folds those transposes one
+    tensor at a time. The model's q/k/v and gate/up weights are released once fused (the model
+    cannot run afterwards)."""
+    import io
     import warnings
 
+    import onnx
     import torch
 
     wrapper = CachedDecoder(model, ckpt.loop_window, release_sources=True).eval()
@@ -157,14 +159,45 @@ def trace_to_onnx(model: Any, ckpt: Checkpoint, path: Path) -> None:
         dynamic[name] = {2: "past_local" if "local" in name else "past"}
     for name in present_names:
         dynamic[name] = {2: "total_local" if "local" in name else "total"}
+    buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # TorchScript exporter deprecation + tracer notes
         torch.onnx.export(
-            wrapper, args, str(path), dynamo=False, opset_version=_OPSET,
+            wrapper, args, buf, dynamo=False, opset_version=_OPSET,
             input_names=["input_ids", "num_logits", *past_names],
             output_names=["logits", *present_names], dynamic_axes=dynamic,
-            do_constant_folding=False,
+            do_constant_folding=False, export_params=False,
         )
+    proto = onnx.load_model_from_string(buf.getvalue())
+    return proto, weights_as_initializers(proto, wrapper)
+
+
+def weights_as_initializers(proto: Any, module: Any) -> dict[str, Reader]:
+    """Turn the graph inputs that name a parameter or buffer of ``module`` into initializers
+    (dims and dtype only) and return a reader of each tensor (no copy of its data)."""
+    import onnx
+    from onnx import helper
+
+    named = {**dict(module.named_parameters(remove_duplicate=False)),
+             **dict(module.named_buffers(remove_duplicate=False))}
+    graph = proto.graph
+    kept, readers = [], {}
+    for value in graph.input:
+        tensor = named.get(value.name)
+        if tensor is None:
+            kept.append(value)
+            continue
+        array = tensor.detach().contiguous().numpy()
+        graph.initializer.append(onnx.TensorProto(
+            name=value.name, dims=list(array.shape),
+            data_type=helper.np_dtype_to_tensor_dtype(array.dtype)))
+        readers[value.name] = lambda array=array: array
+    copies = [onnx.ValueInfoProto() for _ in kept]
+    for copy, value in zip(copies, kept, strict=True):
+        copy.CopyFrom(value)
+    del graph.input[:]
+    graph.input.extend(copies)
+    return readers
 
 
 def external_threshold() -> int:
@@ -173,12 +206,12 @@ def external_threshold() -> int:
     return threshold_from_env(EXTERNAL_DATA_BYTES)
 
 
-def convert(src: Path, dst: Path, dtype: str, phase: Phases | None = None) -> None:
-    """Write the traced graph at ``src`` to ``dst`` in the requested dtype, weights folded and
-    streamed one tensor at a time (external data when their total is over the threshold)."""
+def convert(proto: Any, readers: dict[str, Reader], dst: Path, dtype: str,
+            phase: Phases | None = None) -> None:
+    """Write the traced graph ``proto`` (initializers without data, read by ``readers``) to
+    ``dst`` in the requested dtype, weights folded and written one tensor at a time (external
+    data when their total is over the threshold)."""
     phase = phase or Phases()
-    proto = load_graph(src)
-    readers = detach(proto, src.parent)
     folded = fold_constant_weights(proto, readers)
     log.info("export: %d weight Transpose/Identity nodes folded", folded)
     external = weight_bytes(proto.graph) > external_threshold()
