@@ -1,12 +1,14 @@
 """ONNX initializers read and written one tensor at a time (models of any size, bounded memory).
 
-`detach` empties every initializer of a graph-only proto and returns, per name, a reader of its
-data (a slice of an external data file, or the inline array); graph rewrites then work on the
-small proto, `fold_constant_weights` adds weights derived lazily from others (a ``Transpose`` of
-a weight, seen through ``Identity`` nodes), and `write_model` writes each initializer in the
-dtype the proto now names (fp32 -> fp16 on the fly) into ``<model>.data`` when the weights are
-large. Memory: the graph plus the one tensor being written. Sizes are summed from shapes and
-dtypes, never by serializing the proto (protobuf refuses messages over 2 GB).
+A graph is handled with its initializers empty (dims and dtype only) next to a reader of each
+one's data: the exporter's readers return the PyTorch tensors themselves, `detach` makes
+readers of a saved model's external data files (or inline arrays). Graph rewrites then work on
+the small proto: `fold_constant_weights` adds weights derived lazily from others (a
+``Transpose`` of a weight, seen through ``Identity`` nodes), `quantize_matmuls` int8 weights
+made as they are written, and `write_model` writes each initializer in the dtype the proto now
+names (fp32 -> fp16 on the fly) into ``<model>.data`` when the weights are large. Memory: the
+graph plus the tensor being written. Sizes are summed from shapes and dtypes, never by
+serializing the proto (protobuf refuses messages over 2 GB).
 """
 
 from __future__ import annotations
