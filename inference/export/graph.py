@@ -50,6 +50,16 @@ def fuse_layer(layer: nn.Module) -> dict[str, torch.Tensor | None]:
     }
 
 
+def release_fused_sources(layer: nn.Module) -> None:
+    """Drop a layer's q/k/v and gate/up weights (after `fuse_layer`): the model cannot run any
+    more, and the export holds one copy of them instead of two."""
+    attn, mlp = layer.self_attn, layer.mlp
+    for lin in (attn.q_proj, attn.k_proj, attn.v_proj, mlp.gate_proj, mlp.up_proj):
+        lin.weight = nn.Parameter(torch.empty(0), requires_grad=False)
+        if lin.bias is not None:
+            lin.bias = nn.Parameter(torch.empty(0), requires_grad=False)
+
+
 def rotation_matrix(dim: int) -> torch.Tensor:
     """R with x @ R == rotate_half(x) = cat(-x[half:], x[:half]) (exact: one ±1 per column)."""
     half = dim // 2
@@ -63,7 +73,8 @@ def rotation_matrix(dim: int) -> torch.Tensor:
 class CachedDecoder(nn.Module):
     """Wraps a Llama-shaped model (transformers or `LoopCoderForCausalLM`) for export."""
 
-    def __init__(self, model: Any, window: int | None = None) -> None:
+    def __init__(self, model: Any, window: int | None = None,
+                 release_sources: bool = False) -> None:
         super().__init__()
         cfg = model.config
         self.model = model
@@ -73,8 +84,11 @@ class CachedDecoder(nn.Module):
         self.num_heads = int(cfg.num_attention_heads)
         self.num_kv_heads = int(cfg.num_key_value_heads)
         self.head_dim = int(getattr(cfg, "head_dim", None) or cfg.hidden_size // self.num_heads)
-        self.fused = [self._register(i, fuse_layer(layer))
-                      for i, layer in enumerate(model.model.layers)]
+        self.fused = []
+        for i, layer in enumerate(model.model.layers):
+            self.fused.append(self._register(i, fuse_layer(layer)))
+            if release_sources:  # export memory: the fused copy is all the graph reads
+                release_fused_sources(layer)
         rotary = model.model.rotary_emb
         self.register_buffer("inv_freq", rotary.inv_freq.detach().clone().float(), persistent=False)
         self.register_buffer("rotation", rotation_matrix(self.head_dim), persistent=False)

@@ -70,25 +70,43 @@ def llama_config(config: dict[str, Any]) -> Any:
 
 
 def load_torch_model(ckpt: Checkpoint) -> Any:
-    """The float32 PyTorch model of a checkpoint, in eval mode."""
+    """The float32 PyTorch model of a checkpoint, in eval mode. The module is built without
+    storage and takes the tensors read from the safetensors files as its parameters, so the
+    process holds one copy of the weights (cast to float32 tensor by tensor)."""
     import torch
 
     if ckpt.architecture == "loop":
         from inference.export.loop_model import LoopCoderForCausalLM
 
         return LoopCoderForCausalLM.from_checkpoint(ckpt.path, ckpt.config).eval()
-    from transformers import AutoModelForCausalLM, LlamaForCausalLM
+    from transformers import AutoConfig, AutoModelForCausalLM
 
-    common: dict[str, Any] = dict(
-        dtype=torch.float32, local_files_only=True, trust_remote_code=False,
-        attn_implementation="eager",
-    )
+    from inference.export.loop_model import load_safetensors_dir
+
     if ckpt.family == "iquestcoder":
-        model = LlamaForCausalLM.from_pretrained(
-            ckpt.path, config=llama_config(ckpt.config), **common
-        )
+        config = llama_config(ckpt.config)
     else:
-        model = AutoModelForCausalLM.from_pretrained(ckpt.path, **common)
+        config = AutoConfig.from_pretrained(ckpt.path, local_files_only=True,
+                                            trust_remote_code=False)
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config, attn_implementation="eager",
+                                                 dtype=torch.float32)
+    state = load_safetensors_dir(ckpt.path, torch.float32)
+    missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
+    del state
+    tied = bool(getattr(model.config, "tie_word_embeddings", False))
+    missing = [k for k in missing if not (tied and k == "lm_head.weight")]
+    unexpected = [k for k in unexpected if not k.endswith("rotary_emb.inv_freq")]
+    if missing or unexpected:
+        raise ModelDirError(f"{ckpt.path}: checkpoint does not fit {type(model).__name__} "
+                            f"(missing {missing[:5]}, unexpected {unexpected[:5]})")
+    rotary = model.model.rotary_emb  # its buffers are computed, not stored
+    model.model.rotary_emb = type(rotary)(config=model.config)
+    if tied:
+        model.tie_weights()
+    on_meta = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
+    if on_meta:
+        raise ModelDirError(f"{ckpt.path}: no weights for {on_meta[:5]}")
     return model.eval()
 
 

@@ -75,19 +75,29 @@ class LoopCoderForCausalLM(nn.Module):
 
     @classmethod
     def from_checkpoint(cls, path: Path, config: dict[str, Any]) -> LoopCoderForCausalLM:
-        """Load safetensors weights; both gate-weight name layouts are accepted."""
-        model = cls(config)
-        state = load_safetensors_dir(path)
+        """Load safetensors weights; both gate-weight name layouts are accepted. The module is
+        built without storage and takes the loaded tensors as its parameters (no second copy
+        of the weights); tensors stored in another float dtype are cast to float32."""
+        from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding
+
+        with torch.device("meta"):
+            model = cls(config)
+        state = load_safetensors_dir(path, torch.float32)
         state = {rename_gate_key(k): v for k, v in state.items()}
-        if "lm_head.weight" not in state and model.config.tie_word_embeddings:
+        tied = model.config.tie_word_embeddings
+        if "lm_head.weight" not in state and tied:
             state["lm_head.weight"] = state["model.embed_tokens.weight"]
-        missing, unexpected = model.load_state_dict(state, strict=False)
+        missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
+        del state
         missing = [k for k in missing if not k.endswith("rotary_emb.inv_freq")]
         if missing or unexpected:
             raise ModelDirError(
                 f"{path}: checkpoint does not fit IQuestLoopCoder "
                 f"(missing {missing[:5]}, unexpected {unexpected[:5]})"
             )
+        model.model.rotary_emb = LlamaRotaryEmbedding(config=model.config)
+        if tied:
+            model.lm_head.weight = model.model.embed_tokens.weight
         return model.float()
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
@@ -140,10 +150,16 @@ def rename_gate_key(key: str) -> str:
     return f"model.layers.{m.group(1)}.gate_projection.{m.group(2)}" if m else key
 
 
-def load_safetensors_dir(path: Path) -> dict[str, torch.Tensor]:
-    """All tensors of a checkpoint dir (single file or sharded with an index)."""
-    from safetensors.torch import load_file
+_SAFETENSORS_DTYPES = {
+    "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+    "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
+    "U8": torch.uint8, "BOOL": torch.bool,
+}
 
+
+def load_safetensors_dir(path: Path, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
+    """All tensors of a checkpoint dir (single file or sharded with an index), floats cast to
+    ``dtype`` when given (one tensor at a time)."""
     index = path / "model.safetensors.index.json"
     if index.is_file():
         files = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
@@ -153,5 +169,34 @@ def load_safetensors_dir(path: Path) -> dict[str, torch.Tensor]:
         raise ModelDirError(f"{path}: no *.safetensors weights found")
     state: dict[str, torch.Tensor] = {}
     for name in files:
-        state.update(load_file(str(path / name)))
+        state.update(read_safetensors(path / name, dtype))
+    return state
+
+
+def read_safetensors(path: Path, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
+    """The tensors of one .safetensors file, read with plain file reads into memory the tensors
+    own (no memory map: the process's resident memory is what it keeps, and a tensor dropped
+    later is really freed)."""
+    state: dict[str, torch.Tensor] = {}
+    with open(path, "rb") as f:
+        size = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(size))
+        for name, info in header.items():
+            if name == "__metadata__":
+                continue
+            if info["dtype"] not in _SAFETENSORS_DTYPES:
+                raise ModelDirError(f"{path}: tensor {name} has dtype {info['dtype']} "
+                                    "(not supported)")
+            stored = _SAFETENSORS_DTYPES[info["dtype"]]
+            start, end = info["data_offsets"]
+            if end == start:
+                tensor = torch.empty(info["shape"], dtype=stored)
+            else:
+                buf = bytearray(end - start)
+                f.seek(8 + size + start)
+                f.readinto(buf)
+                tensor = torch.frombuffer(buf, dtype=stored).reshape(info["shape"])
+            if dtype is not None and tensor.is_floating_point() and tensor.dtype != dtype:
+                tensor = tensor.to(dtype)
+            state[name] = tensor
     return state

@@ -1,18 +1,23 @@
 """HF checkpoint dir -> verified ONNX model dir (`codeflow export`).
 
-Steps: read the checkpoint, build the PyTorch model, trace `CachedDecoder` with torch.onnx
-(TorchScript exporter), optionally convert (fp16) or quantize (int8, dynamic MatMul weights),
-check ONNX logits against PyTorch on a probe prompt (one shot and with a cached second chunk),
-and only then move the files into the model dir.
+Steps: read the checkpoint, build the PyTorch model, take its logits on a probe prompt, trace
+`CachedDecoder` with torch.onnx (TorchScript exporter; the graph only), fold and write the
+weights from the PyTorch tensors one at a time (`weights.py`; external data when large),
+converting (fp16) or quantizing (int8, dynamic MatMul weights) on the way, free the model,
+check ONNX logits against the PyTorch ones (one shot and with a cached second chunk), and only
+then move the files into the model dir.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,12 +28,22 @@ from inference.export.graph import CachedDecoder, kv_names
 from inference.export.hf import Checkpoint, eos_token_ids, load_torch_model, read_checkpoint
 from inference.export.metadata import copy_chat_files
 from inference.export.tokenizer import write_tokenizer
+from inference.export.weights import (
+    Reader,
+    fold_constant_weights,
+    quantize_matmuls,
+    threshold_from_env,
+    weight_bytes,
+    write_model,
+)
 from inference.spec import MODEL_ONNX, KVSpec, ModelDirError, ModelSpec
 
 log = logging.getLogger(__name__)
 
 EXPORTER = "codeflow 0.1.0"
 EXTERNAL_DATA_BYTES = 1 << 30
+"""Weights over this size are written to `model.onnx.data` (tests lower it to force the
+large-model path; so does the CODEFLOW_EXTERNAL_DATA_BYTES environment variable)."""
 TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2, "int8": 0.1}
 """fp32: max abs logit diff <= 1e-4. fp16: max abs diff <= 0.02 x max |reference logit|.
 int8 (dynamic quantization is coarser): mean abs diff <= 0.1 x the reference logits' standard
@@ -56,47 +71,86 @@ class ExportResult:
     seconds: float
 
 
+class Phases:
+    """Progress lines for the long phases of an export, each with its time and the total."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        began = time.perf_counter()
+        log.info("export: %s ...", name)
+        yield
+        now = time.perf_counter()
+        log.info("export: %s done in %.1fs (elapsed %.1fs)", name, now - began, now - self.start)
+
+
 def export_model(hf_dir: str | Path, out_dir: str | Path, dtype: str = "fp32",
                  verify: bool = True, name: str | None = None,
                  prompt_format: dict[str, str] | None = None) -> ExportResult:
-    """Export a checkpoint dir to a model dir; raises `ExportMismatch` when verification fails."""
+    """Export a checkpoint dir to a model dir; raises `ExportMismatch` when verification fails.
+
+    Memory: the PyTorch model is the only full copy of the weights (its reference logits are
+    taken first; it is traced without its weights, which are then written from its tensors
+    one at a time, converted on the way), and it is freed before the ONNX model is loaded for
+    verification."""
     import torch
 
-    start = time.perf_counter()
+    phase = Phases()
     if dtype not in TOLERANCE:
         raise ValueError(f"dtype {dtype!r}: use fp32, fp16 or int8")
     ckpt = read_checkpoint(hf_dir)
-    model = load_torch_model(ckpt)
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".export-") as tmp_name:
         tmp = Path(tmp_name)
-        with torch.no_grad():
-            trace_to_onnx(model, ckpt, tmp / "fp32.onnx")
         final = tmp / "model"
         final.mkdir()
-        convert(tmp / "fp32.onnx", final / MODEL_ONNX, dtype)
         write_tokenizer(ckpt.path, final)
+        with phase("load checkpoint"):
+            model = load_torch_model(ckpt)
+        config = model.config
+        ids = probe_ids(final, int(config.vocab_size))
+        ref = None
+        if verify:
+            with phase("PyTorch reference logits"), torch.no_grad():
+                ref = reference_logits(model, ids)
+        with phase("trace"), torch.no_grad():
+            proto, tensors = trace_to_onnx(model, ckpt)
+        convert(proto, tensors, final / MODEL_ONNX, dtype, phase)
+        del model, proto, tensors
+        gc.collect()
         copy_chat_files(ckpt.path, final)
-        spec = build_spec(ckpt, model, final, dtype, name, prompt_format)
+        spec = build_spec(ckpt, config, final, dtype, name, prompt_format)
         spec.save(final)
         diff, top1 = (0.0, 1.0)
-        if verify:
-            diff, top1 = verify_model(model, final, dtype)
+        if ref is not None:
+            with phase("verify"):
+                diff, top1 = verify_logits(ref, ids, final, dtype)
         install(final, out)
     spec = ModelSpec.load(out)
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - phase.start
     log.info("exported %s -> %s (%s, diff %.2e) in %.1fs", hf_dir, out, dtype, diff, seconds)
     return ExportResult(out, spec, diff, top1, TOLERANCE[dtype], seconds)
 
 
-def trace_to_onnx(model: Any, ckpt: Checkpoint, path: Path) -> None:
-    """torch.onnx (TorchScript) export of `CachedDecoder` with dynamic T, P, L."""
+def trace_to_onnx(model: Any, ckpt: Checkpoint) -> tuple[Any, dict[str, Reader]]:
+    """torch.onnx (TorchScript) export of `CachedDecoder` with dynamic T, P, L: the graph
+    (its weights as initializers without data) and a reader of each weight's PyTorch tensor.
+
+    Nothing is serialized but the graph: torch exports it without parameters (otherwise it
+    builds the whole model as one protobuf string in memory) and without constant folding
+    (which would hold a transposed copy of every weight); `convert` folds those transposes one
+    tensor at a time. The model's q/k/v and gate/up weights are released once fused (the model
+    cannot run afterwards)."""
+    import io
     import warnings
 
+    import onnx
     import torch
 
-    wrapper = CachedDecoder(model, ckpt.loop_window).eval()
+    wrapper = CachedDecoder(model, ckpt.loop_window, release_sources=True).eval()
     past_names, present_names = kv_names(wrapper.num_layers, wrapper.loop)
     steps, past_len = 3, 2
     kv_shape = (1, wrapper.num_kv_heads, past_len, wrapper.head_dim)
@@ -107,72 +161,92 @@ def trace_to_onnx(model: Any, ckpt: Checkpoint, path: Path) -> None:
         dynamic[name] = {2: "past_local" if "local" in name else "past"}
     for name in present_names:
         dynamic[name] = {2: "total_local" if "local" in name else "total"}
+    buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # TorchScript exporter deprecation + tracer notes
         torch.onnx.export(
-            wrapper, args, str(path), dynamo=False, opset_version=_OPSET,
+            wrapper, args, buf, dynamo=False, opset_version=_OPSET,
             input_names=["input_ids", "num_logits", *past_names],
             output_names=["logits", *present_names], dynamic_axes=dynamic,
-            do_constant_folding=True,
+            do_constant_folding=False, export_params=False,
         )
+    proto = onnx.load_model_from_string(buf.getvalue())
+    return proto, weights_as_initializers(proto, wrapper)
 
 
-def convert(src: Path, dst: Path, dtype: str) -> None:
-    """Write the graph in the requested dtype (external data when large)."""
+def weights_as_initializers(proto: Any, module: Any) -> dict[str, Reader]:
+    """Turn the graph inputs that name a parameter or buffer of ``module`` into initializers
+    (dims and dtype only) and return a reader of each tensor (no copy of its data)."""
     import onnx
+    from onnx import helper
 
-    if dtype == "int8":
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        if fold_weight_identities(src):
-            log.info("shared weights: Identity nodes folded before quantization")
-        quantize_dynamic(src, dst, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
-                         use_external_data_format=_large(src))
-        half_embeddings(dst)
-        return
-    proto = onnx.load(str(src))
-    if dtype == "fp16":
-        proto = to_fp16(proto)
-    save_onnx(proto, dst)
-
-
-def fold_weight_identities(path: Path) -> int:
-    """Rewrite the graph at ``path`` so that nodes read shared weights directly: the
-    TorchScript exporter feeds a weight used more than once (the Loop model runs every layer
-    twice) through ``Identity`` nodes, and the quantizer only quantizes MatMuls whose weight is
-    an initializer. Returns how many Identity nodes were removed (0: the file is untouched)."""
-    import onnx
-
-    proto = onnx.load(str(path))
+    named = {**dict(module.named_parameters(remove_duplicate=False)),
+             **dict(module.named_buffers(remove_duplicate=False))}
     graph = proto.graph
-    weights = {t.name for t in graph.initializer}
-    outputs = {o.name for o in graph.output}
-    alias = {n.output[0]: n.input[0] for n in graph.node
-             if n.op_type == "Identity" and n.input[0] in weights and n.output[0] not in outputs}
-    if not alias:
-        return 0
-    kept = [n for n in graph.node if not (n.op_type == "Identity" and n.output[0] in alias)]
-    for node in kept:
-        for i, name in enumerate(node.input):
-            if name in alias:
-                node.input[i] = alias[name]
-    del graph.node[:]
-    graph.node.extend(kept)
-    save_onnx(proto, path)
-    return len(alias)
+    kept, readers = [], {}
+    for value in graph.input:
+        tensor = named.get(value.name)
+        if tensor is None:
+            kept.append(value)
+            continue
+        array = tensor.detach().contiguous().numpy()
+        graph.initializer.append(onnx.TensorProto(
+            name=value.name, dims=list(array.shape),
+            data_type=helper.np_dtype_to_tensor_dtype(array.dtype)))
+        readers[value.name] = lambda array=array: array
+    copies = [onnx.ValueInfoProto() for _ in kept]
+    for copy, value in zip(copies, kept, strict=True):
+        copy.CopyFrom(value)
+    del graph.input[:]
+    graph.input.extend(copies)
+    return readers
 
 
-def half_embeddings(path: Path, min_elements: int = 4096) -> int:
+def external_threshold() -> int:
+    """Weights over this many bytes go to `model.onnx.data` (EXTERNAL_DATA_BYTES, or the
+    CODEFLOW_EXTERNAL_DATA_BYTES environment variable)."""
+    return threshold_from_env(EXTERNAL_DATA_BYTES)
+
+
+def convert(proto: Any, readers: dict[str, Reader], dst: Path, dtype: str,
+            phase: Phases | None = None) -> None:
+    """Write the traced graph ``proto`` (initializers without data, read by ``readers``) to
+    ``dst`` in the requested dtype, weights folded and written one tensor at a time (external
+    data when their total is over the threshold)."""
+    phase = phase or Phases()
+    folded = fold_constant_weights(proto, readers)
+    log.info("export: %d weight Transpose/Identity nodes folded", folded)
+    external = weight_bytes(proto.graph) > external_threshold()
+    if dtype == "int8":
+        with phase("quantize int8"):
+            log.info("export: %d MatMuls quantized", quantize_matmuls(proto, readers))
+            half_embedding_tables(proto)
+        external = weight_bytes(proto.graph) > external_threshold()
+    if dtype == "fp16":
+        to_fp16(proto)
+        external = weight_bytes(proto.graph) > external_threshold()
+    with phase(f"write {dtype} weights"):
+        write_model(proto, dst, readers, external, _every_tenth("write"))
+
+
+def _every_tenth(what: str) -> Callable[[int, int], None]:
+    def report(done: int, total: int) -> None:
+        if done == total or done * 10 // total != (done - 1) * 10 // total:
+            log.info("export: %s %d/%d tensors", what, done, total)
+
+    return report
+
+
+def half_embedding_tables(proto: Any, min_elements: int = 4096) -> int:
     """Store the token embedding table in fp16 (a ``Cast`` back to fp32 after the ``Gather``):
     it is the largest tensor the int8 MatMul quantization leaves in fp32 (vocab x hidden), and
     rows rounded to fp16 change the logits far less than the int8 weights do. Only tables that
     nothing but ``Gather`` nodes read, and whose name says embedding, are changed (not, say,
-    rotary tables). Returns how many were converted."""
-    import numpy as np
+    rotary tables). Works on a detached proto (`weights.detach`): only the dtype changes here,
+    the writer converts the data. Returns how many were converted."""
     import onnx
-    from onnx import helper, numpy_helper
+    from onnx import helper
 
-    proto = onnx.load(str(path))
     graph = proto.graph
     readers: dict[str, list[Any]] = {}
     for node in graph.node:
@@ -180,16 +254,14 @@ def half_embeddings(path: Path, min_elements: int = 4096) -> int:
             readers.setdefault(name, []).append(node)
     converted = 0
     casts: dict[int, Any] = {}
-    for tensor in list(graph.initializer):
+    for tensor in graph.initializer:
         users = readers.get(tensor.name, [])
         big = (tensor.data_type == onnx.TensorProto.FLOAT and "embed" in tensor.name
                and np.prod(tensor.dims) >= min_elements)
         if not big or not users or any(u.op_type != "Gather" or u.input[0] != tensor.name
                                        for u in users):
             continue
-        half = numpy_helper.from_array(numpy_helper.to_array(tensor).astype(np.float16),
-                                       tensor.name)
-        tensor.CopyFrom(half)
+        tensor.data_type = onnx.TensorProto.FLOAT16
         for gather in users:
             wide = gather.output[0]
             gather.output[0] = wide + "_fp16"
@@ -197,56 +269,48 @@ def half_embeddings(path: Path, min_elements: int = 4096) -> int:
                                                  to=onnx.TensorProto.FLOAT,
                                                  name=(gather.name or wide) + "_to_fp32")
         converted += 1
-    if converted:  # each Cast right after its Gather keeps the node order topological
-        nodes = []
-        for node in graph.node:
-            nodes.append(node)
-            if id(node) in casts:
-                nodes.append(casts[id(node)])
-        copies = [onnx.NodeProto() for _ in nodes]
-        for copy, node in zip(copies, nodes, strict=True):
-            copy.CopyFrom(node)
-        del graph.node[:]
-        graph.node.extend(copies)
-        save_onnx(proto, path)
+    if not converted:
+        return 0
+    nodes = []  # each Cast right after its Gather keeps the node order topological
+    for node in graph.node:
+        nodes.append(node)
+        if id(node) in casts:
+            nodes.append(casts[id(node)])
+    copies = [onnx.NodeProto() for _ in nodes]
+    for copy, node in zip(copies, nodes, strict=True):
+        copy.CopyFrom(node)
+    del graph.node[:]
+    graph.node.extend(copies)
     return converted
 
 
 def to_fp16(proto: Any) -> Any:
-    """fp16 weights, compute, K/V and logits (the engine reads the dtype from the graph)."""
-    from onnxruntime.transformers.float16 import convert_float_to_float16
+    """fp16 weights, compute, K/V and logits (the engine reads the dtype from the graph), on a
+    graph whose initializers are detached: only their dtype changes here, `write_model` converts
+    the data."""
+    from onnx import helper
+    from onnxruntime.transformers import float16
 
-    return convert_float_to_float16(proto, keep_io_types=False, disable_shape_infer=True)
+    def value_info(tensor: Any) -> Any:  # the library's own reads the (absent) data for a shape
+        return helper.make_tensor_value_info(tensor.name, tensor.data_type, list(tensor.dims))
 
-
-def save_onnx(proto: Any, dst: Path) -> None:
-    """Save, with the weights in `model.onnx.data` when the model is large."""
-    import onnx
-
-    onnx.save_model(proto, str(dst), save_as_external_data=_is_large(proto),
-                    all_tensors_to_one_file=True, location=dst.name + ".data", size_threshold=1024)
-
-
-def _is_large(proto: Any) -> bool:
+    original = float16.make_value_info_from_tensor
+    float16.make_value_info_from_tensor = value_info
     try:
-        return proto.ByteSize() > EXTERNAL_DATA_BYTES
-    except ValueError:  # protobuf refuses to size messages over 2 GB
-        return True
+        return float16.convert_float_to_float16(proto, keep_io_types=False,
+                                                disable_shape_infer=True)
+    finally:
+        float16.make_value_info_from_tensor = original
 
 
-def _large(path: Path) -> bool:
-    size = sum(p.stat().st_size for p in path.parent.iterdir() if p.is_file())
-    return size > EXTERNAL_DATA_BYTES
-
-
-def build_spec(ckpt: Checkpoint, model: Any, model_dir: Path, dtype: str, name: str | None,
+def build_spec(ckpt: Checkpoint, config: Any, model_dir: Path, dtype: str, name: str | None,
                prompt_format: dict[str, str] | None) -> ModelSpec:
     """The `codeflow-model.json` for an exported checkpoint."""
     from tokenizers import Tokenizer
 
     from inference.export.formats import detect_format
 
-    cfg = model.config
+    cfg = config
     tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     fmt, special = detect_format(tok, ckpt.family)
     eos_ids = eos_token_ids(ckpt)
@@ -297,18 +361,23 @@ def probe_ids(model_dir: Path, vocab_size: int, steps: int = 24) -> list[int]:
     return text_ids[:steps] + [int(i) for i in rng.integers(0, vocab_size, size=8)]
 
 
-def verify_model(model: Any, model_dir: Path, dtype: str) -> tuple[float, float]:
-    """Compare ONNX and PyTorch logits on a probe; raise `ExportMismatch` when off."""
+def reference_logits(model: Any, ids: list[int]) -> np.ndarray:
+    """PyTorch logits [T, V] (float32) of the probe: the reference the ONNX graph must match."""
     import torch
 
-    from inference.engine.session import OrtSession
-
-    ids = probe_ids(model_dir, int(model.config.vocab_size))
     with torch.no_grad():
         out = model(torch.tensor([ids]))
-        ref = getattr(out, "logits", out)[0].float().numpy()
+    return getattr(out, "logits", out)[0].float().numpy()
+
+
+def verify_logits(ref: np.ndarray, ids: list[int], model_dir: Path, dtype: str
+                  ) -> tuple[float, float]:
+    """Compare ONNX logits with the PyTorch reference; raise `ExportMismatch` when off."""
+    from inference.engine.session import OrtSession
+
     session = OrtSession.open(model_dir / MODEL_ONNX, provider="auto" if dtype == "fp16" else "cpu")
     got = session.logits_of(ids, split=len(ids) // 2)
+    del session
     diff = float(np.abs(got - ref).max())
     top1 = float((got.argmax(-1) == ref.argmax(-1)).mean())
     ok = within_tolerance(got, ref, dtype) and top1 >= MIN_TOP1.get(dtype, 0.0)

@@ -21,12 +21,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"codeflow export needs the export extra ({exc}): {pip_install('export')}",
               file=sys.stderr)
         return 1
+    progress = logging.StreamHandler(sys.stderr)  # the long phases, with elapsed time
+    progress.setFormatter(logging.Formatter("%(message)s"))
+    exporter = logging.getLogger("inference.export")
+    exporter.addHandler(progress)
+    level, exporter.level = exporter.level, logging.INFO
     try:
         result = export_model(args.hf_dir, args.out_dir, dtype=args.dtype,
                               verify=not args.no_verify)
     except ModelDirError as exc:
         print(f"codeflow export: {exc}", file=sys.stderr)
         return 1
+    finally:
+        exporter.removeHandler(progress)
+        exporter.setLevel(level)
     check = "not verified" if args.no_verify else (
         f"max abs logit diff {result.max_abs_diff:.2e}, top-1 agreement "
         f"{result.top1_agreement:.3f} (rule for {args.dtype}: {RULE[args.dtype]})")
