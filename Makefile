@@ -43,7 +43,7 @@ demo: setup
 	$(VENV)/bin/codeflow demo
 
 lint: setup
-	$(VENV)/bin/ruff check lsp_server context inference tests bench
+	$(VENV)/bin/ruff check lsp_server actions context inference tests bench
 
 bench: setup llamacpp
 	for b in index history context_eval prefix_stability inference completion model_eval remote \
