@@ -18,7 +18,8 @@ from pathlib import Path
 
 from .diffs import code_block, replace_region
 from .lines import lsp_lines
-from .outline import defines
+from .locate import called_names, function_region, workspace_definition
+from .outline import defines, language_of
 from .regions import Region, enclosing_function, function_named, region_text
 from .reports import Failure
 
@@ -130,13 +131,37 @@ def _module_files(root: Path, test_path: str, module: str) -> list[str]:
 
 def find_target(root: Path, failure: Failure, read: Callable[[str], str]) -> Target:
     """The function to rewrite for `failure` (the test function itself when nothing else fits)."""
+    python = language_of(failure.test_path) in (None, "python")
     deep = failure.deepest
     if deep is not None and deep.inside and deep.path != failure.test_path:
         text = read(deep.path)
-        region = enclosing_function(text, deep.line)
+        region = _function_around(deep.path, text, deep.line)
         if region is not None:
             return Target(deep.path, region, text)
     test_text = read(failure.test_path)
+    test_region = _function_around(failure.test_path, test_text, failure.test_line)
+    found = (
+        _python_callee(root, failure, test_text, read)
+        if python
+        else _callee(root, failure, test_text, read, test_region)
+    )
+    if found is not None:
+        return found
+    if test_region is None:
+        lines = lsp_lines(test_text)
+        test_region = Region(0, max(len(lines) - 1, 0), "", "")
+    return Target(failure.test_path, test_region, test_text)
+
+
+def _function_around(path: str, text: str, line: int) -> Region | None:
+    if language_of(path) in (None, "python"):
+        return enclosing_function(text, line)
+    return function_region(path, text, line)
+
+
+def _python_callee(
+    root: Path, failure: Failure, test_text: str, read: Callable[[str], str]
+) -> Target | None:
     for name in _called_names(test_text, failure.test_line):
         for module in _imported_from(test_text, name):
             for path in _module_files(root, failure.test_path, module):
@@ -144,26 +169,33 @@ def find_target(root: Path, failure: Failure, read: Callable[[str], str]) -> Tar
                 region = function_named(text, name)
                 if region is not None:
                     return Target(path, region, text)
-    region = enclosing_function(test_text, failure.test_line)
-    if region is None:
-        lines = lsp_lines(test_text)
-        region = Region(0, max(len(lines) - 1, 0), "", "")
-    return Target(failure.test_path, region, test_text)
+    return None
+
+
+def _callee(
+    root: Path, failure: Failure, test_text: str, read: Callable[[str], str], test: Region | None
+) -> Target | None:
+    for name in called_names(test_text, failure.test_line):
+        found = workspace_definition(root, failure.test_path, name, read, test)
+        if found is not None:
+            return Target(*found)
+    return None
 
 
 def fix_messages(failure: Failure, test_source: str, target: Target, flow: str) -> list[dict]:
     """The chat messages asking for a fixed version of the target function."""
     r = target.region
     tb = "\n".join(failure.traceback.splitlines()[-40:])
+    fence = language_of(target.path) or "python"
     user = (
         f"The test `{failure.node_id}` fails:\n```\n{failure.message}\n\n{tb}\n```\n\n"
-        f"The test (`{failure.test_path}`):\n```python\n{test_source.rstrip()}\n```\n\n"
+        f"The test (`{failure.test_path}`):\n```{fence}\n{test_source.rstrip()}\n```\n\n"
         f"The code under test (`{target.path}`, lines {r.start_line + 1}-{r.end_line + 1}):\n"
-        f"```python\n{region_text(target.text, r).rstrip()}\n```\n\n"
+        f"```{fence}\n{region_text(target.text, r).rstrip()}\n```\n\n"
         "How this code changed recently (most likely what broke it):\n"
         f"```diff\n{flow.rstrip() or 'no recorded changes'}\n```\n\n"
         f"Fix `{r.name or target.path}` so that the test passes; keep its name and signature. "
-        "Reply with the whole fixed function in one ```python code block."
+        f"Reply with the whole fixed function in one ```{fence} code block."
     )
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
@@ -195,7 +227,7 @@ def patch(target: Target, answer: str) -> tuple[str | None, str]:
 
 
 
-def failing_test_source(test_text: str, line: int) -> str:
+def failing_test_source(test_text: str, line: int, path: str = "test.py") -> str:
     """The failing test's function, else the whole test file."""
-    region = enclosing_function(test_text, line)
+    region = _function_around(path, test_text, line)
     return region_text(test_text, region) if region else test_text

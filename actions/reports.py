@@ -24,6 +24,7 @@ __all__ = [
     "node_id_of",
     "parse_frames",
     "parse_junit",
+    "relative",
 ]
 
 OUTSIDE_DIRS = {".venv", "venv", "site-packages", "node_modules", ".tox", ".git"}
@@ -53,6 +54,8 @@ class Outcome:
     status: str
     message: str
     traceback: str
+    frames: tuple[Frame, ...] | None = None  # outermost first; None: read from `traceback`
+    test_line: int | None = None  # the failing line in the test, when the runner says
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ def node_id_of(classname: str, name: str, base: Path) -> tuple[str, str | None]:
     return "::".join([*parts, name]), None
 
 
-def _relative(path: str, base: Path) -> tuple[str, bool]:
+def relative(path: str, base: Path) -> tuple[str, bool]:
     p = Path(path)
     full = (p if p.is_absolute() else base / p).resolve()
     try:
@@ -115,7 +118,7 @@ def parse_frames(traceback: str, base: Path) -> list[Frame]:
     """The `path:line:` entries of a pytest traceback, outermost first."""
     frames = []
     for m in FRAME.finditer(traceback):
-        path, inside = _relative(m.group("path"), base)
+        path, inside = relative(m.group("path"), base)
         frames.append(Frame(path, int(m.group("line")) - 1, inside))
     return frames
 
@@ -133,14 +136,17 @@ def failure_of(outcome: Outcome, base: Path) -> Failure | None:
     """Locate a failed/errored outcome; None for passed/skipped or an unlocatable one."""
     if outcome.status not in ("failed", "error"):
         return None
-    frames = parse_frames(outcome.traceback, base)
+    given = outcome.frames
+    frames = list(given) if given is not None else parse_frames(outcome.traceback, base)
     test_path = outcome.test_path or next(
         (f.path for f in frames if f.inside and Path(f.path).name.startswith("test")), None
     )
     if test_path is None:
         return None
     in_test = [f for f in frames if f.path == test_path]
-    test_line = in_test[-1].line if in_test else _def_line(base, test_path, outcome.name)
+    test_line = outcome.test_line
+    if test_line is None:
+        test_line = in_test[-1].line if in_test else _def_line(base, test_path, outcome.name)
     inside = [f for f in frames if f.inside]
     deepest = inside[-1] if inside else None
     if deepest is not None and (deepest.path, deepest.line) == (test_path, test_line):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from .cargo import cargo_command, cargo_env, is_cargo_project, parse_cargo
 from .interpreter import Interpreter, NoInterpreter, child_env, concrete, resolve
 from .reports import NotJUnit, Outcome, parse_junit
 
@@ -33,6 +34,7 @@ __all__ = [
     "build_command",
     "interpreter",
     "is_python_project",
+    "native_runner",
     "run_tests",
     "runs_with",
     "scratch_python",
@@ -40,6 +42,7 @@ __all__ = [
 ]
 
 PLACEHOLDER = "{junitxml}"
+NATIVE_SAID = {"cargo": "cargo test (Cargo.toml in the workspace)"}
 PROJECT_MARKERS = (
     "pyproject.toml",
     "setup.py",
@@ -92,6 +95,16 @@ def is_python_project(root: Path) -> bool:
     return any(root.glob("*.py")) or any((root / "tests").glob("*.py"))
 
 
+def native_runner(config: TestSettings, root: Path) -> str | None:
+    """The test runner of a workspace that is not a Python project, when codeflow knows it
+    (`cargo`), else None (pytest, or the `tests.command` setting, decide)."""
+    if uses_command(config) or is_python_project(root):
+        return None
+    if is_cargo_project(root):
+        return "cargo"
+    return None
+
+
 def uses_command(config: TestSettings) -> bool:
     """Whether the `tests.command` setting replaces the default pytest run."""
     return bool(config.command.strip())
@@ -109,6 +122,9 @@ def runs_with(config: TestSettings, root: Path) -> str:
     """What runs the tests of `root`, in words (output channel, doctor)."""
     if uses_command(config):
         return f"{config.command.strip()} (codeflow.tests.command)"
+    native = native_runner(config, root)
+    if native is not None:
+        return NATIVE_SAID[native]
     try:
         return interpreter(config, root).describe()
     except CommandError as exc:
@@ -213,6 +229,8 @@ async def run_tests(
     """Run the test command in `cwd` (default: `root`) and read its JUnit XML report. The
     default run uses `python`, else the interpreter resolved for `root` (the workspace)."""
     base = cwd or root
+    if native_runner(config, base) == "cargo":
+        return await _run_native(base, config, targets, cargo_command(targets), cargo_env())
     with tempfile.TemporaryDirectory(prefix="codeflow-junit-") as tmp:
         junit = Path(tmp) / "report.xml"
         try:
@@ -253,3 +271,19 @@ def _no_report(rc: int | None, output: str) -> str:
         "codeflow.tests.command where the report should go"
     )
 
+
+async def _run_native(
+    base: Path, config: TestSettings, targets: Sequence[str], argv: list[str], env: dict[str, str]
+) -> RunResult:
+    """Run a runner whose own output is its report (`cargo test`) and read it."""
+    said = NATIVE_SAID["cargo"]
+    t0 = time.monotonic()
+    rc, output, problem = await _execute(argv, base, float(config.timeout_s), env)
+    seconds = round(time.monotonic() - t0, 3)
+    if problem:
+        return RunResult(False, f"codeflow: {problem}", seconds=seconds, runs_with=said)
+    outcomes = parse_cargo(output, base)
+    if not outcomes and rc:
+        message = f"codeflow: the test command failed (exit {rc}): {_last_line(output)}"
+        return RunResult(False, message, seconds=seconds, returncode=rc, runs_with=said)
+    return RunResult(True, "", tuple(outcomes), seconds, rc, said)

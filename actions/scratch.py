@@ -25,7 +25,9 @@ def scratch_copy(root: Path) -> Path:
     """A temp copy of the workspace without VCS, virtualenv and cache dirs; returns its root."""
     tmp = Path(tempfile.mkdtemp(prefix="codeflow-fix-"))
     dest = tmp / root.name
-    shutil.copytree(root, dest, symlinks=True, ignore=shutil.ignore_patterns(*SCRATCH_IGNORE))
+    cargo = ("target",) if (root / "Cargo.toml").is_file() else ()  # the crate's build output
+    ignore = shutil.ignore_patterns(*SCRATCH_IGNORE, *cargo)
+    shutil.copytree(root, dest, symlinks=True, ignore=ignore)
     return dest
 
 

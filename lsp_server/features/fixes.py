@@ -131,7 +131,9 @@ async def fix_failing_test(
     read = reader(ls, root)
     target = await ls.cpu.run(find_target, root, failure, read)
     test_text = read(failure.test_path)
-    test_source = await ls.cpu.run(failing_test_source, test_text, failure.test_line)
+    test_source = await ls.cpu.run(
+        failing_test_source, test_text, failure.test_line, failure.test_path
+    )
     flow = await ls.cpu.run(code_flow, ls, target)
     messages = fix_messages(failure, test_source, target, flow)
     python = await _python(ls, root)

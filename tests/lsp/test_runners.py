@@ -1,0 +1,62 @@
+"""Test runners beyond pytest against a real server and real toolchains: a failing `cargo test`
+becomes a diagnostic at the assertion line, "Fix failing test" asks the scripted model, and only
+the candidate that makes the test pass (re-run alone in a scratch copy) is applied; the
+workspace's files are untouched until the edit is applied."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from pytest_lsp import LanguageClient
+
+from actions.cargo import cargo_command
+from tests.unit.actions.runner_fixtures import (
+    GOOD_RUST_MEAN,
+    WRONG_RUST_MEAN,
+    fenced,
+    make_runner_workspace,
+)
+
+from .conftest import init_params
+from .test_actions import FIX, actions, changes, command, open_doc, prompts, scripted, write_script
+
+__all__ = ["scripted"]  # the fixture, shared with test_actions
+
+TRUSTED = {"tests": {"trusted": True, "fixCandidates": 3}}
+
+
+def _digest(root: Path) -> str:
+    sources = sorted(root.glob("src/*.rs"))
+    return hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()
+
+
+@pytest.mark.skipif(not Path(cargo_command()[0]).exists(), reason="cargo is not installed")
+async def test_a_failing_cargo_test_is_fixed_by_the_verified_candidate(
+    scripted: LanguageClient, tmp_path: Path
+) -> None:
+    ws = make_runner_workspace("cargo", tmp_path / "calc")
+    write_script(fenced(WRONG_RUST_MEAN, "rust"), fenced(GOOD_RUST_MEAN, "rust"))
+    await scripted.initialize_session(init_params(ws, TRUSTED))
+    result = await command(scripted, "codeflow.runTests")
+    assert (result["ran"], result["passed"], result["failed"]) == (True, 1, 1)
+    lib_uri = (ws / "src/lib.rs").as_uri()
+    [diag] = scripted.diagnostics[lib_uri]
+    assert (diag.range.start.line, diag.code) == (20, "tests::mean_of_three")
+    assert "left: 6.0 right: 4.0" in diag.message
+    open_doc(scripted, ws / "src/lib.rs")
+    before = _digest(ws)
+
+    listed = await actions(scripted, lib_uri, 20, [diag])
+    assert listed[0].title == FIX
+    resolved = await scripted.code_action_resolve_async(listed[0])
+    assert resolved.title == f"{FIX} (verified: test passes)"
+    [(uri, [edit])] = changes(resolved.edit).items()
+    assert uri == lib_uri
+    assert (edit.start_line, edit.text) == (5, "")
+    assert _digest(ws) == before
+    sent = prompts()
+    assert len(sent) == 2
+    assert "```rust\npub fn mean(values: &[f64]) -> f64 {" in sent[0]["prompt"]
+    assert "assert_eq!(mean(&[2.0, 4.0, 6.0]), 4.0);" in sent[0]["prompt"]

@@ -1,0 +1,29 @@
+"""Real failing-test fixtures for the runners beyond pytest (tests/data/runners/<runner>)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+RUNNERS = Path(__file__).resolve().parents[2] / "data" / "runners"
+GOOD_RUST_MEAN = """pub fn mean(values: &[f64]) -> f64 {
+    let count = values.len();
+    total(values) / count as f64
+}
+"""
+WRONG_RUST_MEAN = """pub fn mean(values: &[f64]) -> f64 {
+    let count = values.len() + 1;
+    total(values) / count as f64
+}
+"""
+
+
+def make_runner_workspace(runner: str, dest: Path) -> Path:
+    """A copy of the `runner` fixture at `dest`."""
+    shutil.copytree(RUNNERS / runner, dest)
+    return dest
+
+
+def fenced(code: str, language: str) -> str:
+    """A model answer holding `code` in a fenced block of `language`."""
+    return f"Here is the fix:\n```{language}\n{code}```\n"
