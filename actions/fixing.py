@@ -175,10 +175,12 @@ def _python_callee(
 def _callee(
     root: Path, failure: Failure, test_text: str, read: Callable[[str], str], test: Region | None
 ) -> Target | None:
-    for name in called_names(test_text, failure.test_line):
-        found = workspace_definition(root, failure.test_path, name, read, test)
-        if found is not None:
-            return Target(*found)
+    first = test.start_line if test is not None else failure.test_line
+    for line in range(failure.test_line, first - 1, -1):  # the failing line, then the ones above
+        for name in called_names(test_text, line):
+            found = workspace_definition(root, failure.test_path, name, read, test)
+            if found is not None:
+                return Target(*found)
     return None
 
 

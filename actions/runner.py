@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .cargo import cargo_command, cargo_env, is_cargo_project, parse_cargo
+from .gotest import go_command, is_go_project, parse_go
 from .interpreter import Interpreter, NoInterpreter, child_env, concrete, resolve
 from .reports import NotJUnit, Outcome, parse_junit
 
@@ -42,7 +43,10 @@ __all__ = [
 ]
 
 PLACEHOLDER = "{junitxml}"
-NATIVE_SAID = {"cargo": "cargo test (Cargo.toml in the workspace)"}
+NATIVE_SAID = {
+    "cargo": "cargo test (Cargo.toml in the workspace)",
+    "go": "go test -json (go.mod in the workspace)",
+}
 PROJECT_MARKERS = (
     "pyproject.toml",
     "setup.py",
@@ -97,11 +101,13 @@ def is_python_project(root: Path) -> bool:
 
 def native_runner(config: TestSettings, root: Path) -> str | None:
     """The test runner of a workspace that is not a Python project, when codeflow knows it
-    (`cargo`), else None (pytest, or the `tests.command` setting, decide)."""
+    (`cargo`, `go`), else None (pytest, or the `tests.command` setting, decide)."""
     if uses_command(config) or is_python_project(root):
         return None
     if is_cargo_project(root):
         return "cargo"
+    if is_go_project(root):
+        return "go"
     return None
 
 
@@ -229,8 +235,9 @@ async def run_tests(
     """Run the test command in `cwd` (default: `root`) and read its JUnit XML report. The
     default run uses `python`, else the interpreter resolved for `root` (the workspace)."""
     base = cwd or root
-    if native_runner(config, base) == "cargo":
-        return await _run_native(base, config, targets, cargo_command(targets), cargo_env())
+    native = native_runner(config, base)
+    if native is not None:
+        return await _run_native(native, base, config, targets)
     with tempfile.TemporaryDirectory(prefix="codeflow-junit-") as tmp:
         junit = Path(tmp) / "report.xml"
         try:
@@ -273,16 +280,20 @@ def _no_report(rc: int | None, output: str) -> str:
 
 
 async def _run_native(
-    base: Path, config: TestSettings, targets: Sequence[str], argv: list[str], env: dict[str, str]
+    native: str, base: Path, config: TestSettings, targets: Sequence[str]
 ) -> RunResult:
-    """Run a runner whose own output is its report (`cargo test`) and read it."""
-    said = NATIVE_SAID["cargo"]
+    """Run a runner whose own output is its report (`cargo test`, `go test -json`)."""
+    said = NATIVE_SAID[native]
+    if native == "cargo":
+        argv, env, parse = cargo_command(targets), cargo_env(), parse_cargo
+    else:
+        argv, env, parse = go_command(targets), dict(os.environ), parse_go
     t0 = time.monotonic()
     rc, output, problem = await _execute(argv, base, float(config.timeout_s), env)
     seconds = round(time.monotonic() - t0, 3)
     if problem:
         return RunResult(False, f"codeflow: {problem}", seconds=seconds, runs_with=said)
-    outcomes = parse_cargo(output, base)
+    outcomes = parse(output, base)
     if not outcomes and rc:
         message = f"codeflow: the test command failed (exit {rc}): {_last_line(output)}"
         return RunResult(False, message, seconds=seconds, returncode=rc, runs_with=said)

@@ -27,3 +27,13 @@ def make_runner_workspace(runner: str, dest: Path) -> Path:
 def fenced(code: str, language: str) -> str:
     """A model answer holding `code` in a fenced block of `language`."""
     return f"Here is the fix:\n```{language}\n{code}```\n"
+GOOD_GO_MEAN = """func Mean(values []float64) float64 {
+\tcount := len(values)
+\treturn Total(values) / float64(count)
+}
+"""
+WRONG_GO_MEAN = """func Mean(values []float64) float64 {
+\tcount := len(values) + 1
+\treturn Total(values) / float64(count)
+}
+"""
