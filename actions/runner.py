@@ -27,6 +27,7 @@ from .cargo import cargo_command, cargo_env, is_cargo_project, parse_cargo
 from .gotest import go_command, is_go_project, parse_go
 from .interpreter import Interpreter, NoInterpreter, child_env, concrete, resolve
 from .reports import NotJUnit, Outcome, parse_junit
+from .vitest import is_vitest_project, parse_vitest, vitest_command
 
 __all__ = [
     "CommandError",
@@ -46,6 +47,7 @@ PLACEHOLDER = "{junitxml}"
 NATIVE_SAID = {
     "cargo": "cargo test (Cargo.toml in the workspace)",
     "go": "go test -json (go.mod in the workspace)",
+    "vitest": "vitest run (package.json in the workspace)",
 }
 PROJECT_MARKERS = (
     "pyproject.toml",
@@ -101,13 +103,15 @@ def is_python_project(root: Path) -> bool:
 
 def native_runner(config: TestSettings, root: Path) -> str | None:
     """The test runner of a workspace that is not a Python project, when codeflow knows it
-    (`cargo`, `go`), else None (pytest, or the `tests.command` setting, decide)."""
+    (`cargo`, `go`, `vitest`), else None (pytest, or the `tests.command` setting, decide)."""
     if uses_command(config) or is_python_project(root):
         return None
     if is_cargo_project(root):
         return "cargo"
     if is_go_project(root):
         return "go"
+    if is_vitest_project(root):
+        return "vitest"
     return None
 
 
@@ -284,17 +288,37 @@ async def _run_native(
 ) -> RunResult:
     """Run a runner whose own output is its report (`cargo test`, `go test -json`)."""
     said = NATIVE_SAID[native]
-    if native == "cargo":
-        argv, env, parse = cargo_command(targets), cargo_env(), parse_cargo
-    else:
-        argv, env, parse = go_command(targets), dict(os.environ), parse_go
-    t0 = time.monotonic()
-    rc, output, problem = await _execute(argv, base, float(config.timeout_s), env)
-    seconds = round(time.monotonic() - t0, 3)
-    if problem:
-        return RunResult(False, f"codeflow: {problem}", seconds=seconds, runs_with=said)
-    outcomes = parse(output, base)
+    with tempfile.TemporaryDirectory(prefix="codeflow-report-") as tmp:
+        report = Path(tmp) / "report.xml"
+        if native == "cargo":
+            argv, env = cargo_command(targets), cargo_env()
+        elif native == "go":
+            argv, env = go_command(targets), dict(os.environ)
+        else:
+            argv, env = vitest_command(base, report, targets), dict(os.environ)
+        t0 = time.monotonic()
+        rc, output, problem = await _execute(argv, base, float(config.timeout_s), env)
+        seconds = round(time.monotonic() - t0, 3)
+        if problem:
+            return RunResult(False, f"codeflow: {problem}", seconds=seconds, runs_with=said)
+        try:
+            outcomes = _native_outcomes(native, output, report, base)
+        except NotJUnit as exc:
+            message = f"codeflow: {exc}"
+            return RunResult(False, message, seconds=seconds, returncode=rc, runs_with=said)
     if not outcomes and rc:
         message = f"codeflow: the test command failed (exit {rc}): {_last_line(output)}"
         return RunResult(False, message, seconds=seconds, returncode=rc, runs_with=said)
     return RunResult(True, "", tuple(outcomes), seconds, rc, said)
+
+
+def _native_outcomes(native: str, output: str, report: Path, base: Path) -> list[Outcome]:
+    if native == "cargo":
+        return parse_cargo(output, base)
+    if native == "go":
+        return parse_go(output, base)
+    try:
+        xml = report.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return []
+    return parse_vitest(xml, base)
