@@ -36,6 +36,7 @@ __all__ = [
     "definitions",
     "defines",
     "language_of",
+    "doc_edit",
     "doc_from_answer",
     "place_doc",
     "region_at",
@@ -254,6 +255,8 @@ def doc_from_answer(answer: str) -> str:
     out = []
     for line in raw.strip().splitlines():
         s = line.strip()
+        if s.startswith("```"):
+            continue  # the fence of an empty or unclosed block
         for mark in ('"""', "'''", "/**", "*/", "///", "//!", "//", "/*"):
             s = s.replace(mark, "") if mark in ('"""', "'''", "*/") else s.removeprefix(mark)
         s = s.strip()
@@ -300,3 +303,11 @@ def defines(code: str, path: str, name: str) -> bool:
     if language is None or language == "python":
         return defined_name(code) == name
     return any(d.region.name == name for d in definitions(code, language))
+
+
+def doc_edit(text: str, language: str, line: int, answer: str) -> str | None:
+    """`text` with a model answer's documentation placed above the definition at `line` (None
+    when there is no definition there or no text in the answer)."""
+    found = definition_at(definitions(text, language), line)
+    doc = doc_from_answer(answer)
+    return place_doc(text, found, doc) if found is not None and doc else None

@@ -26,8 +26,9 @@ from .. import convert
 from ..server import CodeflowServer  # runtime import: pygls resolves command annotations
 from . import fixes
 from . import tests as test_feature
+from .explain import explain
 from .fix_actions import FIX_TEST_TITLE, candidate_actions, fix_failing_test_command
-from .resolve import explain, resolve
+from .resolve import resolve
 
 KINDS = [
     types.CodeActionKind.QuickFix,

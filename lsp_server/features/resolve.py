@@ -21,11 +21,8 @@ from actions.diffs import code_block, code_block_text
 from actions.fixing import SYSTEM, Target, patch
 from actions.outline import (
     DOC_STYLE,
-    definition_at,
-    definitions,
-    doc_from_answer,
+    doc_edit,
     language_of,
-    place_doc,
     region_at,
 )
 from actions.regions import Region, region_text
@@ -44,14 +41,14 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Any, dict[str, Any], CancelToken, Progress], Awaitable[Resolved]]
 
 
-def _document(ls: CodeflowServer, uri: str) -> tuple[Path, str, str]:
+def document(ls: CodeflowServer, uri: str) -> tuple[Path, str, str]:
     """(file, workspace path, current text) of `uri`, confined to the workspace."""
     path = edits.confine(ls.root, uri)
     rel = ls.path_of(uri) or path.name
     return path, rel, edits.current_text(ls, uri, path)
 
 
-def _code_prompt(rel: str, text: str, region: Region) -> str:
+def code_prompt(rel: str, text: str, region: Region) -> str:
     what = (
         f"`{region.name}`"
         if region.name
@@ -65,11 +62,11 @@ async def _rewrite(
     ls: CodeflowServer, data: dict[str, Any], token: CancelToken, ask: str
 ) -> Resolved:
     uri = str(data["uri"])
-    _, rel, text = _document(ls, uri)
+    _, rel, text = document(ls, uri)
     region = await ls.cpu.run(region_at, rel, text, int(data.get("line", 0)))
     messages = [
         {"role": "system", "content": SYSTEM},
-        {"role": "user", "content": _code_prompt(rel, text, region) + ask},
+        {"role": "user", "content": code_prompt(rel, text, region) + ask},
     ]
     answer = await ask_async(ls, messages, (rel, text, region.start_line), token)
     new_text, why = await ls.cpu.run(patch, Target(rel, region, text), answer)
@@ -102,20 +99,13 @@ async def _resolve_docstring(
     return await _rewrite(ls, data, token, ask)
 
 
-def _doc_edit(text: str, language: str, line: int, answer: str) -> str | None:
-    """`text` with the answer's documentation placed above the definition at `line`."""
-    found = definition_at(definitions(text, language), line)
-    doc = doc_from_answer(answer)
-    return place_doc(text, found, doc) if found is not None and doc else None
-
-
 async def _doc_comment(
     ls: CodeflowServer, data: dict, token: CancelToken, language: str
 ) -> Resolved:
     """Documentation for a definition outside Python: the model writes the text, the comment
     goes into the language's slot (JSDoc, `///`, `//`, Javadoc, `/** */`)."""
     uri, line = str(data["uri"]), int(data.get("line", 0))
-    _, rel, text = _document(ls, uri)
+    _, rel, text = document(ls, uri)
     region = await ls.cpu.run(region_at, rel, text, line)
     ask = (
         f"Write {DOC_STYLE[language]} for `{data.get('name')}`: what it does, its parameters "
@@ -123,10 +113,10 @@ async def _doc_comment(
     )
     messages = [
         {"role": "system", "content": SYSTEM},
-        {"role": "user", "content": _code_prompt(rel, text, region) + ask},
+        {"role": "user", "content": code_prompt(rel, text, region) + ask},
     ]
     answer = await ask_async(ls, messages, (rel, text, region.start_line), token)
-    new_text = await ls.cpu.run(_doc_edit, text, language, line, answer)
+    new_text = await ls.cpu.run(doc_edit, text, language, line, answer)
     if new_text is None:
         show(ls, types.MessageType.Warning, "codeflow: the answer has no documentation")
         return None, None
@@ -136,7 +126,7 @@ async def _doc_comment(
 
 async def _resolve_test(ls: CodeflowServer, data: dict, token: CancelToken, _p: Any) -> Resolved:
     uri = str(data["uri"])
-    path, rel, text = _document(ls, uri)
+    path, rel, text = document(ls, uri)
     region = await ls.cpu.run(region_at, rel, text, int(data.get("line", 0)))
     module = Path(rel).with_suffix("").as_posix().replace("/", ".")
     language = language_of(rel) or "python"
@@ -152,7 +142,7 @@ async def _resolve_test(ls: CodeflowServer, data: dict, token: CancelToken, _p: 
         )
     messages = [
         {"role": "system", "content": SYSTEM},
-        {"role": "user", "content": _code_prompt(rel, text, region) + ask},
+        {"role": "user", "content": code_prompt(rel, text, region) + ask},
     ]
     answer = await ask_async(ls, messages, (rel, text, region.start_line), token)
     code = code_block(answer)
@@ -206,33 +196,3 @@ async def resolve(ls: CodeflowServer, action: types.CodeAction) -> types.CodeAct
     if title:
         action.title = title
     return action
-
-
-async def explain(ls: CodeflowServer, arg: dict[str, Any]) -> dict[str, str]:
-    """Explain the function at `arg` (`{uri, line}`); the answer is shown and returned."""
-    uri = str(arg.get("uri", ""))
-    try:
-        _, rel, text = _document(ls, uri)
-    except OutsideWorkspace as exc:
-        raise JsonRpcInvalidParams(f"codeflow: {exc}") from exc
-    region = await ls.cpu.run(region_at, rel, text, int(arg.get("line", 0)))
-    messages = [
-        {"role": "system", "content": "You are codeflow, a concise code explainer. Use Markdown."},
-        {
-            "role": "user",
-            "content": _code_prompt(rel, text, region)
-            + "Explain what this code does, its inputs and outputs, and any pitfalls.",
-        },
-    ]
-    token = CancelToken()
-    async with Progress(ls, "codeflow: explaining"):
-        try:
-            answer = await ask_async(ls, messages, (rel, text, region.start_line), token)
-        except Cancelled as exc:
-            raise convert.request_cancelled(str(exc)) from exc
-        except ModelUnavailable as exc:
-            raise JsonRpcInvalidParams(str(exc)) from exc
-    show(ls, types.MessageType.Info, answer.strip())
-    return {"markdown": answer.strip()}
-
-

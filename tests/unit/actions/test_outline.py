@@ -10,6 +10,7 @@ from actions.outline import (
     definition_at,
     definition_named,
     definitions,
+    doc_edit,
     doc_from_answer,
     language_of,
     place_doc,
@@ -194,3 +195,14 @@ def test_languages_of_paths() -> None:
     assert [language_of(p) for p in ("a.ts", "b.rs", "c.go", "D.java", "e.cpp", "f.txt")] == [
         "typescript", "rust", "go", "java", "cpp", None,
     ]
+
+
+def test_doc_edit_places_an_answers_doc_above_the_definition_at_a_line() -> None:
+    new = doc_edit(TS, "typescript", 8, "```ts\n/** Mean of values. */\n```")
+    assert new is not None
+    assert new.splitlines()[7:9] == [
+        "  /** Mean of values. */",
+        "  mean(values: number[]): number {",
+    ]
+    assert doc_edit(TS, "typescript", 8, "```\n```") is None
+    assert doc_edit("\n\n", "typescript", 0, "Doc.") is None
