@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # (never both: see README, "A GPU").
 EXTRAS ?= cpu,export,train,dev,bench
 
-.PHONY: setup test demo lint bench soak clean llamacpp vscode nvim-test code-server
+.PHONY: setup test demo lint bench soak clean llamacpp vscode nvim-test code-server runner-fixtures
 
 # llama.cpp's server (llama-cpp-python, compiled from its sdist) for the remote-backend tests.
 # The first build takes ~20 minutes on 2 cores; pip caches the wheel, later installs take seconds.
@@ -36,14 +36,18 @@ llamacpp: $(LLAMACPP_STAMP)
 code-server:
 	bash tests/e2e/install_code_server.sh >/dev/null
 
-test: setup llamacpp code-server
+# The Vitest fixture's packages (tests/data/runners/vitest), from npm like the extension's.
+runner-fixtures:
+	cd tests/data/runners/vitest && [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null
+
+test: setup llamacpp code-server runner-fixtures
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 demo: setup
 	$(VENV)/bin/codeflow demo
 
 lint: setup
-	$(VENV)/bin/ruff check lsp_server context inference tests bench
+	$(VENV)/bin/ruff check lsp_server actions context inference tests bench
 
 bench: setup llamacpp
 	for b in index history context_eval prefix_stability inference completion model_eval remote \

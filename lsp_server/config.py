@@ -106,7 +106,10 @@ class TestsConfig:
     """Running the workspace's tests (only when the user asks, in a trusted workspace)."""
 
     command: str = setting(
-        "", "Command that runs the tests. Empty: `pytest` with the workspace's Python.",
+        "",
+        "Command that runs the tests. Empty: `pytest` with the workspace's Python for a Python "
+        "project, `cargo test` for a crate (`Cargo.toml`), `go test -json` for a Go module "
+        "(`go.mod`), `vitest run` for a `package.json` with Vitest.",
         restricted=True)
     python: str = setting(
         "", "Python interpreter that runs the workspace's tests. Empty: detected (the "

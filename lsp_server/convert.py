@@ -12,6 +12,20 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 
+from actions.lines import LSP_LINE, clamp_position, lsp_lines, split_lines
+
+__all__ = [
+    "LSP_LINE",
+    "clamp_position",
+    "lsp_lines",
+    "plain",
+    "request_cancelled",
+    "scrub",
+    "split_lines",
+    "to_position",
+    "utf16_len",
+]
+
 
 def plain(obj: Any) -> Any:
     """pygls params of custom methods (namedtuples) → plain dicts/lists."""
@@ -49,23 +63,6 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2  # a lone surrogate: 1 unit
 
 
-def clamp_position(lines: list[str], line: int, character: int) -> tuple[int, int]:
-    """Clamp an LSP (line, UTF-16 column) to the document; returns (line, code-point column)."""
-    if not lines:
-        return 0, 0
-    if line >= len(lines):  # past the last line: the end of the document
-        return len(lines) - 1, len(lines[-1].rstrip("\r\n"))
-    line = max(line, 0)
-    text = lines[line].rstrip("\r\n")
-    units = 0
-    for col, ch in enumerate(text):
-        width = 2 if ord(ch) > 0xFFFF else 1
-        if units + width > max(character, 0):
-            return line, col
-        units += width
-    return line, len(text)
-
-
 def to_position(lines: list[str], line: int, col: int) -> types.Position:
     """(line, code-point column) → LSP Position in UTF-16 units."""
     if not lines:
@@ -73,20 +70,3 @@ def to_position(lines: list[str], line: int, col: int) -> types.Position:
     line = min(max(line, 0), len(lines) - 1)
     text = lines[line].rstrip("\r\n")
     return types.Position(line, utf16_len(text[: max(col, 0)]))
-
-
-LSP_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
-"""One LSP line with its ending: only \\n, \\r\\n and \\r end lines (not \\f, \\x85, U+2028...)."""
-
-
-def lsp_lines(text: str) -> list[str]:
-    """`text` split into LSP lines, endings kept (no extra empty last line)."""
-    return LSP_LINE.findall(text)
-
-
-def split_lines(text: str) -> list[str]:
-    """Lines with their endings, always at least one (possibly empty) line."""
-    lines = lsp_lines(text)
-    if not lines or lines[-1].endswith(("\n", "\r")):
-        lines.append("")
-    return lines

@@ -8,6 +8,7 @@ the edits made in the editor in the last minutes.
 from __future__ import annotations
 
 from .edits import EditRing, line_edit
+from .flow import git_region_flow, region_flow
 from .history import History
 from .values import (
     UNCOMMITTED,
@@ -31,5 +32,7 @@ __all__ = [
     "HistoryStats",
     "Hunk",
     "RecentEdit",
+    "git_region_flow",
     "line_edit",
+    "region_flow",
 ]

@@ -183,7 +183,7 @@ def _index(workspace: str) -> list[Check]:
 
 def _tests_python(workspace: str) -> Check:
     """The Python the workspace's tests run with (before editor settings), and its pytest."""
-    from ..features.interpreter import NoInterpreter, child_env, resolve
+    from actions.interpreter import NoInterpreter, child_env, resolve
 
     name = "tests python"
     try:

@@ -17,7 +17,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from lsp_server.features.edits import TextChange, apply_changes
+from actions.diffs import TextChange, apply_changes
 from tests.unit.features.fixflow import (
     BUG_COMMIT,
     GOOD_MEAN,
@@ -309,3 +309,42 @@ async def test_resolve_can_be_cancelled_mid_verification(
     assert digest(ws) == before
     ends = [v for vs in scripted.progress_reports.values() for v in vs if v.kind == "end"]
     assert ends[-1].message == "cancelled"
+
+
+async def test_a_typescript_file_gets_the_code_actions(
+    scripted: LanguageClient, tmp_path: Path
+) -> None:
+    """Regions come from the tree-sitter index: a TS method is found, its JSDoc goes above it,
+    and a test is written as `<stem>.test.ts`."""
+    ws = make_workspace(tmp_path / "ws", git=False)
+    source = (
+        "export class Calc {\n"
+        "  double(x: number): number {\n"
+        "    return x * 2;\n"
+        "  }\n"
+        "}\n"
+    )
+    (ws / "calc.ts").write_text(source)
+    test_code = 'import { Calc } from "./calc";\n\nit("doubles", () => {});\n'
+    write_script("```\n/** Twice `x`. */\n```", answer(test_code))
+    await scripted.initialize_session(versioned(init_params(ws)))
+    uri = open_doc(scripted, ws / "calc.ts")
+    listed = await actions(scripted, uri, 2, [])
+    assert [a.title for a in listed] == [
+        "Explain `double` with codeflow",
+        "Add docstring to `double` with codeflow",
+        "Write a test for `double` with codeflow",
+    ]
+    on_class = await actions(scripted, uri, 0, [])
+    assert [a.title for a in on_class][0] == "Explain `Calc` with codeflow"
+    doc = await scripted.code_action_resolve_async(listed[1])
+    [text_doc_edit] = doc.edit.document_changes
+    assert [
+        (e.range.start.line, e.range.start.character, e.new_text) for e in text_doc_edit.edits
+    ] == [(1, 0, "  /** Twice `x`. */\n")]
+    assert "TSDoc/JSDoc comment for `double`" in prompts()[0]["prompt"]
+    write = await scripted.code_action_resolve_async(listed[2])
+    create, fill = write.edit.document_changes
+    assert create.uri == (ws / "calc.test.ts").as_uri()
+    assert fill.edits[0].new_text == test_code
+    assert (ws / "calc.ts").read_text() == source

@@ -16,7 +16,7 @@ import pytest
 import pytest_lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from lsp_server.features.edits import TextChange
+from actions.diffs import TextChange
 from tests.unit.features.fixflow import answer
 from tests.unit.features.workspace_venv import make_venv
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from lsp_server.features.edits import minimal_edits, text_edits
+from actions.diffs import minimal_edits
+from lsp_server.features.edits import text_edits
 
 from .docmodel import apply_change
 from .harness import Reply, Server, server_env, write_script

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SHIPPED = ("lsp_server", "context", "inference")
+SHIPPED = ("lsp_server", "actions", "context", "inference")
 DOCTOR = REPO / "lsp_server" / "commands" / "doctor.py"
 
 

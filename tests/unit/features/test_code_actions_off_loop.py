@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from lsprotocol import types
 
+from actions import regions
 from lsp_server import handlers
-from lsp_server.features import edits
 from lsp_server.server import CodeflowServer
 
 DOCUMENTED = 'def documented(x):\n    """Root of x."""\n    return math.sqrt(x)\n\n\n'
@@ -166,10 +166,10 @@ DECORATED = (
 def test_the_statement_parse_finds_what_the_whole_parse_finds(
     line: int, expected: tuple[str, int, int, bool] | None
 ) -> None:
-    around = edits.functions_around(DECORATED, line)
+    around = regions.functions_around(DECORATED, line)
     assert around is not None or expected is None  # None: parse the whole text instead
-    near = edits.innermost(around or edits.python_functions(DECORATED) or (), line)
-    full = edits.innermost(edits.python_functions(DECORATED) or (), line)
+    near = regions.innermost(around or regions.python_functions(DECORATED) or (), line)
+    full = regions.innermost(regions.python_functions(DECORATED) or (), line)
     assert near == full
     got = (near[0].name, near[0].start_line, near[0].end_line, near[1]) if near else None
     assert got == expected
@@ -180,10 +180,10 @@ def test_the_statement_parse_agrees_with_the_whole_parse_on_our_own_sources() ->
     checked = 0
     for path in sorted((root / "lsp_server" / "features").glob("*.py")):
         text = path.read_text(encoding="utf-8")
-        full = edits.python_functions(text) or ()
+        full = regions.python_functions(text) or ()
         for line in range(0, text.count("\n"), 5):
-            near = edits.functions_around(text, line)
+            near = regions.functions_around(text, line)
             if near is not None:
                 checked += 1
-                assert edits.innermost(near, line) == edits.innermost(full, line), (path, line)
+                assert regions.innermost(near, line) == regions.innermost(full, line), (path, line)
     assert checked > 300

@@ -3,7 +3,7 @@
 exactly as intended after the client applies the `WorkspaceEdit`.
 
 The edits are applied here the way a client applies them (UTF-16 positions, lines ending only at
-\\n, \\r\\n and \\r), independently of `edits.apply_changes`."""
+\\n, \\r\\n and \\r), independently of `diffs.apply_changes`."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
 
+from actions import diffs, fixing, regions
+from actions.regions import Region
 from context.retrieve.current import Cursor
 from context.retrieve.text import lines_of
-from lsp_server.features import edits, fixes
-from lsp_server.features.edits import Region
+from lsp_server.features import edits
 
 SALTS = ["\x0c", "\x0b", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
 LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
@@ -123,11 +124,11 @@ def test_rewrite_and_docstring_replace_exactly_the_function(
     f: dict[str, Any], docstring: bool
 ) -> None:
     text = f["text"]
-    region = edits.enclosing_function(text, f["start"] + 2)
+    region = regions.enclosing_function(text, f["start"] + 2)
     assert region == Region(f["start"], f["start"] + 3, "target", "")
-    assert edits.region_text(text, region).rstrip("\r\n") == f["func"]
+    assert regions.region_text(text, region).rstrip("\r\n") == f["func"]
     code = NEW_FUNC.format(doc='"""Two more."""\n    ' if docstring else "")
-    new_text, why = fixes.patch(fixes.Target("mod.py", region, text), f"```python\n{code}```")
+    new_text, why = fixing.patch(fixing.Target("mod.py", region, text), f"```python\n{code}```")
     assert why == ""
     assert new_text == rewrite_expected(f, code)
     assert check_edit(text, new_text) == new_text
@@ -137,13 +138,13 @@ def test_rewrite_and_docstring_replace_exactly_the_function(
 @given(salted_file())
 def test_fix_target_and_apply_touch_only_the_function(f: dict[str, Any]) -> None:
     text = f["text"]
-    region = edits.function_named(text, "target")
+    region = regions.function_named(text, "target")
     assert region is not None and (region.start_line, region.end_line) == (
         f["start"],
         f["start"] + 3,
     )
     code = NEW_FUNC.format(doc="")
-    new_text = edits.replace_region(text, region, code)
+    new_text = diffs.replace_region(text, region, code)
     assert new_text == rewrite_expected(f, code)
     assert check_edit(text, new_text) == new_text
 
@@ -155,7 +156,7 @@ def test_test_insertion_appends_or_replaces(f: dict[str, Any], existing: bool) -
     nl = f["nl"]
     name = "target" if existing else "test_target"
     code = f"def {name}(x):\n    assert x\n"
-    new_text = edits.code_block_text(text, code, None)
+    new_text = diffs.code_block_text(text, code, None)
     if existing:
         expected = rewrite_expected(f, code)
     else:
@@ -179,7 +180,7 @@ def test_chat_apply_over_a_range_replaces_that_range(f: dict[str, Any]) -> None:
         "end": {"line": start + 3, "character": utf16(last)},
     }
     code = "return x * 3"
-    new_text = edits.code_block_text(text, code, rng)
+    new_text = diffs.code_block_text(text, code, rng)
     func = f["func"]
     a = len(f["head"]) + func.index("    # step") + 4
     b = len(f["head"]) + len(func)
@@ -191,15 +192,15 @@ def test_chat_apply_over_a_range_replaces_that_range(f: dict[str, Any]) -> None:
 @given(salted_file(), salted_file())
 def test_minimal_edits_between_any_two_salted_files(a: dict[str, Any], b: dict[str, Any]) -> None:
     assert check_edit(a["text"], b["text"]) == b["text"]
-    assert edits.apply_changes(a["text"], edits.minimal_edits(a["text"], b["text"])) == b["text"]
+    assert diffs.apply_changes(a["text"], diffs.minimal_edits(a["text"], b["text"])) == b["text"]
 
 
 def test_a_form_feed_before_a_function_does_not_shift_the_rewrite() -> None:
     """The case from the issue: old code left behind and a line deleted."""
     text = "x = 1  # a\x0cb\n\ndef f():\n    return 1\n\n\ny = 2\n"
-    region = edits.enclosing_function(text, 3)
+    region = regions.enclosing_function(text, 3)
     assert region == Region(2, 3, "f", "")
-    new_text = edits.replace_region(text, region, "def f():\n    return 2\n")
+    new_text = diffs.replace_region(text, region, "def f():\n    return 2\n")
     assert new_text == "x = 1  # a\x0cb\n\ndef f():\n    return 2\n\n\ny = 2\n"
 
 

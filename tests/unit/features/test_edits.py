@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
+from actions import diffs, regions
+from actions.diffs import TextChange
+from actions.regions import Region
 from lsp_server.features import edits
-from lsp_server.features.edits import OutsideWorkspace, Region, TextChange
+from lsp_server.features.edits import OutsideWorkspace
 
 from .fixflow import DATA, GOOD_MEAN, WRONG_MEAN
 
@@ -18,20 +21,20 @@ GOOD = (DATA / "calc_good.py.in").read_text()
 
 
 def test_minimal_edit_of_the_fixture_fix_is_the_four_removed_characters() -> None:
-    assert edits.minimal_edits(BUGGY, GOOD) == [TextChange(13, 23, 13, 27, "")]
+    assert diffs.minimal_edits(BUGGY, GOOD) == [TextChange(13, 23, 13, 27, "")]
 
 
 def test_minimal_edits_keep_unchanged_lines_out() -> None:
     old = "a\nb\nc\nd\n"
     new = "a\nB\nc\nd\ne\n"
-    assert edits.minimal_edits(old, new) == [
+    assert diffs.minimal_edits(old, new) == [
         TextChange(1, 0, 1, 1, "B"),
         TextChange(4, 0, 4, 0, "e\n"),
     ]
 
 
 def test_identical_texts_need_no_edit() -> None:
-    assert edits.minimal_edits(BUGGY, BUGGY) == []
+    assert diffs.minimal_edits(BUGGY, BUGGY) == []
 
 
 @pytest.mark.parametrize(
@@ -47,13 +50,13 @@ def test_identical_texts_need_no_edit() -> None:
     ],
 )
 def test_applying_the_minimal_edits_gives_the_new_text(old: str, new: str) -> None:
-    assert edits.apply_changes(old, edits.minimal_edits(old, new)) == new
+    assert diffs.apply_changes(old, diffs.minimal_edits(old, new)) == new
 
 
 def test_text_edits_use_utf16_columns() -> None:
     old = "s = '😀x'\n"
     new = "s = '😀y'\n"
-    [edit] = edits.text_edits(old, edits.minimal_edits(old, new))
+    [edit] = edits.text_edits(old, diffs.minimal_edits(old, new))
     assert edit == types.TextEdit(types.Range(types.Position(0, 7), types.Position(0, 8)), "y")
 
 
@@ -68,49 +71,49 @@ def test_workspace_edit_is_versioned_when_the_version_is_known() -> None:
 
 def test_enclosing_function_includes_decorators_and_prefers_the_innermost() -> None:
     text = "class A:\n    @staticmethod\n    def f():\n        return 1\n\n\ndef g():\n    pass\n"
-    assert edits.enclosing_function(text, 3) == Region(1, 3, "f", "    ")
-    assert edits.enclosing_function(text, 7) == Region(6, 7, "g", "")
-    assert edits.enclosing_function(text, 0) is None
-    assert edits.enclosing_function(text, 0, functions_only=False) == Region(0, 3, "A", "")
+    assert regions.enclosing_function(text, 3) == Region(1, 3, "f", "    ")
+    assert regions.enclosing_function(text, 7) == Region(6, 7, "g", "")
+    assert regions.enclosing_function(text, 0) is None
+    assert regions.enclosing_function(text, 0, functions_only=False) == Region(0, 3, "A", "")
 
 
 def test_unparsable_text_falls_back_to_indentation() -> None:
     text = "def f(:\n    return 1\n\ndef g():\n    pass\n"
-    assert edits.enclosing_function(text, 1) == Region(0, 1, "f", "")
-    assert edits.function_named(text, "g") == Region(3, 4, "g", "")
+    assert regions.enclosing_function(text, 1) == Region(0, 1, "f", "")
+    assert regions.function_named(text, "g") == Region(3, 4, "g", "")
 
 
 def test_function_named_and_docstring_detection() -> None:
-    region = edits.function_named(BUGGY, "mean")
+    region = regions.function_named(BUGGY, "mean")
     assert region == Region(11, 14, "mean", "")
-    assert edits.has_docstring(BUGGY, region)
-    assert not edits.has_docstring("def f():\n    return 1\n", Region(0, 1, "f", ""))
+    assert regions.has_docstring(BUGGY, region)
+    assert not regions.has_docstring("def f():\n    return 1\n", Region(0, 1, "f", ""))
 
 
 def test_code_block_takes_the_first_fence_even_unclosed() -> None:
-    assert edits.code_block("x\n```python\na = 1\n```\n```\nb\n```") == "a = 1\n"
-    assert edits.code_block("```py\ndef f():\n    pass") == "def f():\n    pass"
-    assert edits.code_block("no code here") is None
-    assert edits.code_block("```\n\n```") is None
+    assert diffs.code_block("x\n```python\na = 1\n```\n```\nb\n```") == "a = 1\n"
+    assert diffs.code_block("```py\ndef f():\n    pass") == "def f():\n    pass"
+    assert diffs.code_block("no code here") is None
+    assert diffs.code_block("```\n\n```") is None
 
 
 def test_replace_region_reindents_a_method() -> None:
     text = "class A:\n    def f(self):\n        return 1\n\nx = 1\n"
     code = "def f(self):\n    return 2\n"
-    new = edits.replace_region(text, Region(1, 2, "f", "    "), code)
+    new = diffs.replace_region(text, Region(1, 2, "f", "    "), code)
     assert new == "class A:\n    def f(self):\n        return 2\n\nx = 1\n"
 
 
 def test_replacing_mean_with_the_good_version_gives_the_good_file() -> None:
-    assert edits.replace_region(BUGGY, Region(11, 14, "mean", ""), GOOD_MEAN) == GOOD
-    assert edits.replace_region(BUGGY, Region(11, 14, "mean", ""), WRONG_MEAN) != GOOD
+    assert diffs.replace_region(BUGGY, Region(11, 14, "mean", ""), GOOD_MEAN) == GOOD
+    assert diffs.replace_region(BUGGY, Region(11, 14, "mean", ""), WRONG_MEAN) != GOOD
 
 
 def test_code_block_text_replaces_range_or_named_def_or_appends() -> None:
     rng = {"start": {"line": 13, "character": 4}, "end": {"line": 13, "character": 27}}
-    assert edits.code_block_text(BUGGY, "count = len(values)", rng) == GOOD
-    assert edits.code_block_text(BUGGY, GOOD_MEAN, None) == GOOD
-    assert edits.code_block_text("x = 1\n", "def h():\n    pass\n", None) == (
+    assert diffs.code_block_text(BUGGY, "count = len(values)", rng) == GOOD
+    assert diffs.code_block_text(BUGGY, GOOD_MEAN, None) == GOOD
+    assert diffs.code_block_text("x = 1\n", "def h():\n    pass\n", None) == (
         "x = 1\n\n\ndef h():\n    pass\n"
     )
 

@@ -22,7 +22,9 @@ def test_public_names() -> None:
         "Hunk",
         "RecentEdit",
         "UNCOMMITTED",
+        "git_region_flow",
         "line_edit",
+        "region_flow",
     ]
     for name in history.__all__:
         assert getattr(history, name) is not None

@@ -8,7 +8,7 @@ Found the way editors find it, first match wins:
 4. a uv (`uv.lock`), Poetry (`poetry.lock`) or Hatch (`hatch.toml`, `[tool.hatch.envs…]`)
    project, through `uv run` / `poetry run` / `hatch run`, when that tool is on PATH;
 5. `python3` on PATH.
-(A `tests.command` setting replaces all of this; `features/tests.py` handles it.)
+(A `tests.command` setting replaces all of this; `actions/runner.py` handles it.)
 
 A runner's environment is a command, not a file: `concrete` asks it once for its interpreter
 (`<runner> run python -c 'print(sys.executable)'` in the workspace), so that a fix can be

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from lsp_server import config
-from lsp_server.features import tests as t
-from lsp_server.features.interpreter import (
+from actions import runner as t
+from actions.interpreter import (
     Interpreter,
     NoInterpreter,
     child_env,
     concrete,
     resolve,
 )
+from lsp_server import config
 
 
 def executable(path: Path, body: str = "#!/bin/sh\nexit 0\n") -> Path:

@@ -1,4 +1,4 @@
-"""tests feature without LSP: commands, JUnit XML, tracebacks, failures → diagnostics, runs."""
+"""actions.runner and actions.reports: commands, JUnit XML, tracebacks, failures, real runs."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from lsprotocol import types
 
+from actions import reports, runner
+from actions.reports import Failure, Frame, NotJUnit, Outcome
+from actions.runner import CommandError
 from lsp_server import config
-from lsp_server.features import tests as t
-from lsp_server.features.tests import CommandError, Failure, Frame, NotJUnit, Outcome
-
-from .fixflow import make_workspace
+from tests.unit.features.fixflow import make_workspace
 
 TRUSTED = config.TestsConfig(trusted=True, python=sys.executable)
 MEAN_TB = (
@@ -55,14 +54,14 @@ def ws(tmp_path: Path) -> Path:
 
 def test_default_command_is_pytest_with_the_workspaces_python(ws: Path) -> None:
     junit = Path("/tmp/r.xml")
-    assert t.build_command(TRUSTED, ws, junit) == [
+    assert runner.build_command(TRUSTED, ws, junit) == [
         sys.executable,
         "-m",
         "pytest",
         "--junitxml=/tmp/r.xml",
         "-q",
     ]
-    assert t.build_command(TRUSTED, ws, junit, ["test_calc.py::test_mean"], scratch=True) == [
+    assert runner.build_command(TRUSTED, ws, junit, ["test_calc.py::test_mean"], scratch=True) == [
         sys.executable,
         "-m",
         "pytest",
@@ -77,9 +76,9 @@ def test_default_command_is_pytest_with_the_workspaces_python(ws: Path) -> None:
 def test_configured_commands_get_the_report_path(ws: Path) -> None:
     junit = Path("/tmp/r.xml")
     cfg = config.TestsConfig(command="tox -e py -- --junit={junitxml}")
-    assert t.build_command(cfg, ws, junit) == ["tox", "-e", "py", "--", "--junit=/tmp/r.xml"]
+    assert runner.build_command(cfg, ws, junit) == ["tox", "-e", "py", "--", "--junit=/tmp/r.xml"]
     cfg = config.TestsConfig(command="uv run pytest -x")
-    assert t.build_command(cfg, ws, junit, ["a.py::t"]) == [
+    assert runner.build_command(cfg, ws, junit, ["a.py::t"]) == [
         "uv",
         "run",
         "pytest",
@@ -88,15 +87,15 @@ def test_configured_commands_get_the_report_path(ws: Path) -> None:
         "a.py::t",
     ]
     with pytest.raises(CommandError, match="only a pytest command can re-run a single test"):
-        t.build_command(config.TestsConfig(command="make test"), ws, junit, ["a.py::t"])
+        runner.build_command(config.TestsConfig(command="make test"), ws, junit, ["a.py::t"])
     with pytest.raises(CommandError, match="cannot be parsed"):
-        t.build_command(config.TestsConfig(command="run 'unclosed"), ws, junit)
+        runner.build_command(config.TestsConfig(command="run 'unclosed"), ws, junit)
 
 
 def test_a_non_python_project_has_no_default_command(tmp_path: Path) -> None:
     (tmp_path / "main.go").write_text("package main\n")
     with pytest.raises(CommandError) as info:
-        t.build_command(TRUSTED, tmp_path, tmp_path / "r.xml")
+        runner.build_command(TRUSTED, tmp_path, tmp_path / "r.xml")
     assert str(info.value) == (
         "no test command for this workspace: it does not look like a Python project; "
         "set codeflow.tests.command"
@@ -104,7 +103,7 @@ def test_a_non_python_project_has_no_default_command(tmp_path: Path) -> None:
 
 
 def test_parse_junit_gives_node_ids_statuses_and_tracebacks(ws: Path) -> None:
-    assert t.parse_junit(REPORT, ws) == [
+    assert reports.parse_junit(REPORT, ws) == [
         Outcome("test_calc.py::test_total", "test_calc.py", "test_total", "passed", "", ""),
         Outcome(
             "test_calc.py::test_mean", "test_calc.py", "test_mean", "failed", MEAN_MSG, MEAN_TB
@@ -123,11 +122,11 @@ def test_parse_junit_gives_node_ids_statuses_and_tracebacks(ws: Path) -> None:
 def test_node_ids_of_classes_in_packages(tmp_path: Path) -> None:
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_x.py").write_text("")
-    assert t.node_id_of("tests.test_x.TestA", "test_b[1-2]", tmp_path) == (
+    assert reports.node_id_of("tests.test_x.TestA", "test_b[1-2]", tmp_path) == (
         "tests/test_x.py::TestA::test_b[1-2]",
         "tests/test_x.py",
     )
-    assert t.node_id_of("", "test_calc", tmp_path) == ("test_calc", None)
+    assert reports.node_id_of("", "test_calc", tmp_path) == ("test_calc", None)
 
 
 @pytest.mark.parametrize(
@@ -139,13 +138,13 @@ def test_node_ids_of_classes_in_packages(tmp_path: Path) -> None:
 )
 def test_other_reports_are_refused(ws: Path, xml: str, message: str) -> None:
     with pytest.raises(NotJUnit) as info:
-        t.parse_junit(xml, ws)
+        reports.parse_junit(xml, ws)
     assert str(info.value) == message
 
 
 def test_frames_are_workspace_relative_and_marked_inside(ws: Path) -> None:
     tb = SINGLE_TB + "\n\n/usr/lib/python3/x.py:3: in f\n.venv/lib/site.py:7: Error"
-    assert t.parse_frames(tb, ws) == [
+    assert reports.parse_frames(tb, ws) == [
         Frame("test_calc.py", 12, True),
         Frame("calc.py", 14, True),
         Frame("/usr/lib/python3/x.py", 2, False),
@@ -154,11 +153,11 @@ def test_frames_are_workspace_relative_and_marked_inside(ws: Path) -> None:
 
 
 def test_failures_point_at_the_assertion_and_the_deepest_workspace_frame(ws: Path) -> None:
-    mean, single = t.parse_junit(REPORT, ws)[1:]
-    assert t.failure_of(mean, ws) == Failure(
+    mean, single = reports.parse_junit(REPORT, ws)[1:]
+    assert reports.failure_of(mean, ws) == Failure(
         "test_calc.py::test_mean", "test_calc.py", 8, MEAN_MSG, MEAN_TB, None
     )
-    assert t.failure_of(single, ws) == Failure(
+    assert reports.failure_of(single, ws) == Failure(
         "test_calc.py::test_mean_single",
         "test_calc.py",
         12,
@@ -166,61 +165,33 @@ def test_failures_point_at_the_assertion_and_the_deepest_workspace_frame(ws: Pat
         SINGLE_TB,
         Frame("calc.py", 14, True),
     )
-    assert t.failure_of(t.parse_junit(REPORT, ws)[0], ws) is None
+    assert reports.failure_of(reports.parse_junit(REPORT, ws)[0], ws) is None
 
 
 def test_an_error_without_frames_points_at_the_test_definition(ws: Path) -> None:
     outcome = Outcome(
         "test_calc.py::test_mean", "test_calc.py", "test_mean", "error", "", "E  boom"
     )
-    assert t.failure_of(outcome, ws) == Failure(
+    assert reports.failure_of(outcome, ws) == Failure(
         "test_calc.py::test_mean", "test_calc.py", 7, "boom", "E  boom", None
     )
 
 
-def _rng(a: int, b: int, c: int) -> types.Range:
-    return types.Range(types.Position(a, b), types.Position(a, c))
-
-
-def test_diagnostics_carry_message_traceback_and_cross_links(ws: Path) -> None:
-    failures = [t.failure_of(o, ws) for o in t.parse_junit(REPORT, ws)[1:]]
-    by_uri = t.diagnostics_for(failures, ws, lambda p: (ws / p).read_text())
-    test_uri, calc_uri = (ws / "test_calc.py").as_uri(), (ws / "calc.py").as_uri()
-    assert sorted(by_uri) == sorted([test_uri, calc_uri])
-    first, second = by_uri[test_uri]
-    assert (first.range, first.source, first.code, first.data) == (
-        _rng(8, 4, 31),
-        "codeflow-tests",
-        "test_calc.py::test_mean",
-        {"nodeId": "test_calc.py::test_mean"},
-    )
-    assert first.message == f"test_calc.py::test_mean failed: {MEAN_MSG}\n\n{MEAN_TB}"
-    assert first.related_information is None
-    assert second.range == _rng(12, 4, 25)
-    assert second.related_information[0].location.uri == calc_uri
-    [deep] = by_uri[calc_uri]
-    assert deep.range == _rng(14, 4, 32)
-    assert (
-        deep.message == f"test_calc.py::test_mean_single failed here: {SINGLE_MSG}\n\n{SINGLE_TB}"
-    )
-    assert deep.related_information[0].location.range == _rng(12, 4, 25)
-
-
 async def test_a_real_run_of_the_fixture(ws: Path) -> None:
-    result = await t.run_tests(ws, TRUSTED)
+    result = await runner.run_tests(ws, TRUSTED)
     assert (result.ok, result.returncode) == (True, 1)
     assert [(o.node_id, o.status) for o in result.outcomes] == [
         ("test_calc.py::test_total", "passed"),
         ("test_calc.py::test_mean", "failed"),
         ("test_calc.py::test_mean_single", "failed"),
     ]
-    assert [t.failure_of(o, ws) for o in result.outcomes[1:]] == [
-        t.failure_of(o, ws) for o in t.parse_junit(REPORT, ws)[1:]
+    assert [reports.failure_of(o, ws) for o in result.outcomes[1:]] == [
+        reports.failure_of(o, ws) for o in reports.parse_junit(REPORT, ws)[1:]
     ]
 
 
 async def test_a_single_node_runs_alone(ws: Path) -> None:
-    result = await t.run_tests(ws, TRUSTED, ["test_calc.py::test_total"], cwd=ws)
+    result = await runner.run_tests(ws, TRUSTED, ["test_calc.py::test_total"], cwd=ws)
     assert [(o.node_id, o.status) for o in result.outcomes] == [
         ("test_calc.py::test_total", "passed")
     ]
@@ -267,5 +238,5 @@ async def test_broken_commands_give_clear_messages(
     ws: Path, command: str, timeout: int, message: str
 ) -> None:
     cfg = config.TestsConfig(command=command, trusted=True, timeout_s=timeout)
-    result = await t.run_tests(ws, cfg)
+    result = await runner.run_tests(ws, cfg)
     assert (result.ok, result.message, result.outcomes) == (False, message, ())

@@ -1,0 +1,12 @@
+import { describe, expect, it } from "vitest";
+import { mean, total } from "./calc.js";
+
+describe("calc", () => {
+  it("adds", () => {
+    expect(total([1, 2])).toBe(3);
+  });
+
+  it("means", () => {
+    expect(mean([2, 4, 6])).toBe(4);
+  });
+});
