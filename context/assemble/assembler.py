@@ -223,7 +223,7 @@ class Assembler:
             prefix.append(Piece("prefix", None, kept[0], kept[-1], text))
             used += self.tokens.count(text)
         if start < cursor.line:
-            body = self.neutralise("".join(lines[start : cursor.line]))
+            body = self.neutralise(self.tokens.join_lines(lines[start : cursor.line]))
             prefix.append(Piece("prefix", None, start, cursor.line - 1, body))
         prefix.append(Piece("prefix", None, cursor.line, cursor.line, partial))
         reserve = cap if start > 0 else min(cap, _round_up(used + 64, split.quantum))
@@ -308,7 +308,8 @@ class Assembler:
         stable = [c for c in cands if not c.volatile]
         at = {k: i for i, k in enumerate(ring)}
         stable.sort(key=lambda c: at.get(_block_key(c), len(at)))  # stable sort: rank kept
-        block_room = int(room * kc.split.stable_share) // _BLOCK_QUANTUM * _BLOCK_QUANTUM
+        block_room = min(int(room * kc.split.stable_share), kc.split.stable_max)
+        block_room = block_room // _BLOCK_QUANTUM * _BLOCK_QUANTUM
         head, left = self._pack(stable, block_room, chat, keep)
         taken = {_block_key(c) for c in head}
         rest = [c for c in cands if _block_key(c) not in taken]

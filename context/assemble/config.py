@@ -16,7 +16,8 @@ class BudgetSplit:
     of it (and never more than what the file leaves). Reservations for the current file are
     rounded up to ``quantum`` tokens so the retrieved budget changes rarely while typing.
     Stable (file-level) retrieved sections are packed first into ``stable_share`` of the
-    retrieved room, where they lead the prompt unchanged from one cursor to the next."""
+    retrieved room (at most ``stable_max`` tokens), where they lead the prompt unchanged from one
+    cursor to the next."""
 
     prefix: float = 0.45
     suffix: float = 0.05
@@ -25,6 +26,7 @@ class BudgetSplit:
     quantum: int = 256
     prefix_quantum_lines: int = 16
     stable_share: float = 0.5
+    stable_max: int = 1024
 
 
 def _weights(**kw: float) -> Mapping[str, float]:
