@@ -160,7 +160,7 @@ class Config:
         "local", "`local`: the ONNX engine in the server process. `remote`: an "
         "OpenAI-compatible server (`codeflow.remote.url`).", choices=("local", "remote"))
     threads: int = setting(
-        0, "CPU threads of the local engine (0: ONNX Runtime's choice).", lo=0, hi=256)
+        0, "CPU threads of the local engine (0: half the CPU count, at least 1).", lo=0, hi=256)
     log_level: str = setting(
         "", "Level of the server's log file. Empty: what `codeflow serve --log-level` says "
         "(INFO).", choices=("", "DEBUG", "INFO", "WARNING", "ERROR"))

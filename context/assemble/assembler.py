@@ -43,6 +43,8 @@ KIND_ORDER = {"repo_map": 0, "outline": 1, "definition": 2, "usage": 3, "blame":
 what depends on the scope's contents); ties by path and line."""
 
 _MIN_PIECE = 16
+_BLOCK_QUANTUM = 64
+"""The stable block's room is a multiple of this many tokens (so it changes rarely)."""
 _CUTTABLE = ("outline", "repo_map")
 
 SECRET_PATH = re.compile(
@@ -76,6 +78,12 @@ def _round_up(n: int, quantum: int) -> int:
 def _repo_name(index: Any) -> str:
     root = getattr(index, "root", None)
     return Path(root).resolve().name if root else "workspace"
+
+
+def _block_key(c: Candidate) -> tuple[Any, ...]:
+    """What identifies a candidate in the stable block (not its text: a brief or cut form is
+    the same section)."""
+    return (c.kind, c.path, c.start_line, c.end_line)
 
 
 def _looks_special(token: str) -> bool:
@@ -122,7 +130,8 @@ class Assembler:
         self.config = config = config or AssemblerConfig()
         self.retriever = Retriever(index, history, edit_ring)
         self._queries: Lru[Query] = Lru(64)
-        self._packed: Lru[list[Piece]] = Lru(32)
+        self._packed: Lru[tuple[list[Piece], tuple[Any, ...]]] = Lru(32)
+        self._blocks: Lru[tuple[Any, ...]] = Lru(64)
         added = {t for t in self.tokens.added_tokens() if _looks_special(t)}
         self.neutralise = neutraliser(set(self.format.specials) | added)
         self.repo = self.neutralise(config.repo_name or _repo_name(index))
@@ -214,7 +223,7 @@ class Assembler:
             prefix.append(Piece("prefix", None, kept[0], kept[-1], text))
             used += self.tokens.count(text)
         if start < cursor.line:
-            body = self.neutralise("".join(lines[start : cursor.line]))
+            body = self.neutralise(self.tokens.join_lines(lines[start : cursor.line]))
             prefix.append(Piece("prefix", None, start, cursor.line - 1, body))
         prefix.append(Piece("prefix", None, cursor.line, cursor.line, partial))
         reserve = cap if start > 0 else min(cap, _round_up(used + 64, split.quantum))
@@ -270,21 +279,45 @@ class Assembler:
         fused = self.retriever.retrieve(q, kc.weights, kc.rrf_k, req.cancel, room, deadline)
         lo, hi = max(0, cursor.line - kc.echo_window), cursor.line + kc.echo_window + 1
         local = tuple(x for i, x in enumerate(cursor.lines[lo:hi], lo) if i != cursor.line)
+        block_key = (req.path, req.kind)
+        ring = self._blocks.get(block_key) or ()
         key = (fused, req.path, plan.visible, local, room, req.kind, kc.echo_threshold,
-               self.include_secrets)
-        return self._packed.get_or(key, lambda: self._select(req, fused, plan, local, kc, room))
+               self.include_secrets, ring)
+        pieces, block = self._packed.get_or(
+            key, lambda: self._select(req, fused, plan, local, kc, room, ring))
+        self._blocks.put(block_key, block)
+        return pieces
 
     def _select(self, req: PromptRequest, fused: Sequence[Candidate], plan: CurrentPlan,
-                local: Sequence[str], kc: KindConfig, room: int) -> list[Piece]:
+                local: Sequence[str], kc: KindConfig, room: int,
+                ring: tuple[tuple[Any, ...], ...]) -> tuple[list[Piece], tuple[Any, ...]]:
+        """The pieces to show and the stable block's keys. The stable (file-level, not
+        volatile) candidates are packed first into a fixed share of the room, those of the last
+        block of this file first and in their order, so that the block, which leads the
+        prompt, stays byte-identical from one cursor to the next; the rest, ranked, fill what
+        is left."""
         cands = list(fused)
         if not self.include_secrets:
             cands = [c for c in cands if not is_secret_path(c.path)]
         cands = drop_visible(cands, req.path, plan.visible)
-        chosen = self._pack(cands, room, req.kind == "chat",
-                            lambda chunk: drop_echoes(chunk, local, kc.echo_threshold))
-        chosen.sort(key=lambda c: (c.volatile, KIND_ORDER.get(c.kind, 9), c.path or "",
-                                   c.start_line, c.end_line))
-        return [_piece(c, self.neutralise(c.text)) for c in chosen]
+        chat = req.kind == "chat"
+
+        def keep(chunk: list[Candidate]) -> list[Candidate]:
+            return drop_echoes(chunk, local, kc.echo_threshold)
+
+        stable = [c for c in cands if not c.volatile]
+        at = {k: i for i, k in enumerate(ring)}
+        stable.sort(key=lambda c: at.get(_block_key(c), len(at)))  # stable sort: rank kept
+        block_room = min(int(room * kc.split.stable_share), kc.split.stable_max)
+        block_room = block_room // _BLOCK_QUANTUM * _BLOCK_QUANTUM
+        head, left = self._pack(stable, block_room, chat, keep)
+        taken = {_block_key(c) for c in head}
+        rest = [c for c in cands if _block_key(c) not in taken]
+        tail, _ = self._pack(rest, room - (block_room - left), chat, keep)
+        tail.sort(key=lambda c: (c.volatile, KIND_ORDER.get(c.kind, 9), c.path or "",
+                                 c.start_line, c.end_line))
+        pieces = [_piece(c, self.neutralise(c.text)) for c in [*head, *tail]]
+        return pieces, tuple(_block_key(c) for c in head)
 
     def _header_cost(self, path: str | None, chat: bool) -> int:
         if chat:
@@ -292,9 +325,11 @@ class Assembler:
         return self.tokens.count(context_header(self.format, self.neutralise(path or "")))
 
     def _pack(self, cands: Sequence[Candidate], room: int, chat: bool,
-              keep: Callable[[list[Candidate]], list[Candidate]] = list) -> list[Candidate]:
-        """The best candidates that fit ``room`` tokens, in order. ``keep`` filters each chunk
-        before it is tokenized (so the echo filter only reads what may be packed)."""
+              keep: Callable[[list[Candidate]], list[Candidate]] = list
+              ) -> tuple[list[Candidate], int]:
+        """The best candidates that fit ``room`` tokens, in order, and the room left. ``keep``
+        filters each chunk before it is tokenized (so the echo filter only reads what may be
+        packed)."""
         chosen: list[Candidate] = []
         largest = max(int(room * self.config.max_section_share), 192)
         step = max(4, min(32, room // 256))
@@ -318,7 +353,7 @@ class Assembler:
                     room -= cost
             if room < _MIN_PIECE:
                 break
-        return chosen
+        return chosen, room
 
     def _cut(self, cand: Candidate, limit: int) -> Candidate:
         """The first lines of a list-like candidate (an outline) that fit ``limit`` tokens."""

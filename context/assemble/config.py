@@ -14,7 +14,10 @@ class BudgetSplit:
     """Shares of the token budget. The current file's prefix may take ``prefix`` of it, its
     suffix ``suffix`` (at most ``suffix_max`` tokens), retrieved context at most ``retrieved``
     of it (and never more than what the file leaves). Reservations for the current file are
-    rounded up to ``quantum`` tokens so the retrieved budget changes rarely while typing."""
+    rounded up to ``quantum`` tokens so the retrieved budget changes rarely while typing.
+    Stable (file-level) retrieved sections are packed first into ``stable_share`` of the
+    retrieved room (at most ``stable_max`` tokens), where they lead the prompt unchanged from one
+    cursor to the next."""
 
     prefix: float = 0.45
     suffix: float = 0.05
@@ -22,6 +25,8 @@ class BudgetSplit:
     retrieved: float = 1.0
     quantum: int = 256
     prefix_quantum_lines: int = 16
+    stable_share: float = 0.5
+    stable_max: int = 1024
 
 
 def _weights(**kw: float) -> Mapping[str, float]:

@@ -4,7 +4,9 @@ A keystroke changes one or two sections; every other section's ids come from an 
 hash of its text, so only what changed is tokenized. Prompt ids are the concatenation of the
 sections' ids; the assembler keeps sections ending at line ends or special tokens, where
 byte-level BPE tokenizers with a newline-aware pre-tokenizer (Qwen2, IQuest) split anyway, so
-the concatenation equals tokenizing the whole text (``concat_safe`` checks a tokenizer).
+the concatenation equals tokenizing the whole text (``concat_safe`` checks a tokenizer). Lines
+are cached too (their ids, read when a cut is planned); with such a tokenizer a piece made of
+whole lines takes its ids from them (``join_lines``): the current file is tokenized once.
 
 The tokenizer is a ``tokenizers.Tokenizer`` or anything with its ``encode`` / ``encode_batch``
 (a served model's tokenizer behind HTTP): every miss of a batch goes to ``encode_batch`` at
@@ -58,7 +60,8 @@ class TokenCache:
     def __init__(self, tokenizer: TokenizerLike, capacity_tokens: int = 4_000_000) -> None:
         self.tokenizer = tokenizer
         self._ids: Lru[tuple[int, ...]] = Lru(capacity_tokens, cost=lambda ids: len(ids) + 8)
-        self._lines: Lru[int] = Lru(200_000)
+        self._lines: Lru[tuple[int, ...]] = Lru(4_000_000, cost=lambda ids: len(ids) + 8)
+        self._concat_safe: bool | None = None
 
     @classmethod
     def from_file(cls, path: str | Path) -> TokenCache:
@@ -103,9 +106,9 @@ class TokenCache:
         """Number of tokens of one line (cached by the line itself; used to plan cuts)."""
         hit = self._lines.get(line)
         if hit is None:
-            hit = len(self.tokenizer.encode(line, add_special_tokens=False).ids)
+            hit = tuple(self.tokenizer.encode(line, add_special_tokens=False).ids)
             self._lines.put(line, hit)
-        return hit
+        return len(hit)
 
     def warm_lines(self, lines: Sequence[str]) -> None:
         """Count the uncached ``lines`` in one batch."""
@@ -113,7 +116,42 @@ class TokenCache:
         if todo:
             encs = self.tokenizer.encode_batch(todo, add_special_tokens=False)
             for line, enc in zip(todo, encs, strict=True):
-                self._lines.put(line, len(enc.ids))
+                self._lines.put(line, tuple(enc.ids))
+
+    def join_lines(self, lines: Sequence[str]) -> str:
+        """``"".join(lines)``, its ids cached as the concatenation of its segments' ids when the
+        tokenizer is concatenation-safe. A segment is a line with text and the blank lines after
+        it (newlines in a row are one pre-token); most are one line, whose ids the cut already
+        read."""
+        text = "".join(lines)
+        if not text or not self.is_concat_safe() or self._ids.get(_key(text)) is not None:
+            return text
+        if any(not x.endswith("\n") for x in lines[:-1]):
+            return text
+        segments: list[list[str]] = []
+        for line in lines:
+            if segments and line.strip():
+                segments.append([line])
+            elif segments:
+                segments[-1].append(line)
+            else:
+                segments.append([line])
+        self.warm_lines([seg[0] for seg in segments if len(seg) == 1])
+        multi = self.many(["".join(seg) for seg in segments if len(seg) > 1])[::-1]
+        ids: list[int] = []
+        for seg in segments:
+            part = self._lines.get(seg[0]) if len(seg) == 1 else multi.pop()
+            if part is None:  # evicted meanwhile
+                return text
+            ids.extend(part)
+        self._ids.put(_key(text), tuple(ids))
+        return text
+
+    def is_concat_safe(self) -> bool:
+        """``concat_safe()``, computed once."""
+        if self._concat_safe is None:
+            self._concat_safe = self.concat_safe()
+        return self._concat_safe
 
     def line_counter(self, walk: Sequence[str]) -> Callable[[str], int]:
         """``line_count`` for a caller that asks for ``walk``'s lines in order: a miss counts

@@ -9,6 +9,9 @@ out; they finish in the background and the next request uses them. A request wit
 (chat, fixes, the CLI) waits for all. ``prewarm`` starts a file's slow, cursor-independent work
 (blame, co-change, the import graph, the repo map) when the file is opened or HEAD moves.
 The user's recent edits are the one volatile source; they are read fresh on every request.
+When a new cursor's ``definitions`` are not ready by the deadline, the file-level (not
+volatile) definitions last computed for the same file stand in for them, so the stable part of
+the prompt does not come and go with the scope's lookups.
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ class Retriever:
         self.repo_map = RepoMap(self.view)
         self.runner: SourceRunner[list[Candidate]] = runner or SourceRunner()
         self._fused: Lru[tuple[Candidate, ...]] = Lru(64)
+        self._file_level: Lru[list[Candidate]] = Lru(64)
         self._head_seen: str | None = None
         self._ingests: dict[str | None, Any] = {}
         self.last_missing: tuple[str, ...] = ()
@@ -254,7 +258,9 @@ class Retriever:
             found = self.runner.get(unit, key, make, deadline, slot)
             if found is None:
                 missing.append(unit)
-                continue
+                found = self._file_level.get(q.path) if unit == "definitions" else None
+                if not found:
+                    continue
             ranked.setdefault(source, []).extend(found)
         if "flow" in ranked:
             ranked["flow"] = sorted(ranked["flow"],
@@ -267,7 +273,9 @@ class Retriever:
 
     def _run_source(self, source: str, q: Query) -> list[Candidate]:
         if source == "definitions":
-            return definitions(self.view, q, self.limits)
+            found = definitions(self.view, q, self.limits)
+            self._file_level.put(q.path, [c for c in found if not c.volatile])
+            return found
         if source == "usages":
             return usages(self.view, q)
         targets = self.import_targets(q)

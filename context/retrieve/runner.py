@@ -12,12 +12,16 @@ nothing, so that a prompt does not lose a source at each generation.
 
 Per source, ``SourceStats`` count hits (answer used), misses (not ready by the deadline) and the
 time each computation took; ``snapshot()`` is what ``codeflow/status`` and ``doctor --stats``
-show.
+show. On Linux the worker threads (and the git processes they start) run at a lower CPU
+priority (``BACKGROUND_NICE``), so that warming a newly opened big file does not slow down the
+keystroke's own prompt and the model.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Collection, Hashable
@@ -73,6 +77,22 @@ class SourceStat:
                 "mean_ms": round(mean, 2), "max_ms": round(self.max_ms, 2)}
 
 
+BACKGROUND_NICE = 5
+"""How much lower the workers' CPU priority is than the server's (Linux)."""
+
+
+def lower_priority(step: int = BACKGROUND_NICE) -> None:
+    """Lower the calling thread's CPU priority by ``step`` (Linux, where a priority is per
+    thread; elsewhere a no-op, as it would apply to the whole process)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + step))
+    except OSError:
+        log.debug("cannot lower the priority of a retrieval worker", exc_info=True)
+
+
 class SourceRunner(Generic[T]):
     """Runs keyed computations in two worker pools (index: one thread; history: ``workers``);
     answers are cached per key (LRU). ``workers=0`` computes in the caller's thread
@@ -83,7 +103,8 @@ class SourceRunner(Generic[T]):
         # the index's units hold the GIL: a second thread would only share it (and the CPU
         # the model needs); git and SQLite release it, so the history lane gets ``workers``.
         lanes = (("index", 1), ("history", workers))
-        self._pools = {lane: ThreadPoolExecutor(n, thread_name_prefix=f"codeflow-{lane}")
+        self._pools = {lane: ThreadPoolExecutor(n, thread_name_prefix=f"codeflow-{lane}",
+                                                initializer=lower_priority)
                        for lane, n in lanes} if workers > 0 else None
         self._done: Lru[T] = Lru(capacity)
         self._latest: Lru[T] = Lru(capacity)

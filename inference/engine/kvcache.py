@@ -1,7 +1,10 @@
 """Prefix KV cache: named slots, each holding the token ids whose K/V it has, and the K/V.
 
 A request takes its slot, reusing the longest common token prefix found in any slot; the rest is
-truncated and only the remainder is prefilled. Dense models keep one K/V pair per layer (in the
+truncated and only the remainder is prefilled. Before a slot drops a long tail (the cursor moved
+to another place), what it held is kept as one of the slot's saved prefixes (`name#1`, ...; at
+most `max_saved` per slot, least recently used first out), so coming back to an earlier place
+reuses that prefix instead of prefilling it again. Dense models keep one K/V pair per layer (in the
 session's state form: numpy, or `OrtValue` with I/O binding). Loop models also keep every
 pass-2 (local) K/V they computed, on the host, so that truncating to any prefix is exact: the
 graph is then fed the last `window` of them. A memory cap in tokens evicts least recently used
@@ -131,13 +134,21 @@ class Slot:
         return self.session.to_state(OrtSession.to_numpy(value)[:, :, :length])
 
 
-class PrefixCache:
-    """Named slots with prefix reuse and a token cap."""
+SAVED_PREFIXES = 4
+"""Prefixes a slot keeps besides its current one."""
+SAVE_MIN_TOKENS = 64
+"""A slot about to drop at least this many tokens saves them first."""
 
-    def __init__(self, session: OrtSession, window: int | None, cap_tokens: int) -> None:
+
+class PrefixCache:
+    """Named slots with prefix reuse, saved prefixes per slot and a token cap."""
+
+    def __init__(self, session: OrtSession, window: int | None, cap_tokens: int,
+                 max_saved: int = SAVED_PREFIXES) -> None:
         self.session = session
         self.window = window
         self.cap_tokens = cap_tokens
+        self.max_saved = max_saved
         self.slots: dict[str, Slot] = {}
 
     def slot(self, name: str) -> Slot:
@@ -157,6 +168,9 @@ class PrefixCache:
             n = min(common_prefix(other.ids, ids), limit)
             if n > best_len:
                 best, best_len = other, n
+        if len(target.ids) - (best_len if best is target else 0) >= SAVE_MIN_TOKENS:
+            self._save(target)
+        best.last_used = time.monotonic()
         if best is target:
             target.truncate(best_len)
         else:
@@ -164,15 +178,45 @@ class PrefixCache:
         log.debug("slot %s reuses %d/%d tokens (from %s)", name, best_len, len(ids), best.name)
         return target, best_len
 
+    def saved(self, name: str) -> list[Slot]:
+        """The saved prefixes of slot `name`, most recently used first."""
+        prefix = f"{name}#"
+        found = [s for n, s in self.slots.items() if n.startswith(prefix)]
+        return sorted(found, key=lambda s: s.last_used, reverse=True)
+
+    def _save(self, slot: Slot) -> None:
+        """Keep what `slot` holds as a saved prefix (unless one already holds it all); the least
+        recently used saved prefix beyond `max_saved` is dropped."""
+        if self.max_saved <= 0 or "#" in slot.name:
+            return
+        saved = self.saved(slot.name)
+        for other in saved:
+            if common_prefix(other.ids, slot.ids) == len(slot.ids):
+                other.last_used = time.monotonic()
+                return
+        taken = {s.name for s in saved}
+        name = next(f"{slot.name}#{i}" for i in range(1, len(saved) + 2)
+                    if f"{slot.name}#{i}" not in taken)
+        copy = Slot(name, self.session, self.window)
+        copy.copy_prefix(slot, len(slot.ids))
+        self.slots[name] = copy
+        for old in saved[self.max_saved - 1:]:
+            log.debug("dropping saved prefix %s (%d tokens)", old.name, len(old.ids))
+            del self.slots[old.name]
+
     def tokens(self) -> int:
         """Tokens held over all slots."""
         return sum(len(s.ids) for s in self.slots.values())
 
     def enforce_cap(self, keep: str | None = None) -> None:
-        """Evict least recently used slots (the `keep` slot last) until under the cap."""
+        """Evict least recently used slots and saved prefixes (the `keep` slot last) until
+        under the cap."""
         order = sorted(self.slots.values(), key=lambda s: (s.name == keep, s.last_used))
         for slot in order:
             if self.tokens() <= self.cap_tokens:
                 return
             log.debug("evicting slot %s (%d tokens)", slot.name, len(slot.ids))
-            slot.reset()
+            if "#" in slot.name:
+                del self.slots[slot.name]
+            else:
+                slot.reset()

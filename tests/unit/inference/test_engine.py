@@ -113,6 +113,40 @@ def test_kv_cap_evicts_least_recently_used_slot(model_dirs: dict[str, Path]) -> 
     assert len(engine.cache.slot("b").ids) == 12 and len(engine.cache.slot("c").ids) == 6
 
 
+def _place(start: int, shared: int = 10, length: int = 80) -> tuple[int, ...]:
+    """A prompt of ``length`` ids sharing its first ``shared`` with every other place."""
+    tail = tuple((start + i) % 300 + 1 for i in range(length - shared))
+    return tuple(range(1, shared + 1)) + tail
+
+
+@pytest.mark.parametrize("name", ["llama", "loop"])
+def test_saved_prefix_brings_back_an_earlier_place(name: str, model_dirs: dict[str, Path]
+                                                   ) -> None:
+    engine = Engine.load(model_dirs[name], provider="cpu", prefill_chunk=16)
+    a, b, c = _place(20), _place(110), _place(200)
+    assert [engine.warm(p) for p in (a, b, c)] == [80, 70, 70]
+    assert engine.warm(a) == 0  # a, saved when b replaced it, comes back whole
+    assert engine.warm(b + (5, 6)) == 2
+    fresh = Engine.load(model_dirs[name], provider="cpu")
+    assert np.abs(engine.logits(c + (9,)) - fresh.logits(c + (9,))).max() <= 1e-4
+
+
+def test_saved_prefixes_give_the_longest_match_and_drop_the_oldest(
+        model_dirs: dict[str, Path]) -> None:
+    engine = Engine.load(model_dirs["llama"], provider="cpu", prefill_chunk=16)
+    engine.cache.max_saved = 2
+    a = _place(20)
+    a_short = a[:40] + _place(150, shared=0, length=70)
+    places = [a_short, a, _place(110), _place(200)]
+    for p in places:
+        engine.warm(p)
+    saved = engine.cache.saved("completion")
+    assert [s.ids for s in saved] == [list(places[2]), list(places[1])]
+    target, reused = engine.cache.acquire("completion", a + (7,))
+    assert reused == 80 and target.ids == list(a)  # the longer of a and a_short
+    assert engine.warm(a_short) == 70  # a_short was the oldest: dropped, only 40 tokens shared
+
+
 @pytest.mark.parametrize("name", ["llama", "loop"])
 def test_io_binding_path_on_cpu_equals_plain_run(name: str, model_dirs: dict[str, Path]) -> None:
     plain = Engine.load(model_dirs[name], provider="cpu", io_binding=False)
@@ -332,3 +366,20 @@ def test_generation_stops_at_max_context(model_dirs: dict[str, Path], tmp_path: 
     assert gen.stop_reason == "context" and len(PROMPT) + len(gen.ids) == 20
     with pytest.raises(ValueError, match="exceeds max context"):
         engine.generate(GenerateRequest(PROMPT + PROMPT, max_tokens=1))
+
+
+def test_default_threads_leave_cores_and_do_not_spin() -> None:
+    from inference.engine.session import default_threads, session_options
+
+    assert [default_threads(n) for n in (1, 2, 4, 16)] == [1, 1, 2, 8]
+    opts = session_options(None)
+    assert opts.intra_op_num_threads == default_threads()
+    assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert session_options(3).intra_op_num_threads == 3
+
+
+def test_cpu_prefill_chunk_default(model_dirs: dict[str, Path]) -> None:
+    from inference.engine.engine import CPU_PREFILL_CHUNK
+
+    assert Engine.load(model_dirs["llama"], provider="cpu").prefill_chunk == CPU_PREFILL_CHUNK
+    assert Engine.load(model_dirs["llama"], provider="cpu", prefill_chunk=7).prefill_chunk == 7

@@ -7,8 +7,12 @@ already expired on a fake clock, so a keystroke takes exactly what is ready.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from dataclasses import dataclass
+
+import pytest
 
 from context.assemble import Assembler, PromptRequest
 from context.retrieve import Cursor, Retriever, make_query
@@ -217,3 +221,20 @@ def test_units_queued_for_an_earlier_keystroke_are_dropped_when_the_cursor_moves
     assert runner.cached("a") == ["a"] and runner.cached("b") is None
     assert runner.get("definitions", "b", unit("b"), Deadline(None)) == ["b"]  # asked again
     runner.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="priorities are per thread")
+def test_workers_run_at_a_lower_cpu_priority() -> None:
+    from context.retrieve.runner import BACKGROUND_NICE
+
+    def nice_here() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    runner = SourceRunner()
+    try:
+        mine = nice_here()
+        got = runner.get("usages", ("k",), nice_here, Deadline.after_ms(10_000))
+        assert got == min(19, mine + BACKGROUND_NICE)
+        assert nice_here() == mine  # the caller's own thread is untouched
+    finally:
+        runner.close()
