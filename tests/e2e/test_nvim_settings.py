@@ -4,7 +4,6 @@ reaches the server as the server's own defaults, with the user's values on top, 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,27 +11,29 @@ import pytest
 
 from lsp_server.config import Config, parse_config
 
+from .nvim_versions import NVIM_VERSIONS, nvim_binary
+
 ROOT = Path(__file__).resolve().parents[2]
-NVIM = shutil.which("nvim")
-pytestmark = pytest.mark.skipif(NVIM is None,
-                                reason="nvim not installed (CI: apt-get install neovim)")
+VERSIONS = [v.id for v in NVIM_VERSIONS]
 
 
-def _server_settings(setup_lua: str) -> dict:
+def _server_settings(version: str, setup_lua: str) -> dict:
     code = (f'local c = require("codeflow.config"); c.set({setup_lua}); '
             "io.stdout:write(vim.fn.json_encode(c.server_settings()))")
-    out = subprocess.run([NVIM, "--headless", "-u", "NONE", "-i", "NONE", "--cmd",
+    out = subprocess.run([nvim_binary(version), "--headless", "-u", "NONE", "-i", "NONE", "--cmd",
                           f"set rtp+={ROOT / 'editors/nvim'}", "-c", f"lua {code}", "-c", "qa!"],
                          capture_output=True, text=True, timeout=60, check=True)
     return json.loads(out.stdout)
 
 
-def test_defaults_are_the_servers() -> None:
-    assert parse_config(_server_settings("{}")) == (Config(), [])
+@pytest.mark.parametrize("version", VERSIONS)
+def test_defaults_are_the_servers(version: str) -> None:
+    assert parse_config(_server_settings(version, "{}")) == (Config(), [])
 
 
-def test_user_settings_go_through() -> None:
-    cfg, problems = parse_config(_server_settings(
+@pytest.mark.parametrize("version", VERSIONS)
+def test_user_settings_go_through(version: str) -> None:
+    cfg, problems = parse_config(_server_settings(version,
         '{ settings = { remote = { timeoutS = 90 }, context = { exclude = { "dist/**" } }, '
         'threads = 2 } }'))
     assert problems == []

@@ -1,12 +1,12 @@
-"""The Neovim chat buffer folds a reasoning model's reasoning: headless Neovim (0.7.2), the real
-server, a scripted Thinking model (its own chat template; `<think>` text streamed token by token).
+"""The Neovim chat buffer folds a reasoning model's reasoning: headless Neovim (0.7.2 and 0.12),
+the real server, a scripted Thinking model (its own chat template; `<think>` text streamed token
+by token).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,17 +14,16 @@ import pytest
 
 from tests.unit.assemble.templates import THINKING
 
+from .nvim_versions import NVIM_VERSIONS, nvim_binary
 from .test_nvim_plugin import ROOT, codeflow_server
 
-NVIM = shutil.which("nvim")
-pytestmark = [
-    pytest.mark.skipif(NVIM is None, reason="nvim not installed (CI: apt-get install neovim)"),
-    pytest.mark.timeout(300),
-]
+pytestmark = [pytest.mark.timeout(300)]
 REPLY = "<think>\nStep one.\nStep two: ```py\nbad()\n```\n</think>\n\nUse `sum`."
 
 
-def test_reasoning_is_folded_in_the_chat_buffer(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", [v.id for v in NVIM_VERSIONS])
+def test_reasoning_is_folded_in_the_chat_buffer(version: str, tmp_path: Path) -> None:
+    nvim = nvim_binary(version)
     script = tmp_path / "script.json"
     # the second answer thought nothing (an empty block, as Qwen3 writes it)
     outputs = [REPLY, "<think>\n\n</think>\n\nPlain answer."]
@@ -42,7 +41,7 @@ def test_reasoning_is_folded_in_the_chat_buffer(tmp_path: Path) -> None:
         "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"),
     }
     r = subprocess.run(
-        [NVIM, "--headless", "-u", "NONE", "-i", "NONE", "--cmd", "set rtp+=editors/nvim",
+        [nvim, "--headless", "-u", "NONE", "-i", "NONE", "--cmd", "set rtp+=editors/nvim",
          "-c", "luafile editors/nvim/tests/thinking.lua"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
     )
