@@ -18,10 +18,13 @@ import ast
 import json
 import os
 import random
+import re
 import shutil
 import statistics
+import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +80,26 @@ def stdlib_workspace() -> Path:
         shutil.copytree(src / pkg, dst / pkg,
                         ignore=shutil.ignore_patterns("test", "tests", "__pycache__"))
     return dst
+
+
+def ts_workspace() -> tuple[Path | None, str]:
+    """rxjs 7.8.2's TypeScript ``src/`` (as bench/index.py gets it: ``npm install`` into a temp
+    dir), copied once under bench/_work; (None, why) when npm is missing or fails."""
+    dst = WORK / "ts"
+    if (dst / "rxjs" / "src").is_dir():
+        return dst, "rxjs@7.8.2 src/"
+    npm = shutil.which("npm")
+    if npm is None:
+        return None, "npm not found"
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            subprocess.run([npm, "install", "--no-audit", "--no-fund", "--silent",
+                            "rxjs@7.8.2"], cwd=tmp, check=True, timeout=300,
+                           capture_output=True)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return None, f"npm install failed ({exc})"
+        shutil.copytree(Path(tmp) / "node_modules" / "rxjs" / "src", dst / "rxjs" / "src")
+    return dst, "rxjs@7.8.2 src/"
 
 
 def tokenizer_file(arg: str | None, corpus: Path) -> Path:
@@ -201,6 +224,78 @@ def _task(index, path: str, lines: list[str], line: int, target: str, name: str)
                 gold[0].start_line, first)
 
 
+# -- TypeScript tasks -------------------------------------------------------------------------
+# The same construction: a one-line statement inside a function or method uses a name that the
+# file imports (``import { a, b as c } from "spec"``); gold = the one top-level definition of
+# that name in the workspace (names defined more than once are skipped: no resolver decides
+# the gold).
+
+_TS_IMPORT = re.compile(r"^import\s+(?:type\s+)?\{([^}]*)\}\s*from\s*['\"]([^'\"]+)['\"]",
+                        re.M | re.S)
+_TS_STMT = re.compile(r"^\s*(?:return\s|const\s|let\s|this\.|[A-Za-z_$][\w$.]*\s*[(=.])"
+                      r".*;\s*$")
+
+
+def _ts_imported(text: str) -> dict[str, str]:
+    """Local name → imported name, for the named imports of ``text``."""
+    out = {}
+    for m in _TS_IMPORT.finditer(text):
+        for part in m.group(1).split(","):
+            bits = part.replace("type ", " ").split()
+            if len(bits) == 1:
+                out[bits[0]] = bits[0]
+            elif len(bits) == 3 and bits[1] == "as":
+                out[bits[2]] = bits[0]
+    return out
+
+
+def _unique_tops(index, files: list[str], kinds: tuple[str, ...]) -> dict[str, object]:
+    tops: dict[str, list] = {}
+    for path in files:
+        for s in index.outline(path):
+            if "." not in s.qualname and s.kind in kinds:
+                tops.setdefault(s.name, []).append(s)
+    return {n: v[0] for n, v in tops.items() if len({x.path for x in v}) == 1}
+
+
+def make_ts_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]:
+    """Up to ``n`` TypeScript tasks, at most ``per_file`` per file, with a fixed seed."""
+    files = sorted(p for p in index.files() if p.endswith(".ts") and not p.endswith(".d.ts"))
+    gold = _unique_tops(index, files, ("function", "class", "interface", "type", "enum",
+                                       "variable"))
+    by_file: dict[str, list[Task]] = {}
+    for path in files:
+        text = index.file_text(path) or ""
+        imported = _ts_imported(text)
+        if not imported:
+            continue
+        lines = text.splitlines()
+        bodies = [(s.start_line, s.end_line) for s in index.outline(path)
+                  if s.kind in ("function", "method") and s.end_line > s.start_line + 1]
+        seen: set[int] = set()
+        for start, end in bodies:
+            for i in range(start + 1, end):
+                row = lines[i]
+                if i in seen or not _TS_STMT.match(row) or row.count("(") != row.count(")"):
+                    continue
+                for local in sorted(set(re.findall(r"[A-Za-z_$][\w$]*", row)) & set(imported)):
+                    sym = gold.get(imported[local])
+                    if sym is None or sym.path == path:
+                        continue
+                    task = _task(index, path, lines, i, sym.path, sym.qualname)
+                    if task:
+                        seen.add(i)
+                        by_file.setdefault(path, []).append(task)
+                        break
+    rng = random.Random(seed)
+    picked: list[Task] = []
+    for path in sorted(by_file):
+        tasks = sorted(by_file[path], key=lambda t: (t.line, t.name))
+        picked += rng.sample(tasks, min(per_file, len(tasks)))
+    rng.shuffle(picked)
+    return picked[:n]
+
+
 # -- scoring ----------------------------------------------------------------------------------
 
 def blanked(index, task: Task) -> str:
@@ -252,7 +347,7 @@ def assembler(index, tok: Path, weights: dict[str, float] | None = None) -> Asse
 
 def run_config(index, asm: Assembler, tasks: list[Task], budget: int,
                baseline: Baseline | None = None) -> dict:
-    hits = base_hits = 0
+    hits = base_hits = overruns = 0
     times, chars = [], []
     for task in tasks:
         text = blanked(index, task)
@@ -262,12 +357,13 @@ def run_config(index, asm: Assembler, tasks: list[Task], budget: int,
         times.append((time.perf_counter() - start) * 1000.0)
         index.close_buffer(task.path)
         hits += hit_sections(prompt, task)
+        overruns += prompt.prompt_tokens > budget
         chars.append(cross_chars(prompt, task))
         if baseline is not None:
             base_hits += baseline.hit(text, task, chars[-1])
     out = {"recall": hits / len(tasks), "p50_ms": statistics.median(times),
            "p90_ms": sorted(times)[int(0.9 * (len(times) - 1))],
-           "cross_chars_mean": statistics.mean(chars)}
+           "cross_chars_mean": statistics.mean(chars), "overruns": overruns}
     if baseline is not None:
         out["baseline_recall"] = base_hits / len(tasks)
     return out
@@ -280,8 +376,56 @@ def main() -> int:
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--no-ablation", action="store_true")
     ap.add_argument("--timing-tasks", type=int, default=40, help="tasks timed at 128K")
+    ap.add_argument("--languages", default=",".join(LANGUAGES),
+                    help="comma-separated, of: " + ", ".join(LANGUAGES))
+    ap.add_argument("--lang-tasks", type=int, default=150,
+                    help="tasks per language other than Python")
     args = ap.parse_args()
     os.environ.setdefault("CODEFLOW_CACHE_DIR", str(WORK / "cache"))
+    results: dict = {}
+    for lang in args.languages.split(","):
+        if lang == "python":
+            python_eval(args, results)
+        else:
+            lang_eval(lang, args, results)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2), "utf-8")
+    return 0
+
+
+LANGUAGES = ("python", "typescript")
+
+
+def lang_eval(lang: str, args, results: dict) -> None:
+    """Recall at 2K and 8K (with the baseline) and assembly time for one other language."""
+    from context.index import WorkspaceIndex
+
+    ws, note = {"typescript": ts_workspace}[lang]()
+    if ws is None:
+        print(f"[{lang}] skipped: {note}")
+        return
+    tok = tokenizer_file(args.tokenizer, stdlib_workspace())
+    index = WorkspaceIndex(ws)
+    stats = index.refresh()
+    tasks = {"typescript": make_ts_tasks}[lang](index, args.lang_tasks)
+    print(f"[{lang}] corpus {note}: {stats.files} files, {stats.symbols} symbols; "
+          f"{len(tasks)} tasks")
+    if not tasks:
+        index.close()
+        return
+    baseline = Baseline(index)
+    full = assembler(index, tok)
+    for budget in (2048, 8192):
+        r = run_config(index, full, tasks, budget, baseline)
+        results[f"{lang}:full@{budget}"] = r
+        print(f"[{lang}] budget {budget:>5}: recall {r['recall']:.3f}  baseline "
+              f"{r['baseline_recall']:.3f}  p50 {r['p50_ms']:.1f} ms  p90 {r['p90_ms']:.1f} ms"
+              f"  cross-file chars {r['cross_chars_mean']:.0f}  overruns {r['overruns']}")
+    index.close()
+
+
+def python_eval(args, results: dict) -> None:
+    """The Python evaluation: recall at 2K/8K, timing at 128K, ablation."""
     from context.index import WorkspaceIndex
 
     ws = stdlib_workspace()
@@ -289,17 +433,17 @@ def main() -> int:
     index = WorkspaceIndex(ws)
     stats = index.refresh()
     tasks = make_tasks(index, args.tasks)
-    print(f"corpus {ws}: {stats.files} files, {stats.symbols} symbols; {len(tasks)} tasks; "
-          f"tokenizer {tok}")
+    print(f"[python] corpus {ws}: {stats.files} files, {stats.symbols} symbols; "
+          f"{len(tasks)} tasks; tokenizer {tok}")
     baseline = Baseline(index)
-    results: dict = {"tasks": len(tasks), "tokenizer": str(tok)}
+    results.update({"tasks": len(tasks), "tokenizer": str(tok)})
     full = assembler(index, tok)
     for budget in (2048, 8192):
         r = run_config(index, full, tasks, budget, baseline)
         results[f"full@{budget}"] = r
-        print(f"budget {budget:>6}: recall {r['recall']:.3f}  baseline {r['baseline_recall']:.3f}"
-              f"  p50 {r['p50_ms']:.1f} ms  p90 {r['p90_ms']:.1f} ms  "
-              f"cross-file chars {r['cross_chars_mean']:.0f}")
+        print(f"[python] budget {budget:>5}: recall {r['recall']:.3f}  baseline "
+              f"{r['baseline_recall']:.3f}  p50 {r['p50_ms']:.1f} ms  p90 {r['p90_ms']:.1f} ms"
+              f"  cross-file chars {r['cross_chars_mean']:.0f}  overruns {r['overruns']}")
     r = run_config(index, full, tasks[: args.timing_tasks], 131072)
     results["full@131072"] = r
     print(f"budget 131072: recall {r['recall']:.3f}  p50 {r['p50_ms']:.1f} ms  "
@@ -310,9 +454,6 @@ def main() -> int:
     if not args.no_ablation:
         ablation(index, tok, tasks, results)
     index.close()
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2), "utf-8")
-    return 0
 
 
 def ablation(index, tok: Path, tasks: list[Task], results: dict) -> None:

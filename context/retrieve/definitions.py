@@ -1,8 +1,10 @@
 """Definitions of what the cursor uses or is likely to use.
 
-Ranked in tiers: names imported and used in the enclosing scope; names imported but not used
-anywhere else yet (the user imported them for a reason); attributes of imported modules used in
-this file; other names of the scope resolved through the index; outlines of imported modules.
+Ranked in tiers: names imported but not used anywhere else yet (the user imported them for a
+reason: the line being typed is the likeliest to use them; brief headers, so a few fit a tight
+budget); names imported and used in the enclosing scope (whole when short); attributes of
+imported modules used in this file; other names of the scope resolved through the index;
+outlines of imported modules.
 Within a tier, names used closer to the enclosing scope come first.
 """
 
@@ -16,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .candidate import Candidate
+from .jsimports import JsResolver, ReExport, is_js, js_import_starts, parse_js_imports_at, reexports
 from .pyimports import Binding, parse_imports, resolve_module
 from .query import Query
 from .snippets import definition_candidate, outline_text
@@ -25,8 +28,8 @@ __all__ = ["DefinitionLimits", "definitions", "resolve_symbol"]
 
 _ATTR = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)")
 
-TIER_SCOPE, TIER_UNUSED, TIER_FILE, TIER_OUTLINE_SCOPE, TIER_INDEX, TIER_OUTLINE = (
-    6.0, 5.0, 4.0, 3.0, 2.0, 1.0)
+TIER_UNUSED, TIER_SCOPE, TIER_UNUSED_MODULE, TIER_FILE, TIER_OUTLINE_SCOPE, TIER_INDEX, \
+    TIER_OUTLINE = (7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,31 @@ class ModuleRef:
 
 
 def _bindings_of(view: WorkspaceView, path: str) -> tuple[Binding, ...]:
+    if is_js(path):
+        def parse() -> tuple[Binding, ...]:
+            lines = view.lines(path)
+            return tuple(parse_js_imports_at(lines, js_import_starts(lines)))
+
+        return view.memo(("bindings", path), parse)
     return view.memo(("bindings", path), lambda: tuple(parse_imports("".join(view.lines(path)))))
+
+
+def _reexports_of(view: WorkspaceView, path: str) -> tuple[ReExport, ...]:
+    return view.memo(("reexports", path), lambda: tuple(reexports(view.lines(path))))
+
+
+def _js_resolver(view: WorkspaceView) -> JsResolver:
+    """One per index generation (it caches configs and workspace packages)."""
+    def read(path: str) -> str | None:
+        return "".join(view.lines(path)) or None
+
+    return view.memo(("js_resolver",), lambda: JsResolver(view.files(), read))
 
 
 def _target(view: WorkspaceView, module: str, from_path: str) -> str | None:
     """Our resolution of ``module`` from ``from_path``, else the index's import edge."""
+    if is_js(from_path):
+        return _js_resolver(view).resolve(module, from_path)
     target = resolve_module(module, from_path, view.files())
     if target is None:
         for edge in view.imports(from_path):
@@ -71,7 +94,9 @@ def resolve_symbol(
     view: WorkspaceView, from_path: str, module: str, name: str, depth: int = 0
 ) -> Any | ModuleRef | None:
     """The SymbolDef (or module) that ``from module import name`` in ``from_path`` binds,
-    following re-exports up to three hops."""
+    following re-exports up to three hops (JS/TS: barrel files, up to ``_JS_HOPS``)."""
+    if is_js(from_path):
+        return _js_symbol(view, from_path, module, name or None, 0, set())
     files = view.files()
     target = _target(view, module, from_path)
     if target is not None:
@@ -88,6 +113,63 @@ def resolve_symbol(
                         mod = resolve_module(b.module, target, files)
                         return ModuleRef(mod) if mod else None
                     return resolve_symbol(view, target, b.module, b.name, depth + 1)
+    return None
+
+
+_JS_HOPS = 8
+"""How many re-exports (``export * from``, ``export { a as b } from``) a JS/TS name is
+followed through."""
+
+
+def _js_symbol(view: WorkspaceView, from_path: str, spec: str, name: str | None, hops: int,
+               seen: set[tuple[str, str]]) -> Any | ModuleRef | None:
+    """What ``import { name } from spec`` in ``from_path`` binds (None name: the module)."""
+    target = _js_resolver(view).resolve(spec, from_path)
+    if target is None:
+        return None
+    if name is None:
+        return ModuleRef(target)
+    return _js_export(view, target, name, hops, seen)
+
+
+def _js_export(view: WorkspaceView, path: str, name: str, hops: int,
+               seen: set[tuple[str, str]]) -> Any | ModuleRef | None:
+    """The definition that module ``path`` exports as ``name``."""
+    if (path, name) in seen or hops > _JS_HOPS:
+        return None
+    seen.add((path, name))
+    if name != "default":
+        found = _js_local(view, path, name, hops, seen, imported=False)
+        if found is not None:
+            return found
+    stars = []
+    for r in _reexports_of(view, path):
+        if r.alias == "*":
+            stars.append(r.spec)
+        elif r.alias == name:
+            if r.spec is None:
+                found = _js_local(view, path, r.name or name, hops, seen, imported=True)
+            else:
+                found = _js_symbol(view, path, r.spec, r.name, hops + 1, seen)
+            if found is not None:
+                return found
+    for spec in stars if name != "default" else ():
+        found = _js_symbol(view, path, spec, name, hops + 1, seen)
+        if found is not None:
+            return found
+    return None
+
+
+def _js_local(view: WorkspaceView, path: str, name: str, hops: int,
+              seen: set[tuple[str, str]], imported: bool) -> Any | ModuleRef | None:
+    """``name`` defined at the top of ``path`` or (``imported``) imported there."""
+    for sym in view.outline(path):
+        if sym.qualname == name:
+            return sym
+    if imported:
+        for b in _bindings_of(view, path):
+            if b.alias == name:
+                return _js_symbol(view, path, b.module, b.name, hops + 1, seen)
     return None
 
 
@@ -144,7 +226,7 @@ def _module_wanted(q: Query, b: Binding, uses: dict[str, list[int]],
         yield TIER_SCOPE if dist == 0 else TIER_FILE, dist, key, (b.module, attr)
     root = b.alias.split(".")[0]
     if root not in q.file_ids:
-        tier = TIER_UNUSED - 0.5
+        tier = TIER_UNUSED_MODULE - 0.5
     else:
         tier = TIER_OUTLINE_SCOPE if root in q.scope_ids else TIER_OUTLINE
     yield tier, _distance(q, uses.get(b.alias, ())), b.alias, ModuleRef(b.module)
@@ -159,7 +241,8 @@ def definitions(
     out: list[Candidate] = []
     wanted = sorted(set(_wanted(q)), key=lambda w: (-w[0], w[1], w[2], repr(w[3])))
     for tier, dist, _label, target in wanted:
-        cand = _resolve_candidate(view, q, target, tier - min(dist, 1000) / 2000.0, limits)
+        cand = _resolve_candidate(view, q, target, tier - min(dist, 1000) / 2000.0, limits,
+                                  tier == TIER_SCOPE)
         if cand is None or (cand.path, cand.start_line, cand.end_line) in seen:
             continue
         seen.add((cand.path, cand.start_line, cand.end_line))
@@ -174,8 +257,11 @@ def definitions(
 
 
 def _resolve_candidate(
-    view: WorkspaceView, q: Query, target: Any, score: float, limits: DefinitionLimits
+    view: WorkspaceView, q: Query, target: Any, score: float, limits: DefinitionLimits,
+    whole: bool,
 ) -> Candidate | None:
+    """The candidate for one wanted name: ``whole`` (short bodies in full, volatile) for the
+    names the enclosing scope uses, a brief header for the others."""
     if isinstance(target, Binding):
         found = resolve_symbol(view, q.path, target.module, target.name or "")
     elif isinstance(target, ModuleRef):
@@ -186,16 +272,16 @@ def _resolve_candidate(
         return _module_outline(view, found.path, score, limits) if found.path else None
     if found is None or found.path == q.path:
         return None
-    cand = _symbol_candidate(view, found, score, limits)
-    return replace(cand, volatile=True) if cand and score >= TIER_SCOPE - 0.5 else cand
+    cand = _symbol_candidate(view, found, score, limits, whole)
+    return replace(cand, volatile=True) if cand and whole else cand
 
 
 def _symbol_candidate(
-    view: WorkspaceView, sym: Any, score: float, limits: DefinitionLimits
+    view: WorkspaceView, sym: Any, score: float, limits: DefinitionLimits, whole: bool
 ) -> Candidate | None:
     lines = view.lines(sym.path)
     outline = view.outline(sym.path) if sym.kind == "class" else ()
-    if score >= TIER_SCOPE - 0.5:
+    if whole:
         return definition_candidate(lines, sym, score, outline, limits.whole_max_lines,
                                     doc_max_lines=3, max_members=20)
     return definition_candidate(lines, sym, score, outline, limits.brief_max_lines,
@@ -246,7 +332,7 @@ def _scope_names(
             if sym.path == q.path and q.scope and sym.start_line <= q.scope[1] and \
                     q.scope[0] <= sym.end_line:
                 continue
-            cand = _symbol_candidate(view, sym, TIER_INDEX, limits)
+            cand = _symbol_candidate(view, sym, TIER_INDEX, limits, False)
             cand = replace(cand, volatile=True) if cand else None
             if cand is not None and (cand.path, cand.start_line, cand.end_line) not in seen:
                 seen.add((cand.path, cand.start_line, cand.end_line))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .current import Cursor, scope_span
+from .jsimports import is_js, js_import_starts, parse_js_imports_at
 from .lru import Lru
 from .pyimports import Binding, import_starts, parse_imports_at
 from .text import identifiers
@@ -49,13 +50,23 @@ _BLOCKS: Lru[Any] = Lru(8192)
 cursor in a long file re-reads only the blocks that changed."""
 
 
-def _import_starts(lines: tuple[str, ...]) -> list[int]:
+def _import_starts(lines: tuple[str, ...], kind: str = "py") -> list[int]:
+    find = js_import_starts if kind == "js" else import_starts
     out: list[int] = []
     for start in range(0, len(lines), _BLOCK):
         block = lines[start : start + _BLOCK]
-        found = _BLOCKS.get_or(("starts", block), lambda b=block: tuple(import_starts(b)))
+        found = _BLOCKS.get_or(("starts", kind, block), lambda b=block: tuple(find(b)))
         out += [start + i for i in found]
     return out
+
+
+def _bindings(path: str, lines: tuple[str, ...]) -> tuple[Binding, ...]:
+    """The import bindings of the buffer, for the languages whose imports bind names."""
+    if path.endswith((".py", ".pyi")):
+        return tuple(parse_imports_at(lines, _import_starts(lines)))
+    if is_js(path):
+        return tuple(parse_js_imports_at(lines, _import_starts(lines, "js")))
+    return ()
 
 
 def _block_facts(block: tuple[str, ...], skip: tuple[int, ...]) -> tuple[
@@ -91,7 +102,7 @@ def make_query(path: str, cursor: Cursor) -> Query:
     """Build the query for ``cursor`` in the buffer of ``path``."""
     lines = cursor.lines
     python = path.endswith((".py", ".pyi"))
-    bindings = tuple(parse_imports_at(lines, _import_starts(lines))) if python else ()
+    bindings = _bindings(path, lines)
     import_lines = {b.line for b in bindings}
     skip = import_lines | {cursor.line}
     span = scope_span(cursor)
