@@ -102,6 +102,32 @@ def ts_workspace() -> tuple[Path | None, str]:
     return dst, "rxjs@7.8.2 src/"
 
 
+GO_PACKAGES = ("bufio bytes strings strconv io fmt sort errors unicode/utf8 encoding/json "
+               "encoding/base64 encoding/binary encoding/csv net/url path path/filepath "
+               "text/template text/template/parse compress/flate compress/gzip archive/tar "
+               "archive/zip").split()
+
+
+def go_workspace() -> tuple[Path | None, str]:
+    """Part of the Go standard library's source (Debian's golang-src: ``/usr/share/go-*`` or
+    ``/usr/lib/go-*``), without tests, with its ``go.mod`` (``module std``)."""
+    dst = WORK / "go"
+    if (dst / "go.mod").is_file():
+        return dst, "Go standard library (" + ", ".join(GO_PACKAGES[:4]) + ", ...)"
+    roots = sorted(Path("/usr/share").glob("go-*/src")) + sorted(Path("/usr/lib").glob("go*/src"))
+    roots = [r for r in roots if (r / "go.mod").is_file()]
+    if not roots:
+        return None, "no Go source (apt-get install golang-src)"
+    src = roots[-1]
+    for pkg in GO_PACKAGES:
+        for f in sorted((src / pkg).glob("*.go")):
+            if not f.name.endswith("_test.go"):
+                (dst / pkg).mkdir(parents=True, exist_ok=True)
+                shutil.copy2(f, dst / pkg / f.name)
+    shutil.copy2(src / "go.mod", dst / "go.mod")
+    return dst, f"Go standard library ({src})"
+
+
 def tokenizer_file(arg: str | None, corpus: Path) -> Path:
     """The tokenizer to count with: --tokenizer, the bundled model's, or one trained here."""
     if arg:
@@ -296,6 +322,76 @@ def make_ts_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]
     return picked[:n]
 
 
+# -- Go tasks ---------------------------------------------------------------------------------
+# A one-line statement inside a function uses ``pkg.Name`` where ``pkg`` is an imported
+# package of the workspace; gold = ``Name``'s definition among that package's files (the
+# package folder is found from the import path and go.mod, the task generator's own reading).
+
+_GO_IMPORT = re.compile(r'^\s*(?:import\s+)?([A-Za-z_]\w*|\.|_)?\s*"([^"]+)"\s*$')
+
+
+def _go_imported(lines: list[str], module_dirs: dict[str, str]) -> dict[str, str]:
+    """Local package name → package folder, for imports of workspace packages."""
+    out, block = {}, False
+    for line in lines:
+        s = line.strip()
+        if s.startswith("import ("):
+            block = True
+            continue
+        if block and s == ")":
+            block = False
+            continue
+        if block or s.startswith("import "):
+            m = _GO_IMPORT.match(s)
+            if m and m.group(2) in module_dirs and m.group(1) not in (".", "_"):
+                out[m.group(1) or m.group(2).rsplit("/", 1)[-1]] = module_dirs[m.group(2)]
+    return out
+
+
+def make_go_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]:
+    """Up to ``n`` Go tasks, at most ``per_file`` per file, with a fixed seed."""
+    files = sorted(p for p in index.files() if p.endswith(".go"))
+    pkgs = sorted({p.rsplit("/", 1)[0] for p in files if "/" in p})
+    module_dirs = {d: d for d in pkgs}  # module std: import path = folder
+    tops: dict[str, dict[str, list]] = {}
+    for path in files:
+        for sym in index.outline(path):
+            if "." not in sym.qualname:
+                tops.setdefault(path.rsplit("/", 1)[0], {}).setdefault(sym.name, []).append(sym)
+    by_file: dict[str, list[Task]] = {}
+    for path in files:
+        text = index.file_text(path) or ""
+        lines = text.splitlines()
+        imported = _go_imported(lines, module_dirs)
+        if not imported:
+            continue
+        bodies = [(s.start_line, s.end_line) for s in index.outline(path)
+                  if s.kind in ("function", "method") and s.end_line > s.start_line + 1]
+        seen: set[int] = set()
+        for start, end in bodies:
+            for i in range(start + 1, end):
+                row = lines[i]
+                if i in seen or row.rstrip().endswith(("{", ",", "(")) or \
+                        row.count("(") != row.count(")") or row.lstrip().startswith("//"):
+                    continue
+                for alias, attr in re.findall(r"\b([a-z]\w*)\.([A-Z]\w*)", row):
+                    found = tops.get(imported.get(alias, ""), {}).get(attr, [])
+                    if len(found) != 1:
+                        continue
+                    task = _task(index, path, lines, i, found[0].path, attr)
+                    if task:
+                        seen.add(i)
+                        by_file.setdefault(path, []).append(task)
+                        break
+    rng = random.Random(seed)
+    picked: list[Task] = []
+    for path in sorted(by_file):
+        tasks = sorted(by_file[path], key=lambda t: (t.line, t.name))
+        picked += rng.sample(tasks, min(per_file, len(tasks)))
+    rng.shuffle(picked)
+    return picked[:n]
+
+
 # -- scoring ----------------------------------------------------------------------------------
 
 def blanked(index, task: Task) -> str:
@@ -393,21 +489,21 @@ def main() -> int:
     return 0
 
 
-LANGUAGES = ("python", "typescript")
+LANGUAGES = ("python", "typescript", "go")
 
 
 def lang_eval(lang: str, args, results: dict) -> None:
     """Recall at 2K and 8K (with the baseline) and assembly time for one other language."""
     from context.index import WorkspaceIndex
 
-    ws, note = {"typescript": ts_workspace}[lang]()
+    ws, note = {"typescript": ts_workspace, "go": go_workspace}[lang]()
     if ws is None:
         print(f"[{lang}] skipped: {note}")
         return
     tok = tokenizer_file(args.tokenizer, stdlib_workspace())
     index = WorkspaceIndex(ws)
     stats = index.refresh()
-    tasks = {"typescript": make_ts_tasks}[lang](index, args.lang_tasks)
+    tasks = {"typescript": make_ts_tasks, "go": make_go_tasks}[lang](index, args.lang_tasks)
     print(f"[{lang}] corpus {note}: {stats.files} files, {stats.symbols} symbols; "
           f"{len(tasks)} tasks")
     if not tasks:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .candidate import Candidate
+from .goimports import GoResolver, go_import_starts, is_go, package_name, parse_go_imports_at
 from .jsimports import JsResolver, ReExport, is_js, js_import_starts, parse_js_imports_at, reexports
 from .pyimports import Binding, parse_imports, resolve_module
 from .query import Query
@@ -53,6 +54,12 @@ class ModuleRef:
 
 
 def _bindings_of(view: WorkspaceView, path: str) -> tuple[Binding, ...]:
+    if is_go(path):
+        def parse_go() -> tuple[Binding, ...]:
+            lines = view.lines(path)
+            return tuple(parse_go_imports_at(lines, go_import_starts(lines)))
+
+        return view.memo(("bindings", path), parse_go)
     if is_js(path):
         def parse() -> tuple[Binding, ...]:
             lines = view.lines(path)
@@ -74,8 +81,19 @@ def _js_resolver(view: WorkspaceView) -> JsResolver:
     return view.memo(("js_resolver",), lambda: JsResolver(view.files(), read))
 
 
+def _go_resolver(view: WorkspaceView) -> GoResolver:
+    def read(path: str) -> str | None:
+        return "".join(view.lines(path)) or None
+
+    return view.memo(("go_resolver",), lambda: GoResolver(view.files(), read))
+
+
 def _target(view: WorkspaceView, module: str, from_path: str) -> str | None:
-    """Our resolution of ``module`` from ``from_path``, else the index's import edge."""
+    """Our resolution of ``module`` from ``from_path``, else the index's import edge (Go: the
+    package's first file)."""
+    if is_go(from_path):
+        files = _go_resolver(view).package(module, from_path)
+        return files[0] if files else None
     if is_js(from_path):
         return _js_resolver(view).resolve(module, from_path)
     target = resolve_module(module, from_path, view.files())
@@ -97,6 +115,8 @@ def resolve_symbol(
     following re-exports up to three hops (JS/TS: barrel files, up to ``_JS_HOPS``)."""
     if is_js(from_path):
         return _js_symbol(view, from_path, module, name or None, 0, set())
+    if is_go(from_path):
+        return _go_symbol(view, from_path, module, name)
     files = view.files()
     target = _target(view, module, from_path)
     if target is not None:
@@ -113,6 +133,19 @@ def resolve_symbol(
                         mod = resolve_module(b.module, target, files)
                         return ModuleRef(mod) if mod else None
                     return resolve_symbol(view, target, b.module, b.name, depth + 1)
+    return None
+
+
+def _go_symbol(view: WorkspaceView, from_path: str, module: str,
+               name: str) -> Any | ModuleRef | None:
+    """``name`` among the top-level definitions of the package ``module`` (all its files)."""
+    files = _go_resolver(view).package(module, from_path)
+    if not name:
+        return ModuleRef(files[0]) if files else None
+    for path in files:
+        for sym in view.outline(path):
+            if sym.qualname == name:
+                return sym
     return None
 
 
@@ -241,14 +274,15 @@ def definitions(
     out: list[Candidate] = []
     wanted = sorted(set(_wanted(q)), key=lambda w: (-w[0], w[1], w[2], repr(w[3])))
     for tier, dist, _label, target in wanted:
-        cand = _resolve_candidate(view, q, target, tier - min(dist, 1000) / 2000.0, limits,
-                                  tier == TIER_SCOPE)
-        if cand is None or (cand.path, cand.start_line, cand.end_line) in seen:
-            continue
-        seen.add((cand.path, cand.start_line, cand.end_line))
-        out.append(cand)
-        if len(out) >= limits.max_candidates:
-            return out
+        found = _resolve_candidate(view, q, target, tier - min(dist, 1000) / 2000.0, limits,
+                                   tier == TIER_SCOPE)
+        for cand in found if isinstance(found, list) else [found]:
+            if cand is None or (cand.path, cand.start_line, cand.end_line) in seen:
+                continue
+            seen.add((cand.path, cand.start_line, cand.end_line))
+            out.append(cand)
+            if len(out) >= limits.max_candidates:
+                return out
     for cand in _scope_names(view, q, limits, seen):
         out.append(cand)
         if len(out) >= limits.max_candidates:
@@ -259,8 +293,8 @@ def definitions(
 def _resolve_candidate(
     view: WorkspaceView, q: Query, target: Any, score: float, limits: DefinitionLimits,
     whole: bool,
-) -> Candidate | None:
-    """The candidate for one wanted name: ``whole`` (short bodies in full, volatile) for the
+) -> Candidate | list[Candidate] | None:
+    """The candidate(s) for one wanted name: ``whole`` (short bodies in full, volatile) for the
     names the enclosing scope uses, a brief header for the others."""
     if isinstance(target, Binding):
         found = resolve_symbol(view, q.path, target.module, target.name or "")
@@ -268,6 +302,9 @@ def _resolve_candidate(
         found = ModuleRef(_target(view, target.path, q.path) or "")
     else:
         found = resolve_symbol(view, q.path, target[0], target[1])
+    if isinstance(found, ModuleRef) and found.path and is_go(q.path) and \
+            isinstance(target, ModuleRef):
+        return _package_outline(view, q.path, target.path, score, limits)
     if isinstance(found, ModuleRef):
         return _module_outline(view, found.path, score, limits) if found.path else None
     if found is None or found.path == q.path:
@@ -298,6 +335,29 @@ def attr_stats(view: WorkspaceView) -> Counter[tuple[str, str]]:
         return stats
 
     return view.memo(("attr_stats",), count)
+
+
+def _package_outline(
+    view: WorkspaceView, from_path: str, module: str, score: float, limits: DefinitionLimits
+) -> list[Candidate]:
+    """A Go package's most used exported top-level symbols (by ``pkg.Name`` uses in the
+    workspace) across its files: one outline per file, the file of the most used first."""
+    files = _go_resolver(view).package(module, from_path)
+    stem, stats = package_name(module), attr_stats(view)
+    public = [(-stats[(stem, s.name)], n, s) for n, s in enumerate(
+        s for f in files for s in view.outline(f)
+        if "." not in s.qualname and s.name[:1].isupper())]
+    top = [s for _, _, s in sorted(public, key=lambda x: x[:2])[: limits.outline_symbols]]
+    by_file: dict[str, list[Any]] = {}
+    for sym in top:
+        by_file.setdefault(sym.path, []).append(sym)
+    out = []
+    for rank, (path, syms) in enumerate(by_file.items()):
+        syms.sort(key=lambda s: s.start_line)
+        out.append(Candidate("outline", "definitions", path, syms[0].start_line,
+                             max(s.end_line for s in syms), outline_text(view.lines(path), syms),
+                             score - rank / 1000.0))
+    return out
 
 
 def _module_outline(

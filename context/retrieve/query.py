@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .current import Cursor, scope_span
+from .goimports import go_import_starts, is_go, parse_go_imports_at
 from .jsimports import is_js, js_import_starts, parse_js_imports_at
 from .lru import Lru
 from .pyimports import Binding, import_starts, parse_imports_at
@@ -51,7 +52,7 @@ cursor in a long file re-reads only the blocks that changed."""
 
 
 def _import_starts(lines: tuple[str, ...], kind: str = "py") -> list[int]:
-    find = js_import_starts if kind == "js" else import_starts
+    find = {"js": js_import_starts, "go": go_import_starts}.get(kind, import_starts)
     out: list[int] = []
     for start in range(0, len(lines), _BLOCK):
         block = lines[start : start + _BLOCK]
@@ -66,6 +67,8 @@ def _bindings(path: str, lines: tuple[str, ...]) -> tuple[Binding, ...]:
         return tuple(parse_imports_at(lines, _import_starts(lines)))
     if is_js(path):
         return tuple(parse_js_imports_at(lines, _import_starts(lines, "js")))
+    if is_go(path):
+        return tuple(parse_go_imports_at(lines, _import_starts(lines, "go")))
     return ()
 
 
