@@ -22,6 +22,7 @@ from .goimports import GoResolver, go_import_starts, is_go, package_name, parse_
 from .jsimports import JsResolver, ReExport, is_js, js_import_starts, parse_js_imports_at, reexports
 from .pyimports import Binding, parse_imports, resolve_module
 from .query import Query
+from .rustimports import RustModules, is_rust, parse_rust_uses_at, rust_use_starts
 from .snippets import definition_candidate, outline_text
 from .view import WorkspaceView
 
@@ -54,6 +55,12 @@ class ModuleRef:
 
 
 def _bindings_of(view: WorkspaceView, path: str) -> tuple[Binding, ...]:
+    if is_rust(path):
+        def parse_rust() -> tuple[Binding, ...]:
+            lines = view.lines(path)
+            return tuple(parse_rust_uses_at(lines, rust_use_starts(lines)))
+
+        return view.memo(("bindings", path), parse_rust)
     if is_go(path):
         def parse_go() -> tuple[Binding, ...]:
             lines = view.lines(path)
@@ -88,12 +95,19 @@ def _go_resolver(view: WorkspaceView) -> GoResolver:
     return view.memo(("go_resolver",), lambda: GoResolver(view.files(), read))
 
 
+def _rust_modules(view: WorkspaceView) -> RustModules:
+    return view.memo(("rust_modules",), lambda: RustModules(view.files(),
+                                                            lambda p: bool(view.lines(p))))
+
+
 def _target(view: WorkspaceView, module: str, from_path: str) -> str | None:
     """Our resolution of ``module`` from ``from_path``, else the index's import edge (Go: the
     package's first file)."""
     if is_go(from_path):
         files = _go_resolver(view).package(module, from_path)
         return files[0] if files else None
+    if is_rust(from_path):
+        return _rust_modules(view).resolve(module, from_path)
     if is_js(from_path):
         return _js_resolver(view).resolve(module, from_path)
     target = resolve_module(module, from_path, view.files())
@@ -117,6 +131,8 @@ def resolve_symbol(
         return _js_symbol(view, from_path, module, name or None, 0, set())
     if is_go(from_path):
         return _go_symbol(view, from_path, module, name)
+    if is_rust(from_path):
+        return _rust_symbol(view, from_path, module, name, 0, set())
     files = view.files()
     target = _target(view, module, from_path)
     if target is not None:
@@ -146,6 +162,40 @@ def _go_symbol(view: WorkspaceView, from_path: str, module: str,
         for sym in view.outline(path):
             if sym.qualname == name:
                 return sym
+    return None
+
+
+def _rust_symbol(view: WorkspaceView, from_path: str, module: str, name: str, hops: int,
+                 seen: set[tuple[str, str]]) -> Any | ModuleRef | None:
+    """What ``use module::name`` in ``from_path`` binds: an item of the module's file, one it
+    re-exports (``pub use``, globs included), or a submodule."""
+    mods = _rust_modules(view)
+    target = mods.resolve(module, from_path)
+    if target is None:
+        return None
+    if not name or name == "self":
+        return ModuleRef(target)
+    if (target, name) in seen or hops > _JS_HOPS:
+        return None
+    seen.add((target, name))
+    for sym in view.outline(target):
+        if sym.qualname == name:
+            return sym
+    globs = []
+    for b in _bindings_of(view, target):
+        if b.alias == "*":
+            globs.append(b.module)
+        elif b.alias == name and b.name:
+            found = _rust_symbol(view, target, b.module, b.name, hops + 1, seen)
+            if found is not None:
+                return found
+    sub = mods.resolve(f"self::{name}", target)
+    if sub is not None:
+        return ModuleRef(sub)
+    for glob in globs:
+        found = _rust_symbol(view, target, glob, name, hops + 1, seen)
+        if found is not None:
+            return found
     return None
 
 
