@@ -128,6 +128,27 @@ def go_workspace() -> tuple[Path | None, str]:
     return dst, f"Go standard library ({src})"
 
 
+def rust_workspace() -> tuple[Path | None, str]:
+    """The crates under ``~/.cargo/registry/src`` (or $CODEFLOW_EVAL_CRATES), up to 8, copied
+    once under bench/_work/rust; (None, why) when there are none."""
+    dst = WORK / "rust"
+    if dst.is_dir() and any(dst.iterdir()):
+        return dst, "crates " + ", ".join(sorted(p.name for p in dst.iterdir()))
+    home = os.environ.get("CODEFLOW_EVAL_CRATES") or str(Path.home() / ".cargo/registry/src")
+    def crate(c: Path) -> bool:
+        return (c / "Cargo.toml").is_file() and any((c / "src" / f).is_file()
+                                                    for f in ("lib.rs", "main.rs"))
+
+    crates = sorted(c for c in Path(home).glob("*/*") if crate(c))
+    crates = crates or sorted(c for c in Path(home).glob("*") if crate(c))
+    if not crates:
+        return None, f"no crates under {home}"
+    for crate in crates[:8]:
+        shutil.copytree(crate / "src", dst / crate.name / "src")
+        shutil.copy2(crate / "Cargo.toml", dst / crate.name / "Cargo.toml")
+    return dst, "crates " + ", ".join(c.name for c in crates[:8])
+
+
 def tokenizer_file(arg: str | None, corpus: Path) -> Path:
     """The tokenizer to count with: --tokenizer, the bundled model's, or one trained here."""
     if arg:
@@ -392,6 +413,54 @@ def make_go_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]
     return picked[:n]
 
 
+# -- Rust tasks -------------------------------------------------------------------------------
+# A one-line statement inside a function uses a name that a ``use`` declaration of the file
+# brings in; gold = the one top-level definition of that name in the same crate.
+
+def make_rust_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]:
+    """Up to ``n`` Rust tasks, at most ``per_file`` per file, with a fixed seed."""
+    from context.retrieve.rustimports import parse_rust_uses_at, rust_use_starts
+
+    files = sorted(p for p in index.files() if p.endswith(".rs"))
+    by_crate: dict[str, list[str]] = {}
+    for path in files:
+        by_crate.setdefault(path.split("/src/")[0], []).append(path)
+    by_file: dict[str, list[Task]] = {}
+    for crate_files in by_crate.values():
+        gold = _unique_tops(index, crate_files, ("function", "struct", "enum", "type", "class",
+                                                 "interface", "variable", "trait"))
+        for path in crate_files:
+            text = index.file_text(path) or ""
+            lines = text.splitlines()
+            imported = {b.alias: b.name for b in
+                        parse_rust_uses_at(lines, rust_use_starts(lines)) if b.name}
+            bodies = [(s.start_line, s.end_line) for s in index.outline(path)
+                      if s.kind in ("function", "method") and s.end_line > s.start_line + 1]
+            seen: set[int] = set()
+            for start, end in bodies:
+                for i in range(start + 1, end):
+                    row = lines[i]
+                    if i in seen or not row.rstrip().endswith(";") or \
+                            row.count("(") != row.count(")") or row.lstrip().startswith("//"):
+                        continue
+                    for local in sorted(set(re.findall(r"[A-Za-z_]\w*", row)) & set(imported)):
+                        sym = gold.get(imported[local])
+                        if sym is None or sym.path == path:
+                            continue
+                        task = _task(index, path, lines, i, sym.path, sym.qualname)
+                        if task:
+                            seen.add(i)
+                            by_file.setdefault(path, []).append(task)
+                            break
+    rng = random.Random(seed)
+    picked: list[Task] = []
+    for path in sorted(by_file):
+        tasks = sorted(by_file[path], key=lambda t: (t.line, t.name))
+        picked += rng.sample(tasks, min(per_file, len(tasks)))
+    rng.shuffle(picked)
+    return picked[:n]
+
+
 # -- scoring ----------------------------------------------------------------------------------
 
 def blanked(index, task: Task) -> str:
@@ -489,21 +558,22 @@ def main() -> int:
     return 0
 
 
-LANGUAGES = ("python", "typescript", "go")
+LANGUAGES = ("python", "typescript", "go", "rust")
 
 
 def lang_eval(lang: str, args, results: dict) -> None:
     """Recall at 2K and 8K (with the baseline) and assembly time for one other language."""
     from context.index import WorkspaceIndex
 
-    ws, note = {"typescript": ts_workspace, "go": go_workspace}[lang]()
+    ws, note = {"typescript": ts_workspace, "go": go_workspace, "rust": rust_workspace}[lang]()
     if ws is None:
         print(f"[{lang}] skipped: {note}")
         return
     tok = tokenizer_file(args.tokenizer, stdlib_workspace())
     index = WorkspaceIndex(ws)
     stats = index.refresh()
-    tasks = {"typescript": make_ts_tasks, "go": make_go_tasks}[lang](index, args.lang_tasks)
+    make = {"typescript": make_ts_tasks, "go": make_go_tasks, "rust": make_rust_tasks}[lang]
+    tasks = make(index, args.lang_tasks)
     print(f"[{lang}] corpus {note}: {stats.files} files, {stats.symbols} symbols; "
           f"{len(tasks)} tasks")
     if not tasks:
