@@ -343,6 +343,50 @@ def make_ts_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]
     return picked[:n]
 
 
+_TS_DECL = re.compile(r"\b([A-Za-z_$][\w$]*)\s*[?!]?\s*:\s*([A-Z][\w$]*)\b"
+                      r"|\b([A-Za-z_$][\w$]*)\s*=\s*new\s+([A-Z][\w$]*)\b")
+
+
+def make_ts_method_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]:
+    """Receiver tasks: the line calls ``x.meth(`` (or ``this.x.meth(``) where the file declares
+    ``x: Type`` or ``x = new Type(`` and ``Type`` is a workspace class defining ``meth``."""
+    files = sorted(p for p in index.files() if p.endswith(".ts") and not p.endswith(".d.ts"))
+    classes = _unique_tops(index, files, ("class",))
+    by_file: dict[str, list[Task]] = {}
+    for path in files:
+        text = index.file_text(path) or ""
+        types = {}
+        for m in _TS_DECL.finditer(text):
+            var, typ = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+            types.setdefault(var, typ)
+        lines = text.splitlines()
+        bodies = [(s.start_line, s.end_line) for s in index.outline(path)
+                  if s.kind in ("function", "method") and s.end_line > s.start_line + 1]
+        seen: set[int] = set()
+        for start, end in bodies:
+            for i in range(start + 1, end):
+                row = lines[i]
+                if i in seen or not _TS_STMT.match(row) or row.count("(") != row.count(")"):
+                    continue
+                for var, meth in re.findall(r"(?<![\w$])(?:this\.)?([A-Za-z_$][\w$]*)\."
+                                            r"([A-Za-z_$][\w$]*)\(", row):
+                    cls = classes.get(types.get(var, ""))
+                    if cls is None or cls.path == path:
+                        continue
+                    task = _task(index, path, lines, i, cls.path, f"{cls.name}.{meth}")
+                    if task:
+                        seen.add(i)
+                        by_file.setdefault(path, []).append(task)
+                        break
+    rng = random.Random(seed)
+    picked: list[Task] = []
+    for path in sorted(by_file):
+        tasks = sorted(by_file[path], key=lambda t: (t.line, t.name))
+        picked += rng.sample(tasks, min(per_file, len(tasks)))
+    rng.shuffle(picked)
+    return picked[:n]
+
+
 # -- Go tasks ---------------------------------------------------------------------------------
 # A one-line statement inside a function uses ``pkg.Name`` where ``pkg`` is an imported
 # package of the workspace; gold = ``Name``'s definition among that package's files (the
@@ -587,6 +631,13 @@ def lang_eval(lang: str, args, results: dict) -> None:
         print(f"[{lang}] budget {budget:>5}: recall {r['recall']:.3f}  baseline "
               f"{r['baseline_recall']:.3f}  p50 {r['p50_ms']:.1f} ms  p90 {r['p90_ms']:.1f} ms"
               f"  cross-file chars {r['cross_chars_mean']:.0f}  overruns {r['overruns']}")
+    if lang == "typescript":
+        methods = make_ts_method_tasks(index, args.lang_tasks)
+        for budget in (2048, 8192):
+            r = run_config(index, full, methods, budget)
+            results[f"{lang}:methods@{budget}"] = r
+            print(f"[{lang}] receiver methods ({len(methods)} tasks) budget {budget:>5}: "
+                  f"recall {r['recall']:.3f}  p50 {r['p50_ms']:.1f} ms  overruns {r['overruns']}")
     index.close()
 
 

@@ -30,8 +30,9 @@ __all__ = ["DefinitionLimits", "definitions", "resolve_symbol"]
 
 _ATTR = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)")
 
-TIER_UNUSED, TIER_SCOPE, TIER_UNUSED_MODULE, TIER_FILE, TIER_OUTLINE_SCOPE, TIER_INDEX, \
-    TIER_OUTLINE = (7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0)
+TIER_UNUSED, TIER_RECEIVER, TIER_SCOPE, TIER_UNUSED_MODULE, TIER_FILE, TIER_OUTLINE_SCOPE, \
+    TIER_INDEX, TIER_OUTLINE = (7.0, 6.5, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0)
+_TYPE_KINDS = ("class", "struct", "interface", "type", "trait")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,15 @@ class DefinitionLimits:
     brief_max_lines: int = 4
     """...and up to this many for the others (signature + docstring beyond)."""
     outline_symbols: int = 24
+    receiver_members: int = 24
+    """Methods shown for the type of a variable the enclosing scope declares."""
+
+
+@dataclass(frozen=True)
+class ReceiverType:
+    """A type the enclosing scope declares a variable of (its methods are likely next)."""
+
+    name: str
 
 
 @dataclass(frozen=True)
@@ -294,7 +304,12 @@ def _wanted(q: Query) -> Iterator[tuple[float, int, str, Any]]:
     attrs: dict[str, set[str]] = {}
     for recv, attr, _line in q.attrs:
         attrs.setdefault(recv, set()).add(attr)
+    typed = {t for _, t in q.receivers}
+    for name in sorted(typed):
+        yield TIER_RECEIVER, 0, f":{name}", ReceiverType(name)
     for b in q.bindings:
+        if b.alias in typed:
+            continue
         if b.name is not None:
             yield _tier(q, b.alias), _distance(q, uses.get(b.alias, ())), b.alias, b
         else:
@@ -346,6 +361,8 @@ def _resolve_candidate(
 ) -> Candidate | list[Candidate] | None:
     """The candidate(s) for one wanted name: ``whole`` (short bodies in full, volatile) for the
     names the enclosing scope uses, a brief header for the others."""
+    if isinstance(target, ReceiverType):
+        return _receiver_candidates(view, q, target.name, score, limits)
     if isinstance(target, Binding):
         found = resolve_symbol(view, q.path, target.module, target.name or "")
     elif isinstance(target, ModuleRef):
@@ -385,6 +402,53 @@ def attr_stats(view: WorkspaceView) -> Counter[tuple[str, str]]:
         return stats
 
     return view.memo(("attr_stats",), count)
+
+
+def _type_symbol(view: WorkspaceView, q: Query, name: str) -> Any | None:
+    """The definition of type ``name`` as the file sees it: imported, else by the index."""
+    for b in q.bindings:
+        if b.alias == name and b.name is not None:
+            found = resolve_symbol(view, q.path, b.module, b.name)
+            return found if not isinstance(found, ModuleRef) else None
+    for sym in view.definitions(name, q.path, limit=3):
+        if sym.qualname == name and sym.kind in _TYPE_KINDS:
+            return sym
+    return None
+
+
+def _receiver_candidates(
+    view: WorkspaceView, q: Query, name: str, score: float, limits: DefinitionLimits
+) -> list[Candidate]:
+    """The type's header and its methods' first lines (Go: the methods in every file of the
+    type's package), one candidate per file."""
+    sym = _type_symbol(view, q, name)
+    if sym is None or sym.kind not in _TYPE_KINDS or sym.path == q.path:
+        return []
+    files = [sym.path]
+    if is_go(sym.path):
+        folder = sym.path.rsplit("/", 1)[0] if "/" in sym.path else ""
+        files += sorted(f for f in view.files() if is_go(f) and f != sym.path and
+                        (f.rsplit("/", 1)[0] if "/" in f else "") == folder and
+                        not f.endswith("_test.go"))
+    prefix = f"{sym.qualname}."
+    out = []
+    left = limits.receiver_members
+    for path in files:
+        members = [s for s in view.outline(path) if s.qualname.startswith(prefix)
+                   and "." not in s.qualname[len(prefix):] and s.kind in ("method", "function")
+                   and not s.name.startswith(("_", "#"))][:left]
+        head = [sym] if path == sym.path else []
+        if not members and not head:
+            continue
+        left -= len(members)
+        shown = head + members
+        out.append(Candidate("definition", "definitions", path,
+                             min(s.start_line for s in shown), max(s.end_line for s in shown),
+                             outline_text(view.lines(path), shown), score - len(out) / 1000.0,
+                             volatile=True))
+        if left <= 0:
+            break
+    return out
 
 
 def _package_outline(

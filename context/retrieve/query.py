@@ -39,6 +39,9 @@ class Query:
     bindings: tuple[Binding, ...]
     attrs: frozenset[tuple[str, str, int]]
     """(receiver, attribute, line) uses outside the cursor line."""
+    receivers: frozenset[tuple[str, str]] = frozenset()
+    """(variable, type name) declared in the buffer (TS/Java/Go: ``s: Store``, ``Store s =``,
+    ``func (s *Store)``, ``s = new Store(``) and mentioned in the enclosing scope."""
 
 
 def _scope_name(header: str) -> str | None:
@@ -75,6 +78,52 @@ def _bindings(path: str, lines: tuple[str, ...]) -> tuple[Binding, ...]:
         return tuple(b for b in parse_rust_uses_at(lines, _import_starts(lines, "rust"))
                      if b.name is not None)
     return ()
+
+
+_DECLS = {
+    "js": re.compile(r"\b([A-Za-z_$][\w$]*)\s*[?!]?\s*:\s*([A-Z][\w$]*)\b"
+                     r"|\b([A-Za-z_$][\w$]*)\s*=\s*new\s+([A-Z][\w$]*)\b"),
+    "go": re.compile(r"[(,]\s*([a-z_]\w*)\s+\*?(?:[a-z_]\w*\.)?([A-Z]\w*)\s*[),]"
+                     r"|\b([a-z_]\w*)\s*:=\s*&?(?:[a-z_]\w*\.)?([A-Z]\w*)\s*\{"),
+    "java": re.compile(r"\b([A-Z]\w*)(?:<[^>;]*>)?\s+([a-z_]\w*)\s*[=;,)]"),
+}
+
+
+def _receivers(kind: str, lines: tuple[str, ...]) -> frozenset[tuple[str, str]]:
+    """(variable, type) declarations of the buffer, per block from the cache."""
+    pattern = _DECLS.get(kind)
+    if pattern is None:
+        return frozenset()
+    out: set[tuple[str, str]] = set()
+    for start in range(0, len(lines), _BLOCK):
+        block = lines[start : start + _BLOCK]
+
+        def scan(b: tuple[str, ...] = block) -> tuple[tuple[str, str], ...]:
+            found = []
+            for m in pattern.finditer("".join(b)):
+                groups = [g for g in m.groups() if g]
+                var, typ = (groups[1], groups[0]) if kind == "java" else (groups[0], groups[1])
+                found.append((var, typ))
+            return tuple(found)
+
+        out.update(_BLOCKS.get_or(("decls", kind, block), scan))
+    return frozenset(out)
+
+
+def _in_scope(decls: frozenset[tuple[str, str]], scope_text: str) -> frozenset[tuple[str, str]]:
+    """The declarations whose variable the scope's text mentions (short names included)."""
+    if not decls or not scope_text:
+        return frozenset()
+    words = set(re.findall(r"[A-Za-z_$][\w$]*", scope_text))
+    return frozenset(d for d in decls if d[0] in words)
+
+
+def _kind(path: str) -> str:
+    if is_js(path):
+        return "js"
+    if is_go(path):
+        return "go"
+    return "java" if path.endswith(".java") else ""
 
 
 def _block_facts(block: tuple[str, ...], skip: tuple[int, ...]) -> tuple[
@@ -131,4 +180,6 @@ def make_query(path: str, cursor: Cursor) -> Query:
         file_ids=file_ids,
         bindings=bindings,
         attrs=attrs,
+        receivers=_in_scope(_receivers(_kind(path), (*lines[: cursor.line], "\n",
+                                                     *lines[cursor.line + 1 :])), scope_text),
     )
