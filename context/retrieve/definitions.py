@@ -19,6 +19,7 @@ from typing import Any
 
 from .candidate import Candidate
 from .goimports import GoResolver, go_import_starts, is_go, package_name, parse_go_imports_at
+from .javaimports import JavaClasses, is_java, java_import_starts, parse_java_imports_at
 from .jsimports import JsResolver, ReExport, is_js, js_import_starts, parse_js_imports_at, reexports
 from .pyimports import Binding, parse_imports, resolve_module
 from .query import Query
@@ -65,6 +66,12 @@ class ModuleRef:
 
 
 def _bindings_of(view: WorkspaceView, path: str) -> tuple[Binding, ...]:
+    if is_java(path):
+        def parse_java() -> tuple[Binding, ...]:
+            lines = view.lines(path)
+            return tuple(parse_java_imports_at(lines, java_import_starts(lines)))
+
+        return view.memo(("bindings", path), parse_java)
     if is_rust(path):
         def parse_rust() -> tuple[Binding, ...]:
             lines = view.lines(path)
@@ -110,6 +117,10 @@ def _rust_modules(view: WorkspaceView) -> RustModules:
                                                             lambda p: bool(view.lines(p))))
 
 
+def _java_classes(view: WorkspaceView) -> JavaClasses:
+    return view.memo(("java_classes",), lambda: JavaClasses(view.files()))
+
+
 def _target(view: WorkspaceView, module: str, from_path: str) -> str | None:
     """Our resolution of ``module`` from ``from_path``, else the index's import edge (Go: the
     package's first file)."""
@@ -118,6 +129,8 @@ def _target(view: WorkspaceView, module: str, from_path: str) -> str | None:
         return files[0] if files else None
     if is_rust(from_path):
         return _rust_modules(view).resolve(module, from_path)
+    if is_java(from_path):
+        return _java_classes(view).file(module, from_path)
     if is_js(from_path):
         return _js_resolver(view).resolve(module, from_path)
     target = resolve_module(module, from_path, view.files())
@@ -143,6 +156,12 @@ def resolve_symbol(
         return _go_symbol(view, from_path, module, name)
     if is_rust(from_path):
         return _rust_symbol(view, from_path, module, name, 0, set())
+    if is_java(from_path):
+        target = _java_classes(view).file(module, from_path)
+        if target is None:
+            return None
+        return next((s for s in view.outline(target) if s.qualname == name),
+                    ModuleRef(target) if not name else None)
     files = view.files()
     target = _target(view, module, from_path)
     if target is not None:
@@ -337,6 +356,8 @@ def definitions(
     limits = limits or DefinitionLimits()
     seen: set[tuple] = set()
     out: list[Candidate] = []
+    if is_java(q.path) and any(b.alias == "*" for b in q.bindings):
+        q = replace(q, bindings=_java_wildcards(view, q))
     wanted = sorted(set(_wanted(q)), key=lambda w: (-w[0], w[1], w[2], repr(w[3])))
     for tier, dist, _label, target in wanted:
         found = _resolve_candidate(view, q, target, tier - min(dist, 1000) / 2000.0, limits,
@@ -402,6 +423,22 @@ def attr_stats(view: WorkspaceView) -> Counter[tuple[str, str]]:
         return stats
 
     return view.memo(("attr_stats",), count)
+
+
+def _java_wildcards(view: WorkspaceView, q: Query) -> tuple[Binding, ...]:
+    """The bindings with each ``import a.b.*;`` replaced by the classes of ``a.b`` that the
+    file names (capitalised identifiers not bound otherwise)."""
+    classes = _java_classes(view)
+    bound = {b.alias for b in q.bindings}
+    out = [b for b in q.bindings if b.alias != "*"]
+    for b in q.bindings:
+        if b.alias != "*":
+            continue
+        for name in sorted(n for n in q.file_ids | q.scope_ids if n[:1].isupper()):
+            if name not in bound and classes.package_class(b.module, name, q.path):
+                out.append(Binding(name, f"{b.module}.{name}", name, b.line))
+                bound.add(name)
+    return tuple(out)
 
 
 def _type_symbol(view: WorkspaceView, q: Query, name: str) -> Any | None:

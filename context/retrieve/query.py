@@ -13,6 +13,7 @@ from typing import Any
 
 from .current import Cursor, scope_span
 from .goimports import go_import_starts, is_go, parse_go_imports_at
+from .javaimports import is_java, java_import_starts, parse_java_imports_at
 from .jsimports import is_js, js_import_starts, parse_js_imports_at
 from .lru import Lru
 from .pyimports import Binding, import_starts, parse_imports_at
@@ -57,7 +58,7 @@ cursor in a long file re-reads only the blocks that changed."""
 
 def _import_starts(lines: tuple[str, ...], kind: str = "py") -> list[int]:
     find = {"js": js_import_starts, "go": go_import_starts,
-            "rust": rust_use_starts}.get(kind, import_starts)
+            "rust": rust_use_starts, "java": java_import_starts}.get(kind, import_starts)
     out: list[int] = []
     for start in range(0, len(lines), _BLOCK):
         block = lines[start : start + _BLOCK]
@@ -74,6 +75,8 @@ def _bindings(path: str, lines: tuple[str, ...]) -> tuple[Binding, ...]:
         return tuple(parse_js_imports_at(lines, _import_starts(lines, "js")))
     if is_go(path):
         return tuple(parse_go_imports_at(lines, _import_starts(lines, "go")))
+    if is_java(path):
+        return tuple(parse_java_imports_at(lines, _import_starts(lines, "java")))
     if is_rust(path):
         return tuple(b for b in parse_rust_uses_at(lines, _import_starts(lines, "rust"))
                      if b.name is not None)
