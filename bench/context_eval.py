@@ -8,7 +8,14 @@ section of B containing that line. Baseline at equal cross-file characters: Repo
 sliding windows (20 lines, stride 10, query = identifiers of the 10 lines above the cursor).
 Also: per-source ablation (alone / leave-one-out) and assembly time on the warm index.
 
+Other languages, built the same way from code we did not write, each with recall at 2K and 8K,
+the baseline, assembly time and budget overruns: TypeScript (rxjs 7.8.2's ``src/``, fetched with
+npm as bench/index.py does; plus receiver-method tasks: ``x.meth(`` where the file declares
+``x: Type``), Go (part of the standard library from Debian's golang-src), Rust (crates under
+``~/.cargo/registry/src``). A language whose sources are missing is skipped with a message.
+
     .venv/bin/python bench/context_eval.py [--tasks 300] [--tokenizer PATH] [--json OUT]
+        [--languages python,typescript,go,rust] [--lang-tasks 150] [--no-ablation]
 """
 
 from __future__ import annotations
