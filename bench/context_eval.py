@@ -464,6 +464,60 @@ def make_go_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]
     return picked[:n]
 
 
+_GO_DECL = re.compile(r"[(,]\s*([a-z_]\w*)\s+\*?(?:([a-z_]\w*)\.)?([A-Z]\w*)\s*[),]"
+                      r"|\b([a-z_]\w*)\s*:=\s*&?(?:([a-z_]\w*)\.)?([A-Z]\w*)\s*\{")
+
+
+def make_go_method_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]:
+    """Receiver tasks: the line calls ``v.Meth(`` where the file declares ``v *T``, ``v
+    pkg.T`` or ``v := &T{`` and ``T.Meth`` is defined in another file of T's package."""
+    files = sorted(p for p in index.files() if p.endswith(".go"))
+    pkgs = sorted({p.rsplit("/", 1)[0] for p in files if "/" in p})
+    methods: dict[tuple[str, str], object] = {}
+    for path in files:
+        for sym in index.outline(path):
+            if sym.kind == "method" and sym.qualname.count(".") == 1:
+                methods.setdefault((path.rsplit("/", 1)[0], sym.qualname), sym)
+    by_file: dict[str, list[Task]] = {}
+    for path in files:
+        text = index.file_text(path) or ""
+        lines = text.splitlines()
+        imported = _go_imported(lines, {d: d for d in pkgs})
+        here = path.rsplit("/", 1)[0]
+        types = {}
+        for m in _GO_DECL.finditer(text):
+            var, pkg, typ = m.group(1, 2, 3) if m.group(1) else m.group(4, 5, 6)
+            folder = imported.get(pkg) if pkg else here
+            if folder:
+                types.setdefault(var, (folder, typ))
+        bodies = [(s.start_line, s.end_line) for s in index.outline(path)
+                  if s.kind in ("function", "method") and s.end_line > s.start_line + 1]
+        seen: set[int] = set()
+        for start, end in bodies:
+            for i in range(start + 1, end):
+                row = lines[i]
+                if i in seen or row.rstrip().endswith(("{", ",", "(")) or \
+                        row.count("(") != row.count(")") or row.lstrip().startswith("//"):
+                    continue
+                for var, meth in re.findall(r"\b([a-z_]\w*)\.([A-Z]\w*)\(", row):
+                    folder, typ = types.get(var, ("", ""))
+                    sym = methods.get((folder, f"{typ}.{meth}"))
+                    if sym is None or sym.path == path:
+                        continue
+                    task = _task(index, path, lines, i, sym.path, sym.qualname)
+                    if task:
+                        seen.add(i)
+                        by_file.setdefault(path, []).append(task)
+                        break
+    rng = random.Random(seed)
+    picked: list[Task] = []
+    for path in sorted(by_file):
+        tasks = sorted(by_file[path], key=lambda t: (t.line, t.name))
+        picked += rng.sample(tasks, min(per_file, len(tasks)))
+    rng.shuffle(picked)
+    return picked[:n]
+
+
 # -- Rust tasks -------------------------------------------------------------------------------
 # A one-line statement inside a function uses a name that a ``use`` declaration of the file
 # brings in; gold = the one top-level definition of that name in the same crate.
@@ -638,8 +692,9 @@ def lang_eval(lang: str, args, results: dict) -> None:
         print(f"[{lang}] budget {budget:>5}: recall {r['recall']:.3f}  baseline "
               f"{r['baseline_recall']:.3f}  p50 {r['p50_ms']:.1f} ms  p90 {r['p90_ms']:.1f} ms"
               f"  cross-file chars {r['cross_chars_mean']:.0f}  overruns {r['overruns']}")
-    if lang == "typescript":
-        methods = make_ts_method_tasks(index, args.lang_tasks)
+    method_tasks = {"typescript": make_ts_method_tasks, "go": make_go_method_tasks}.get(lang)
+    if method_tasks is not None:
+        methods = method_tasks(index, args.lang_tasks)
         for budget in (2048, 8192):
             r = run_config(index, full, methods, budget)
             results[f"{lang}:methods@{budget}"] = r
