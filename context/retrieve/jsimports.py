@@ -57,11 +57,11 @@ class ReExport:
 
 
 def js_import_starts(lines: Sequence[str]) -> list[int]:
-    """Indices of the lines that start an import, require or export-from statement."""
+    """Indices of the lines that start an import or a ``require`` declaration."""
     out = []
     for i, line in enumerate(lines):
         s = line.lstrip()
-        if s.startswith(("import ", "import{", "export ")) or (
+        if s.startswith(("import ", "import{")) or (
                 "require(" in s and s.startswith(("const ", "let ", "var "))):
             out.append(i)
     return out
