@@ -65,31 +65,21 @@ class ModuleRef:
     path: str
 
 
+_PARSERS = ((is_java, java_import_starts, parse_java_imports_at),
+            (is_rust, rust_use_starts, parse_rust_uses_at),
+            (is_go, go_import_starts, parse_go_imports_at),
+            (is_js, js_import_starts, parse_js_imports_at))
+"""Per language: (is the path of it, import starts, bindings from the starts)."""
+
+
 def _bindings_of(view: WorkspaceView, path: str) -> tuple[Binding, ...]:
-    if is_java(path):
-        def parse_java() -> tuple[Binding, ...]:
-            lines = view.lines(path)
-            return tuple(parse_java_imports_at(lines, java_import_starts(lines)))
+    for of_language, starts, parse in _PARSERS:
+        if of_language(path):
+            def read(starts: Any = starts, parse: Any = parse) -> tuple[Binding, ...]:
+                lines = view.lines(path)
+                return tuple(parse(lines, starts(lines)))
 
-        return view.memo(("bindings", path), parse_java)
-    if is_rust(path):
-        def parse_rust() -> tuple[Binding, ...]:
-            lines = view.lines(path)
-            return tuple(parse_rust_uses_at(lines, rust_use_starts(lines)))
-
-        return view.memo(("bindings", path), parse_rust)
-    if is_go(path):
-        def parse_go() -> tuple[Binding, ...]:
-            lines = view.lines(path)
-            return tuple(parse_go_imports_at(lines, go_import_starts(lines)))
-
-        return view.memo(("bindings", path), parse_go)
-    if is_js(path):
-        def parse() -> tuple[Binding, ...]:
-            lines = view.lines(path)
-            return tuple(parse_js_imports_at(lines, js_import_starts(lines)))
-
-        return view.memo(("bindings", path), parse)
+            return view.memo(("bindings", path), read)
     return view.memo(("bindings", path), lambda: tuple(parse_imports("".join(view.lines(path)))))
 
 
@@ -149,7 +139,7 @@ def resolve_symbol(
     view: WorkspaceView, from_path: str, module: str, name: str, depth: int = 0
 ) -> Any | ModuleRef | None:
     """The SymbolDef (or module) that ``from module import name`` in ``from_path`` binds,
-    following re-exports up to three hops (JS/TS: barrel files, up to ``_JS_HOPS``)."""
+    following re-exports up to three hops (JS/TS: barrel files, up to ``_REEXPORT_HOPS``)."""
     if is_js(from_path):
         return _js_symbol(view, from_path, module, name or None, 0, set())
     if is_go(from_path):
@@ -204,7 +194,7 @@ def _rust_symbol(view: WorkspaceView, from_path: str, module: str, name: str, ho
         return None
     if not name or name == "self":
         return ModuleRef(target)
-    if (target, name) in seen or hops > _JS_HOPS:
+    if (target, name) in seen or hops > _REEXPORT_HOPS:
         return None
     seen.add((target, name))
     for sym in view.outline(target):
@@ -228,9 +218,9 @@ def _rust_symbol(view: WorkspaceView, from_path: str, module: str, name: str, ho
     return None
 
 
-_JS_HOPS = 8
-"""How many re-exports (``export * from``, ``export { a as b } from``) a JS/TS name is
-followed through."""
+_REEXPORT_HOPS = 8
+"""How many re-exports (JS/TS ``export * from``, ``export { a as b } from``; Rust ``pub use``)
+a name is followed through."""
 
 
 def _js_symbol(view: WorkspaceView, from_path: str, spec: str, name: str | None, hops: int,
@@ -247,7 +237,7 @@ def _js_symbol(view: WorkspaceView, from_path: str, spec: str, name: str | None,
 def _js_export(view: WorkspaceView, path: str, name: str, hops: int,
                seen: set[tuple[str, str]]) -> Any | ModuleRef | None:
     """The definition that module ``path`` exports as ``name``."""
-    if (path, name) in seen or hops > _JS_HOPS:
+    if (path, name) in seen or hops > _REEXPORT_HOPS:
         return None
     seen.add((path, name))
     if name != "default":
