@@ -8,7 +8,14 @@ section of B containing that line. Baseline at equal cross-file characters: Repo
 sliding windows (20 lines, stride 10, query = identifiers of the 10 lines above the cursor).
 Also: per-source ablation (alone / leave-one-out) and assembly time on the warm index.
 
+Other languages, built the same way from code we did not write, each with recall at 2K and 8K,
+the baseline, assembly time and budget overruns: TypeScript (rxjs 7.8.2's ``src/``, fetched with
+npm as bench/index.py does; plus receiver-method tasks: ``x.meth(`` where the file declares
+``x: Type``), Go (part of the standard library from Debian's golang-src), Rust (crates under
+``~/.cargo/registry/src``). A language whose sources are missing is skipped with a message.
+
     .venv/bin/python bench/context_eval.py [--tasks 300] [--tokenizer PATH] [--json OUT]
+        [--languages python,typescript,go,rust] [--lang-tasks 150] [--no-ablation]
 """
 
 from __future__ import annotations
@@ -18,10 +25,13 @@ import ast
 import json
 import os
 import random
+import re
 import shutil
 import statistics
+import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +87,73 @@ def stdlib_workspace() -> Path:
         shutil.copytree(src / pkg, dst / pkg,
                         ignore=shutil.ignore_patterns("test", "tests", "__pycache__"))
     return dst
+
+
+def ts_workspace() -> tuple[Path | None, str]:
+    """rxjs 7.8.2's TypeScript ``src/`` (as bench/index.py gets it: ``npm install`` into a temp
+    dir), copied once under bench/_work; (None, why) when npm is missing or fails."""
+    dst = WORK / "ts"
+    if (dst / "rxjs" / "src").is_dir():
+        return dst, "rxjs@7.8.2 src/"
+    npm = shutil.which("npm")
+    if npm is None:
+        return None, "npm not found"
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            subprocess.run([npm, "install", "--no-audit", "--no-fund", "--silent",
+                            "rxjs@7.8.2"], cwd=tmp, check=True, timeout=300,
+                           capture_output=True)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return None, f"npm install failed ({exc})"
+        shutil.copytree(Path(tmp) / "node_modules" / "rxjs" / "src", dst / "rxjs" / "src")
+    return dst, "rxjs@7.8.2 src/"
+
+
+GO_PACKAGES = ("bufio bytes strings strconv io fmt sort errors unicode/utf8 encoding/json "
+               "encoding/base64 encoding/binary encoding/csv net/url path path/filepath "
+               "text/template text/template/parse compress/flate compress/gzip archive/tar "
+               "archive/zip").split()
+
+
+def go_workspace() -> tuple[Path | None, str]:
+    """Part of the Go standard library's source (Debian's golang-src: ``/usr/share/go-*`` or
+    ``/usr/lib/go-*``), without tests, with its ``go.mod`` (``module std``)."""
+    dst = WORK / "go"
+    if (dst / "go.mod").is_file():
+        return dst, "Go standard library (" + ", ".join(GO_PACKAGES[:4]) + ", ...)"
+    roots = sorted(Path("/usr/share").glob("go-*/src")) + sorted(Path("/usr/lib").glob("go*/src"))
+    roots = [r for r in roots if (r / "go.mod").is_file()]
+    if not roots:
+        return None, "no Go source (apt-get install golang-src)"
+    src = roots[-1]
+    for pkg in GO_PACKAGES:
+        for f in sorted((src / pkg).glob("*.go")):
+            if not f.name.endswith("_test.go"):
+                (dst / pkg).mkdir(parents=True, exist_ok=True)
+                shutil.copy2(f, dst / pkg / f.name)
+    shutil.copy2(src / "go.mod", dst / "go.mod")
+    return dst, f"Go standard library ({src})"
+
+
+def rust_workspace() -> tuple[Path | None, str]:
+    """The crates under ``~/.cargo/registry/src`` (or $CODEFLOW_EVAL_CRATES), up to 8, copied
+    once under bench/_work/rust; (None, why) when there are none."""
+    dst = WORK / "rust"
+    if dst.is_dir() and any(dst.iterdir()):
+        return dst, "crates " + ", ".join(sorted(p.name for p in dst.iterdir()))
+    home = os.environ.get("CODEFLOW_EVAL_CRATES") or str(Path.home() / ".cargo/registry/src")
+    def crate(c: Path) -> bool:
+        return (c / "Cargo.toml").is_file() and any((c / "src" / f).is_file()
+                                                    for f in ("lib.rs", "main.rs"))
+
+    crates = sorted(c for c in Path(home).glob("*/*") if crate(c))
+    crates = crates or sorted(c for c in Path(home).glob("*") if crate(c))
+    if not crates:
+        return None, f"no crates under {home}"
+    for crate in crates[:8]:
+        shutil.copytree(crate / "src", dst / crate.name / "src")
+        shutil.copy2(crate / "Cargo.toml", dst / crate.name / "Cargo.toml")
+    return dst, "crates " + ", ".join(c.name for c in crates[:8])
 
 
 def tokenizer_file(arg: str | None, corpus: Path) -> Path:
@@ -201,6 +278,294 @@ def _task(index, path: str, lines: list[str], line: int, target: str, name: str)
                 gold[0].start_line, first)
 
 
+# -- TypeScript tasks -------------------------------------------------------------------------
+# The same construction: a one-line statement inside a function or method uses a name that the
+# file imports (``import { a, b as c } from "spec"``); gold = the one top-level definition of
+# that name in the workspace (names defined more than once are skipped: no resolver decides
+# the gold).
+
+_TS_IMPORT = re.compile(r"^import\s+(?:type\s+)?\{([^}]*)\}\s*from\s*['\"]([^'\"]+)['\"]",
+                        re.M | re.S)
+_TS_STMT = re.compile(r"^\s*(?:return\s|const\s|let\s|this\.|[A-Za-z_$][\w$.]*\s*[(=.])"
+                      r".*;\s*$")
+
+
+def _ts_imported(text: str) -> dict[str, str]:
+    """Local name → imported name, for the named imports of ``text``."""
+    out = {}
+    for m in _TS_IMPORT.finditer(text):
+        for part in m.group(1).split(","):
+            bits = part.replace("type ", " ").split()
+            if len(bits) == 1:
+                out[bits[0]] = bits[0]
+            elif len(bits) == 3 and bits[1] == "as":
+                out[bits[2]] = bits[0]
+    return out
+
+
+def _unique_tops(index, files: list[str], kinds: tuple[str, ...]) -> dict[str, object]:
+    tops: dict[str, list] = {}
+    for path in files:
+        for s in index.outline(path):
+            if "." not in s.qualname and s.kind in kinds:
+                tops.setdefault(s.name, []).append(s)
+    return {n: v[0] for n, v in tops.items() if len({x.path for x in v}) == 1}
+
+
+def make_ts_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]:
+    """Up to ``n`` TypeScript tasks, at most ``per_file`` per file, with a fixed seed."""
+    files = sorted(p for p in index.files() if p.endswith(".ts") and not p.endswith(".d.ts"))
+    gold = _unique_tops(index, files, ("function", "class", "interface", "type", "enum",
+                                       "variable"))
+    by_file: dict[str, list[Task]] = {}
+    for path in files:
+        text = index.file_text(path) or ""
+        imported = _ts_imported(text)
+        if not imported:
+            continue
+        lines = text.splitlines()
+        bodies = [(s.start_line, s.end_line) for s in index.outline(path)
+                  if s.kind in ("function", "method") and s.end_line > s.start_line + 1]
+        seen: set[int] = set()
+        for start, end in bodies:
+            for i in range(start + 1, end):
+                row = lines[i]
+                if i in seen or not _TS_STMT.match(row) or row.count("(") != row.count(")"):
+                    continue
+                for local in sorted(set(re.findall(r"[A-Za-z_$][\w$]*", row)) & set(imported)):
+                    sym = gold.get(imported[local])
+                    if sym is None or sym.path == path:
+                        continue
+                    task = _task(index, path, lines, i, sym.path, sym.qualname)
+                    if task:
+                        seen.add(i)
+                        by_file.setdefault(path, []).append(task)
+                        break
+    rng = random.Random(seed)
+    picked: list[Task] = []
+    for path in sorted(by_file):
+        tasks = sorted(by_file[path], key=lambda t: (t.line, t.name))
+        picked += rng.sample(tasks, min(per_file, len(tasks)))
+    rng.shuffle(picked)
+    return picked[:n]
+
+
+_TS_DECL = re.compile(r"\b([A-Za-z_$][\w$]*)\s*[?!]?\s*:\s*([A-Z][\w$]*)\b"
+                      r"|\b([A-Za-z_$][\w$]*)\s*=\s*new\s+([A-Z][\w$]*)\b")
+
+
+def make_ts_method_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]:
+    """Receiver tasks: the line calls ``x.meth(`` (or ``this.x.meth(``) where the file declares
+    ``x: Type`` or ``x = new Type(`` and ``Type`` is a workspace class defining ``meth``."""
+    files = sorted(p for p in index.files() if p.endswith(".ts") and not p.endswith(".d.ts"))
+    classes = _unique_tops(index, files, ("class",))
+    by_file: dict[str, list[Task]] = {}
+    for path in files:
+        text = index.file_text(path) or ""
+        types = {}
+        for m in _TS_DECL.finditer(text):
+            var, typ = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+            types.setdefault(var, typ)
+        lines = text.splitlines()
+        bodies = [(s.start_line, s.end_line) for s in index.outline(path)
+                  if s.kind in ("function", "method") and s.end_line > s.start_line + 1]
+        seen: set[int] = set()
+        for start, end in bodies:
+            for i in range(start + 1, end):
+                row = lines[i]
+                if i in seen or not _TS_STMT.match(row) or row.count("(") != row.count(")"):
+                    continue
+                for var, meth in re.findall(r"(?<![\w$])(?:this\.)?([A-Za-z_$][\w$]*)\."
+                                            r"([A-Za-z_$][\w$]*)\(", row):
+                    cls = classes.get(types.get(var, ""))
+                    if cls is None or cls.path == path:
+                        continue
+                    task = _task(index, path, lines, i, cls.path, f"{cls.name}.{meth}")
+                    if task:
+                        seen.add(i)
+                        by_file.setdefault(path, []).append(task)
+                        break
+    rng = random.Random(seed)
+    picked: list[Task] = []
+    for path in sorted(by_file):
+        tasks = sorted(by_file[path], key=lambda t: (t.line, t.name))
+        picked += rng.sample(tasks, min(per_file, len(tasks)))
+    rng.shuffle(picked)
+    return picked[:n]
+
+
+# -- Go tasks ---------------------------------------------------------------------------------
+# A one-line statement inside a function uses ``pkg.Name`` where ``pkg`` is an imported
+# package of the workspace; gold = ``Name``'s definition among that package's files (the
+# package folder is found from the import path and go.mod, the task generator's own reading).
+
+_GO_IMPORT = re.compile(r'^\s*(?:import\s+)?([A-Za-z_]\w*|\.|_)?\s*"([^"]+)"\s*$')
+
+
+def _go_imported(lines: list[str], module_dirs: dict[str, str]) -> dict[str, str]:
+    """Local package name → package folder, for imports of workspace packages."""
+    out, block = {}, False
+    for line in lines:
+        s = line.strip()
+        if s.startswith("import ("):
+            block = True
+            continue
+        if block and s == ")":
+            block = False
+            continue
+        if block or s.startswith("import "):
+            m = _GO_IMPORT.match(s)
+            if m and m.group(2) in module_dirs and m.group(1) not in (".", "_"):
+                out[m.group(1) or m.group(2).rsplit("/", 1)[-1]] = module_dirs[m.group(2)]
+    return out
+
+
+def make_go_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]:
+    """Up to ``n`` Go tasks, at most ``per_file`` per file, with a fixed seed."""
+    files = sorted(p for p in index.files() if p.endswith(".go"))
+    pkgs = sorted({p.rsplit("/", 1)[0] for p in files if "/" in p})
+    module_dirs = {d: d for d in pkgs}  # module std: import path = folder
+    tops: dict[str, dict[str, list]] = {}
+    for path in files:
+        for sym in index.outline(path):
+            if "." not in sym.qualname:
+                tops.setdefault(path.rsplit("/", 1)[0], {}).setdefault(sym.name, []).append(sym)
+    by_file: dict[str, list[Task]] = {}
+    for path in files:
+        text = index.file_text(path) or ""
+        lines = text.splitlines()
+        imported = _go_imported(lines, module_dirs)
+        if not imported:
+            continue
+        bodies = [(s.start_line, s.end_line) for s in index.outline(path)
+                  if s.kind in ("function", "method") and s.end_line > s.start_line + 1]
+        seen: set[int] = set()
+        for start, end in bodies:
+            for i in range(start + 1, end):
+                row = lines[i]
+                if i in seen or row.rstrip().endswith(("{", ",", "(")) or \
+                        row.count("(") != row.count(")") or row.lstrip().startswith("//"):
+                    continue
+                for alias, attr in re.findall(r"\b([a-z]\w*)\.([A-Z]\w*)", row):
+                    found = tops.get(imported.get(alias, ""), {}).get(attr, [])
+                    if len(found) != 1:
+                        continue
+                    task = _task(index, path, lines, i, found[0].path, attr)
+                    if task:
+                        seen.add(i)
+                        by_file.setdefault(path, []).append(task)
+                        break
+    rng = random.Random(seed)
+    picked: list[Task] = []
+    for path in sorted(by_file):
+        tasks = sorted(by_file[path], key=lambda t: (t.line, t.name))
+        picked += rng.sample(tasks, min(per_file, len(tasks)))
+    rng.shuffle(picked)
+    return picked[:n]
+
+
+_GO_DECL = re.compile(r"[(,]\s*([a-z_]\w*)\s+\*?(?:([a-z_]\w*)\.)?([A-Z]\w*)\s*[),]"
+                      r"|\b([a-z_]\w*)\s*:=\s*&?(?:([a-z_]\w*)\.)?([A-Z]\w*)\s*\{")
+
+
+def make_go_method_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]:
+    """Receiver tasks: the line calls ``v.Meth(`` where the file declares ``v *T``, ``v
+    pkg.T`` or ``v := &T{`` and ``T.Meth`` is defined in another file of T's package."""
+    files = sorted(p for p in index.files() if p.endswith(".go"))
+    pkgs = sorted({p.rsplit("/", 1)[0] for p in files if "/" in p})
+    methods: dict[tuple[str, str], object] = {}
+    for path in files:
+        for sym in index.outline(path):
+            if sym.kind == "method" and sym.qualname.count(".") == 1:
+                methods.setdefault((path.rsplit("/", 1)[0], sym.qualname), sym)
+    by_file: dict[str, list[Task]] = {}
+    for path in files:
+        text = index.file_text(path) or ""
+        lines = text.splitlines()
+        imported = _go_imported(lines, {d: d for d in pkgs})
+        here = path.rsplit("/", 1)[0]
+        types = {}
+        for m in _GO_DECL.finditer(text):
+            var, pkg, typ = m.group(1, 2, 3) if m.group(1) else m.group(4, 5, 6)
+            folder = imported.get(pkg) if pkg else here
+            if folder:
+                types.setdefault(var, (folder, typ))
+        bodies = [(s.start_line, s.end_line) for s in index.outline(path)
+                  if s.kind in ("function", "method") and s.end_line > s.start_line + 1]
+        seen: set[int] = set()
+        for start, end in bodies:
+            for i in range(start + 1, end):
+                row = lines[i]
+                if i in seen or row.rstrip().endswith(("{", ",", "(")) or \
+                        row.count("(") != row.count(")") or row.lstrip().startswith("//"):
+                    continue
+                for var, meth in re.findall(r"\b([a-z_]\w*)\.([A-Z]\w*)\(", row):
+                    folder, typ = types.get(var, ("", ""))
+                    sym = methods.get((folder, f"{typ}.{meth}"))
+                    if sym is None or sym.path == path:
+                        continue
+                    task = _task(index, path, lines, i, sym.path, sym.qualname)
+                    if task:
+                        seen.add(i)
+                        by_file.setdefault(path, []).append(task)
+                        break
+    rng = random.Random(seed)
+    picked: list[Task] = []
+    for path in sorted(by_file):
+        tasks = sorted(by_file[path], key=lambda t: (t.line, t.name))
+        picked += rng.sample(tasks, min(per_file, len(tasks)))
+    rng.shuffle(picked)
+    return picked[:n]
+
+
+# -- Rust tasks -------------------------------------------------------------------------------
+# A one-line statement inside a function uses a name that a ``use`` declaration of the file
+# brings in; gold = the one top-level definition of that name in the same crate.
+
+def make_rust_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]:
+    """Up to ``n`` Rust tasks, at most ``per_file`` per file, with a fixed seed."""
+    from context.retrieve.rustimports import parse_rust_uses_at, rust_use_starts
+
+    files = sorted(p for p in index.files() if p.endswith(".rs"))
+    by_crate: dict[str, list[str]] = {}
+    for path in files:
+        by_crate.setdefault(path.split("/src/")[0], []).append(path)
+    by_file: dict[str, list[Task]] = {}
+    for crate_files in by_crate.values():
+        gold = _unique_tops(index, crate_files, ("function", "struct", "enum", "type", "class",
+                                                 "interface", "variable", "trait"))
+        for path in crate_files:
+            text = index.file_text(path) or ""
+            lines = text.splitlines()
+            imported = {b.alias: b.name for b in
+                        parse_rust_uses_at(lines, rust_use_starts(lines)) if b.name}
+            bodies = [(s.start_line, s.end_line) for s in index.outline(path)
+                      if s.kind in ("function", "method") and s.end_line > s.start_line + 1]
+            seen: set[int] = set()
+            for start, end in bodies:
+                for i in range(start + 1, end):
+                    row = lines[i]
+                    if i in seen or not row.rstrip().endswith(";") or \
+                            row.count("(") != row.count(")") or row.lstrip().startswith("//"):
+                        continue
+                    for local in sorted(set(re.findall(r"[A-Za-z_]\w*", row)) & set(imported)):
+                        sym = gold.get(imported[local])
+                        if sym is None or sym.path == path:
+                            continue
+                        task = _task(index, path, lines, i, sym.path, sym.qualname)
+                        if task:
+                            seen.add(i)
+                            by_file.setdefault(path, []).append(task)
+                            break
+    rng = random.Random(seed)
+    picked: list[Task] = []
+    for path in sorted(by_file):
+        tasks = sorted(by_file[path], key=lambda t: (t.line, t.name))
+        picked += rng.sample(tasks, min(per_file, len(tasks)))
+    rng.shuffle(picked)
+    return picked[:n]
+
+
 # -- scoring ----------------------------------------------------------------------------------
 
 def blanked(index, task: Task) -> str:
@@ -252,7 +617,7 @@ def assembler(index, tok: Path, weights: dict[str, float] | None = None) -> Asse
 
 def run_config(index, asm: Assembler, tasks: list[Task], budget: int,
                baseline: Baseline | None = None) -> dict:
-    hits = base_hits = 0
+    hits = base_hits = overruns = 0
     times, chars = [], []
     for task in tasks:
         text = blanked(index, task)
@@ -262,12 +627,13 @@ def run_config(index, asm: Assembler, tasks: list[Task], budget: int,
         times.append((time.perf_counter() - start) * 1000.0)
         index.close_buffer(task.path)
         hits += hit_sections(prompt, task)
+        overruns += prompt.prompt_tokens > budget
         chars.append(cross_chars(prompt, task))
         if baseline is not None:
             base_hits += baseline.hit(text, task, chars[-1])
     out = {"recall": hits / len(tasks), "p50_ms": statistics.median(times),
            "p90_ms": sorted(times)[int(0.9 * (len(times) - 1))],
-           "cross_chars_mean": statistics.mean(chars)}
+           "cross_chars_mean": statistics.mean(chars), "overruns": overruns}
     if baseline is not None:
         out["baseline_recall"] = base_hits / len(tasks)
     return out
@@ -280,8 +646,65 @@ def main() -> int:
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--no-ablation", action="store_true")
     ap.add_argument("--timing-tasks", type=int, default=40, help="tasks timed at 128K")
+    ap.add_argument("--languages", default=",".join(LANGUAGES),
+                    help="comma-separated, of: " + ", ".join(LANGUAGES))
+    ap.add_argument("--lang-tasks", type=int, default=150,
+                    help="tasks per language other than Python")
     args = ap.parse_args()
     os.environ.setdefault("CODEFLOW_CACHE_DIR", str(WORK / "cache"))
+    results: dict = {}
+    for lang in args.languages.split(","):
+        if lang == "python":
+            python_eval(args, results)
+        else:
+            lang_eval(lang, args, results)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2), "utf-8")
+    return 0
+
+
+LANGUAGES = ("python", "typescript", "go", "rust")
+
+
+def lang_eval(lang: str, args, results: dict) -> None:
+    """Recall at 2K and 8K (with the baseline) and assembly time for one other language."""
+    from context.index import WorkspaceIndex
+
+    ws, note = {"typescript": ts_workspace, "go": go_workspace, "rust": rust_workspace}[lang]()
+    if ws is None:
+        print(f"[{lang}] skipped: {note}")
+        return
+    tok = tokenizer_file(args.tokenizer, stdlib_workspace())
+    index = WorkspaceIndex(ws)
+    stats = index.refresh()
+    make = {"typescript": make_ts_tasks, "go": make_go_tasks, "rust": make_rust_tasks}[lang]
+    tasks = make(index, args.lang_tasks)
+    print(f"[{lang}] corpus {note}: {stats.files} files, {stats.symbols} symbols; "
+          f"{len(tasks)} tasks")
+    if not tasks:
+        index.close()
+        return
+    baseline = Baseline(index)
+    full = assembler(index, tok)
+    for budget in (2048, 8192):
+        r = run_config(index, full, tasks, budget, baseline)
+        results[f"{lang}:full@{budget}"] = r
+        print(f"[{lang}] budget {budget:>5}: recall {r['recall']:.3f}  baseline "
+              f"{r['baseline_recall']:.3f}  p50 {r['p50_ms']:.1f} ms  p90 {r['p90_ms']:.1f} ms"
+              f"  cross-file chars {r['cross_chars_mean']:.0f}  overruns {r['overruns']}")
+    method_tasks = {"typescript": make_ts_method_tasks, "go": make_go_method_tasks}.get(lang)
+    if method_tasks is not None:
+        methods = method_tasks(index, args.lang_tasks)
+        for budget in (2048, 8192):
+            r = run_config(index, full, methods, budget)
+            results[f"{lang}:methods@{budget}"] = r
+            print(f"[{lang}] receiver methods ({len(methods)} tasks) budget {budget:>5}: "
+                  f"recall {r['recall']:.3f}  p50 {r['p50_ms']:.1f} ms  overruns {r['overruns']}")
+    index.close()
+
+
+def python_eval(args, results: dict) -> None:
+    """The Python evaluation: recall at 2K/8K, timing at 128K, ablation."""
     from context.index import WorkspaceIndex
 
     ws = stdlib_workspace()
@@ -289,17 +712,17 @@ def main() -> int:
     index = WorkspaceIndex(ws)
     stats = index.refresh()
     tasks = make_tasks(index, args.tasks)
-    print(f"corpus {ws}: {stats.files} files, {stats.symbols} symbols; {len(tasks)} tasks; "
-          f"tokenizer {tok}")
+    print(f"[python] corpus {ws}: {stats.files} files, {stats.symbols} symbols; "
+          f"{len(tasks)} tasks; tokenizer {tok}")
     baseline = Baseline(index)
-    results: dict = {"tasks": len(tasks), "tokenizer": str(tok)}
+    results.update({"tasks": len(tasks), "tokenizer": str(tok)})
     full = assembler(index, tok)
     for budget in (2048, 8192):
         r = run_config(index, full, tasks, budget, baseline)
         results[f"full@{budget}"] = r
-        print(f"budget {budget:>6}: recall {r['recall']:.3f}  baseline {r['baseline_recall']:.3f}"
-              f"  p50 {r['p50_ms']:.1f} ms  p90 {r['p90_ms']:.1f} ms  "
-              f"cross-file chars {r['cross_chars_mean']:.0f}")
+        print(f"[python] budget {budget:>5}: recall {r['recall']:.3f}  baseline "
+              f"{r['baseline_recall']:.3f}  p50 {r['p50_ms']:.1f} ms  p90 {r['p90_ms']:.1f} ms"
+              f"  cross-file chars {r['cross_chars_mean']:.0f}  overruns {r['overruns']}")
     r = run_config(index, full, tasks[: args.timing_tasks], 131072)
     results["full@131072"] = r
     print(f"budget 131072: recall {r['recall']:.3f}  p50 {r['p50_ms']:.1f} ms  "
@@ -310,9 +733,6 @@ def main() -> int:
     if not args.no_ablation:
         ablation(index, tok, tasks, results)
     index.close()
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2), "utf-8")
-    return 0
 
 
 def ablation(index, tok: Path, tasks: list[Task], results: dict) -> None:

@@ -6,14 +6,18 @@ as a submodule first. JS/TS: relative paths with extension probing and ``index``
 specs also find ``.ts`` sources). Go: packages inside a module (``go.mod``), one edge per file
 of the package. Rust: ``mod foo;`` and ``use crate::/self::/super::`` paths within the crate
 (``Cargo.toml`` + ``src/``). C/C++: quoted includes (next to the includer, the workspace root,
-then the nearest file with that path suffix). Java: fully qualified class names by path suffix.
+the include dirs of ``compile_commands.json`` (``-I``, ``-iquote``, ``-isystem``; at the root or in
+``build/``), then the nearest file with that path suffix). Java: fully qualified class names
+by path suffix.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import posixpath
 import re
+import shlex
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
@@ -53,6 +57,7 @@ class Resolver:
         self._suffix = self._path_suffixes()
         self._marker_cache: dict[tuple[str, str], str | None] = {}
         self._go_module_cache: dict[str, str | None] = {}
+        self._include_dirs: list[str] | None = None
 
     # -- indexes --------------------------------------------------------------------------
     def _python_names(self) -> dict[str, list[str]]:
@@ -240,7 +245,58 @@ class Resolver:
             return beside
         if spec in self.files:
             return spec
+        for directory in self.include_dirs():
+            candidate = posixpath.normpath(posixpath.join(directory, spec))
+            if candidate in self.files:
+                return candidate
         return self._closest(importer, self._suffix.get(posixpath.normpath(spec), ()))
+
+    def include_dirs(self) -> list[str]:
+        """Workspace-relative include dirs of ``compile_commands.json`` (read once)."""
+        if self._include_dirs is None:
+            self._include_dirs = []
+            for name in ("compile_commands.json", "build/compile_commands.json"):
+                text = self._read(name)
+                if text is not None:
+                    self._include_dirs = self._compile_dirs(text)
+                    break
+        return self._include_dirs
+
+    def _compile_dirs(self, text: str) -> list[str]:
+        try:
+            entries = json.loads(text)
+        except ValueError:
+            return []
+        out: list[str] = []
+        root = None
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, dict):
+                continue
+            where = str(entry.get("directory", ""))
+            if root is None:
+                root = self._abs_root(posixpath.join(where, str(entry.get("file", ""))))
+            args = entry.get("arguments")
+            if not isinstance(args, list):
+                try:
+                    args = shlex.split(str(entry.get("command", "")))
+                except ValueError:
+                    args = []
+            for d in _include_args([str(a) for a in args]):
+                full = posixpath.normpath(posixpath.join(where, d))
+                if root is not None and (full + "/").startswith(root):
+                    rel = full[len(root):].strip("/")
+                    if rel not in out:
+                        out.append(rel)
+        return out
+
+    def _abs_root(self, abs_file: str) -> str | None:
+        """The workspace root's absolute path, from a compiled file that is in the index."""
+        abs_file = posixpath.normpath(abs_file)
+        parts = abs_file.split("/")
+        for start in range(1, len(parts)):
+            if "/".join(parts[start:]) in self.files:
+                return "/".join(parts[:start]) + "/"
+        return None
 
     # -- java -----------------------------------------------------------------------------
     def java(self, importer: str, name: str) -> str | None:
@@ -251,3 +307,15 @@ class Resolver:
             if found is not None:
                 return found
         return None
+
+
+def _include_args(args: list[str]) -> list[str]:
+    """The directories of ``-I``/``-iquote``/``-isystem`` flags (joined or separate)."""
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        for flag in ("-I", "-iquote", "-isystem"):
+            if arg == flag and i + 1 < len(args):
+                out.append(args[i + 1])
+            elif arg.startswith(flag) and len(arg) > len(flag):
+                out.append(arg[len(flag):])
+    return out

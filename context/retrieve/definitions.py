@@ -1,8 +1,10 @@
 """Definitions of what the cursor uses or is likely to use.
 
-Ranked in tiers: names imported and used in the enclosing scope; names imported but not used
-anywhere else yet (the user imported them for a reason); attributes of imported modules used in
-this file; other names of the scope resolved through the index; outlines of imported modules.
+Ranked in tiers: names imported but not used anywhere else yet (the user imported them for a
+reason: the line being typed is the likeliest to use them; brief headers, so a few fit a tight
+budget); names imported and used in the enclosing scope (whole when short); attributes of
+imported modules used in this file; other names of the scope resolved through the index;
+outlines of imported modules.
 Within a tier, names used closer to the enclosing scope come first.
 """
 
@@ -16,8 +18,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .candidate import Candidate
+from .goimports import GoResolver, go_import_starts, is_go, package_name, parse_go_imports_at
+from .javaimports import JavaClasses, is_java, java_import_starts, parse_java_imports_at
+from .jsimports import JsResolver, ReExport, is_js, js_import_starts, parse_js_imports_at, reexports
 from .pyimports import Binding, parse_imports, resolve_module
 from .query import Query
+from .rustimports import RustModules, is_rust, parse_rust_uses_at, rust_use_starts
 from .snippets import definition_candidate, outline_text
 from .view import WorkspaceView
 
@@ -25,8 +31,9 @@ __all__ = ["DefinitionLimits", "definitions", "resolve_symbol"]
 
 _ATTR = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)")
 
-TIER_SCOPE, TIER_UNUSED, TIER_FILE, TIER_OUTLINE_SCOPE, TIER_INDEX, TIER_OUTLINE = (
-    6.0, 5.0, 4.0, 3.0, 2.0, 1.0)
+TIER_UNUSED, TIER_RECEIVER, TIER_SCOPE, TIER_UNUSED_MODULE, TIER_FILE, TIER_OUTLINE_SCOPE, \
+    TIER_INDEX, TIER_OUTLINE = (7.0, 6.5, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0)
+_TYPE_KINDS = ("class", "struct", "interface", "type", "trait")
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,15 @@ class DefinitionLimits:
     brief_max_lines: int = 4
     """...and up to this many for the others (signature + docstring beyond)."""
     outline_symbols: int = 24
+    receiver_members: int = 24
+    """Methods shown for the type of a variable the enclosing scope declares."""
+
+
+@dataclass(frozen=True)
+class ReceiverType:
+    """A type the enclosing scope declares a variable of (its methods are likely next)."""
+
+    name: str
 
 
 @dataclass(frozen=True)
@@ -49,12 +65,64 @@ class ModuleRef:
     path: str
 
 
+_PARSERS = ((is_java, java_import_starts, parse_java_imports_at),
+            (is_rust, rust_use_starts, parse_rust_uses_at),
+            (is_go, go_import_starts, parse_go_imports_at),
+            (is_js, js_import_starts, parse_js_imports_at))
+"""Per language: (is the path of it, import starts, bindings from the starts)."""
+
+
 def _bindings_of(view: WorkspaceView, path: str) -> tuple[Binding, ...]:
+    for of_language, starts, parse in _PARSERS:
+        if of_language(path):
+            def read(starts: Any = starts, parse: Any = parse) -> tuple[Binding, ...]:
+                lines = view.lines(path)
+                return tuple(parse(lines, starts(lines)))
+
+            return view.memo(("bindings", path), read)
     return view.memo(("bindings", path), lambda: tuple(parse_imports("".join(view.lines(path)))))
 
 
+def _reexports_of(view: WorkspaceView, path: str) -> tuple[ReExport, ...]:
+    return view.memo(("reexports", path), lambda: tuple(reexports(view.lines(path))))
+
+
+def _js_resolver(view: WorkspaceView) -> JsResolver:
+    """One per index generation (it caches configs and workspace packages)."""
+    def read(path: str) -> str | None:
+        return "".join(view.lines(path)) or None
+
+    return view.memo(("js_resolver",), lambda: JsResolver(view.files(), read))
+
+
+def _go_resolver(view: WorkspaceView) -> GoResolver:
+    def read(path: str) -> str | None:
+        return "".join(view.lines(path)) or None
+
+    return view.memo(("go_resolver",), lambda: GoResolver(view.files(), read))
+
+
+def _rust_modules(view: WorkspaceView) -> RustModules:
+    return view.memo(("rust_modules",), lambda: RustModules(view.files(),
+                                                            lambda p: bool(view.lines(p))))
+
+
+def _java_classes(view: WorkspaceView) -> JavaClasses:
+    return view.memo(("java_classes",), lambda: JavaClasses(view.files()))
+
+
 def _target(view: WorkspaceView, module: str, from_path: str) -> str | None:
-    """Our resolution of ``module`` from ``from_path``, else the index's import edge."""
+    """Our resolution of ``module`` from ``from_path``, else the index's import edge (Go: the
+    package's first file)."""
+    if is_go(from_path):
+        files = _go_resolver(view).package(module, from_path)
+        return files[0] if files else None
+    if is_rust(from_path):
+        return _rust_modules(view).resolve(module, from_path)
+    if is_java(from_path):
+        return _java_classes(view).file(module, from_path)
+    if is_js(from_path):
+        return _js_resolver(view).resolve(module, from_path)
     target = resolve_module(module, from_path, view.files())
     if target is None:
         for edge in view.imports(from_path):
@@ -71,7 +139,19 @@ def resolve_symbol(
     view: WorkspaceView, from_path: str, module: str, name: str, depth: int = 0
 ) -> Any | ModuleRef | None:
     """The SymbolDef (or module) that ``from module import name`` in ``from_path`` binds,
-    following re-exports up to three hops."""
+    following re-exports up to three hops (JS/TS: barrel files, up to ``_REEXPORT_HOPS``)."""
+    if is_js(from_path):
+        return _js_symbol(view, from_path, module, name or None, 0, set())
+    if is_go(from_path):
+        return _go_symbol(view, from_path, module, name)
+    if is_rust(from_path):
+        return _rust_symbol(view, from_path, module, name, 0, set())
+    if is_java(from_path):
+        target = _java_classes(view).file(module, from_path)
+        if target is None:
+            return None
+        return next((s for s in view.outline(target) if s.qualname == name),
+                    ModuleRef(target) if not name else None)
     files = view.files()
     target = _target(view, module, from_path)
     if target is not None:
@@ -88,6 +168,110 @@ def resolve_symbol(
                         mod = resolve_module(b.module, target, files)
                         return ModuleRef(mod) if mod else None
                     return resolve_symbol(view, target, b.module, b.name, depth + 1)
+    return None
+
+
+def _go_symbol(view: WorkspaceView, from_path: str, module: str,
+               name: str) -> Any | ModuleRef | None:
+    """``name`` among the top-level definitions of the package ``module`` (all its files)."""
+    files = _go_resolver(view).package(module, from_path)
+    if not name:
+        return ModuleRef(files[0]) if files else None
+    for path in files:
+        for sym in view.outline(path):
+            if sym.qualname == name:
+                return sym
+    return None
+
+
+def _rust_symbol(view: WorkspaceView, from_path: str, module: str, name: str, hops: int,
+                 seen: set[tuple[str, str]]) -> Any | ModuleRef | None:
+    """What ``use module::name`` in ``from_path`` binds: an item of the module's file, one it
+    re-exports (``pub use``, globs included), or a submodule."""
+    mods = _rust_modules(view)
+    target = mods.resolve(module, from_path)
+    if target is None:
+        return None
+    if not name or name == "self":
+        return ModuleRef(target)
+    if (target, name) in seen or hops > _REEXPORT_HOPS:
+        return None
+    seen.add((target, name))
+    for sym in view.outline(target):
+        if sym.qualname == name:
+            return sym
+    globs = []
+    for b in _bindings_of(view, target):
+        if b.alias == "*":
+            globs.append(b.module)
+        elif b.alias == name and b.name:
+            found = _rust_symbol(view, target, b.module, b.name, hops + 1, seen)
+            if found is not None:
+                return found
+    sub = mods.resolve(f"self::{name}", target)
+    if sub is not None:
+        return ModuleRef(sub)
+    for glob in globs:
+        found = _rust_symbol(view, target, glob, name, hops + 1, seen)
+        if found is not None:
+            return found
+    return None
+
+
+_REEXPORT_HOPS = 8
+"""How many re-exports (JS/TS ``export * from``, ``export { a as b } from``; Rust ``pub use``)
+a name is followed through."""
+
+
+def _js_symbol(view: WorkspaceView, from_path: str, spec: str, name: str | None, hops: int,
+               seen: set[tuple[str, str]]) -> Any | ModuleRef | None:
+    """What ``import { name } from spec`` in ``from_path`` binds (None name: the module)."""
+    target = _js_resolver(view).resolve(spec, from_path)
+    if target is None:
+        return None
+    if name is None:
+        return ModuleRef(target)
+    return _js_export(view, target, name, hops, seen)
+
+
+def _js_export(view: WorkspaceView, path: str, name: str, hops: int,
+               seen: set[tuple[str, str]]) -> Any | ModuleRef | None:
+    """The definition that module ``path`` exports as ``name``."""
+    if (path, name) in seen or hops > _REEXPORT_HOPS:
+        return None
+    seen.add((path, name))
+    if name != "default":
+        found = _js_local(view, path, name, hops, seen, imported=False)
+        if found is not None:
+            return found
+    stars = []
+    for r in _reexports_of(view, path):
+        if r.alias == "*":
+            stars.append(r.spec)
+        elif r.alias == name:
+            if r.spec is None:
+                found = _js_local(view, path, r.name or name, hops, seen, imported=True)
+            else:
+                found = _js_symbol(view, path, r.spec, r.name, hops + 1, seen)
+            if found is not None:
+                return found
+    for spec in stars if name != "default" else ():
+        found = _js_symbol(view, path, spec, name, hops + 1, seen)
+        if found is not None:
+            return found
+    return None
+
+
+def _js_local(view: WorkspaceView, path: str, name: str, hops: int,
+              seen: set[tuple[str, str]], imported: bool) -> Any | ModuleRef | None:
+    """``name`` defined at the top of ``path`` or (``imported``) imported there."""
+    for sym in view.outline(path):
+        if sym.qualname == name:
+            return sym
+    if imported:
+        for b in _bindings_of(view, path):
+            if b.alias == name:
+                return _js_symbol(view, path, b.module, b.name, hops + 1, seen)
     return None
 
 
@@ -129,7 +313,12 @@ def _wanted(q: Query) -> Iterator[tuple[float, int, str, Any]]:
     attrs: dict[str, set[str]] = {}
     for recv, attr, _line in q.attrs:
         attrs.setdefault(recv, set()).add(attr)
+    typed = {t for _, t in q.receivers}
+    for name in sorted(typed):
+        yield TIER_RECEIVER, 0, f":{name}", ReceiverType(name)
     for b in q.bindings:
+        if b.alias in typed:
+            continue
         if b.name is not None:
             yield _tier(q, b.alias), _distance(q, uses.get(b.alias, ())), b.alias, b
         else:
@@ -144,7 +333,7 @@ def _module_wanted(q: Query, b: Binding, uses: dict[str, list[int]],
         yield TIER_SCOPE if dist == 0 else TIER_FILE, dist, key, (b.module, attr)
     root = b.alias.split(".")[0]
     if root not in q.file_ids:
-        tier = TIER_UNUSED - 0.5
+        tier = TIER_UNUSED_MODULE - 0.5
     else:
         tier = TIER_OUTLINE_SCOPE if root in q.scope_ids else TIER_OUTLINE
     yield tier, _distance(q, uses.get(b.alias, ())), b.alias, ModuleRef(b.module)
@@ -157,15 +346,19 @@ def definitions(
     limits = limits or DefinitionLimits()
     seen: set[tuple] = set()
     out: list[Candidate] = []
+    if is_java(q.path) and any(b.alias == "*" for b in q.bindings):
+        q = replace(q, bindings=_java_wildcards(view, q))
     wanted = sorted(set(_wanted(q)), key=lambda w: (-w[0], w[1], w[2], repr(w[3])))
     for tier, dist, _label, target in wanted:
-        cand = _resolve_candidate(view, q, target, tier - min(dist, 1000) / 2000.0, limits)
-        if cand is None or (cand.path, cand.start_line, cand.end_line) in seen:
-            continue
-        seen.add((cand.path, cand.start_line, cand.end_line))
-        out.append(cand)
-        if len(out) >= limits.max_candidates:
-            return out
+        found = _resolve_candidate(view, q, target, tier - min(dist, 1000) / 2000.0, limits,
+                                   tier == TIER_SCOPE)
+        for cand in found if isinstance(found, list) else [found]:
+            if cand is None or (cand.path, cand.start_line, cand.end_line) in seen:
+                continue
+            seen.add((cand.path, cand.start_line, cand.end_line))
+            out.append(cand)
+            if len(out) >= limits.max_candidates:
+                return out
     for cand in _scope_names(view, q, limits, seen):
         out.append(cand)
         if len(out) >= limits.max_candidates:
@@ -174,28 +367,36 @@ def definitions(
 
 
 def _resolve_candidate(
-    view: WorkspaceView, q: Query, target: Any, score: float, limits: DefinitionLimits
-) -> Candidate | None:
+    view: WorkspaceView, q: Query, target: Any, score: float, limits: DefinitionLimits,
+    whole: bool,
+) -> Candidate | list[Candidate] | None:
+    """The candidate(s) for one wanted name: ``whole`` (short bodies in full, volatile) for the
+    names the enclosing scope uses, a brief header for the others."""
+    if isinstance(target, ReceiverType):
+        return _receiver_candidates(view, q, target.name, score, limits)
     if isinstance(target, Binding):
         found = resolve_symbol(view, q.path, target.module, target.name or "")
     elif isinstance(target, ModuleRef):
         found = ModuleRef(_target(view, target.path, q.path) or "")
     else:
         found = resolve_symbol(view, q.path, target[0], target[1])
+    if isinstance(found, ModuleRef) and found.path and is_go(q.path) and \
+            isinstance(target, ModuleRef):
+        return _package_outline(view, q.path, target.path, score, limits)
     if isinstance(found, ModuleRef):
         return _module_outline(view, found.path, score, limits) if found.path else None
     if found is None or found.path == q.path:
         return None
-    cand = _symbol_candidate(view, found, score, limits)
-    return replace(cand, volatile=True) if cand and score >= TIER_SCOPE - 0.5 else cand
+    cand = _symbol_candidate(view, found, score, limits, whole)
+    return replace(cand, volatile=True) if cand and whole else cand
 
 
 def _symbol_candidate(
-    view: WorkspaceView, sym: Any, score: float, limits: DefinitionLimits
+    view: WorkspaceView, sym: Any, score: float, limits: DefinitionLimits, whole: bool
 ) -> Candidate | None:
     lines = view.lines(sym.path)
     outline = view.outline(sym.path) if sym.kind == "class" else ()
-    if score >= TIER_SCOPE - 0.5:
+    if whole:
         return definition_candidate(lines, sym, score, outline, limits.whole_max_lines,
                                     doc_max_lines=3, max_members=20)
     return definition_candidate(lines, sym, score, outline, limits.brief_max_lines,
@@ -212,6 +413,92 @@ def attr_stats(view: WorkspaceView) -> Counter[tuple[str, str]]:
         return stats
 
     return view.memo(("attr_stats",), count)
+
+
+def _java_wildcards(view: WorkspaceView, q: Query) -> tuple[Binding, ...]:
+    """The bindings with each ``import a.b.*;`` replaced by the classes of ``a.b`` that the
+    file names (capitalised identifiers not bound otherwise)."""
+    classes = _java_classes(view)
+    bound = {b.alias for b in q.bindings}
+    out = [b for b in q.bindings if b.alias != "*"]
+    for b in q.bindings:
+        if b.alias != "*":
+            continue
+        for name in sorted(n for n in q.file_ids | q.scope_ids if n[:1].isupper()):
+            if name not in bound and classes.package_class(b.module, name, q.path):
+                out.append(Binding(name, f"{b.module}.{name}", name, b.line))
+                bound.add(name)
+    return tuple(out)
+
+
+def _type_symbol(view: WorkspaceView, q: Query, name: str) -> Any | None:
+    """The definition of type ``name`` as the file sees it: imported, else by the index."""
+    for b in q.bindings:
+        if b.alias == name and b.name is not None:
+            found = resolve_symbol(view, q.path, b.module, b.name)
+            return found if not isinstance(found, ModuleRef) else None
+    for sym in view.definitions(name, q.path, limit=3):
+        if sym.qualname == name and sym.kind in _TYPE_KINDS:
+            return sym
+    return None
+
+
+def _receiver_candidates(
+    view: WorkspaceView, q: Query, name: str, score: float, limits: DefinitionLimits
+) -> list[Candidate]:
+    """The type's header and its methods' first lines (Go: the methods in every file of the
+    type's package), one candidate per file."""
+    sym = _type_symbol(view, q, name)
+    if sym is None or sym.kind not in _TYPE_KINDS or sym.path == q.path:
+        return []
+    files = [sym.path]
+    if is_go(sym.path):
+        folder = sym.path.rsplit("/", 1)[0] if "/" in sym.path else ""
+        files += sorted(f for f in view.files() if is_go(f) and f != sym.path and
+                        (f.rsplit("/", 1)[0] if "/" in f else "") == folder and
+                        not f.endswith("_test.go"))
+    prefix = f"{sym.qualname}."
+    out = []
+    left = limits.receiver_members
+    for path in files:
+        members = [s for s in view.outline(path) if s.qualname.startswith(prefix)
+                   and "." not in s.qualname[len(prefix):] and s.kind in ("method", "function")
+                   and not s.name.startswith(("_", "#"))][:left]
+        head = [sym] if path == sym.path else []
+        if not members and not head:
+            continue
+        left -= len(members)
+        shown = head + members
+        out.append(Candidate("definition", "definitions", path,
+                             min(s.start_line for s in shown), max(s.end_line for s in shown),
+                             outline_text(view.lines(path), shown), score - len(out) / 1000.0,
+                             volatile=True))
+        if left <= 0:
+            break
+    return out
+
+
+def _package_outline(
+    view: WorkspaceView, from_path: str, module: str, score: float, limits: DefinitionLimits
+) -> list[Candidate]:
+    """A Go package's most used exported top-level symbols (by ``pkg.Name`` uses in the
+    workspace) across its files: one outline per file, the file of the most used first."""
+    files = _go_resolver(view).package(module, from_path)
+    stem, stats = package_name(module), attr_stats(view)
+    public = [(-stats[(stem, s.name)], n, s) for n, s in enumerate(
+        s for f in files for s in view.outline(f)
+        if "." not in s.qualname and s.name[:1].isupper())]
+    top = [s for _, _, s in sorted(public, key=lambda x: x[:2])[: limits.outline_symbols]]
+    by_file: dict[str, list[Any]] = {}
+    for sym in top:
+        by_file.setdefault(sym.path, []).append(sym)
+    out = []
+    for rank, (path, syms) in enumerate(by_file.items()):
+        syms.sort(key=lambda s: s.start_line)
+        out.append(Candidate("outline", "definitions", path, syms[0].start_line,
+                             max(s.end_line for s in syms), outline_text(view.lines(path), syms),
+                             score - rank / 1000.0))
+    return out
 
 
 def _module_outline(
@@ -246,7 +533,7 @@ def _scope_names(
             if sym.path == q.path and q.scope and sym.start_line <= q.scope[1] and \
                     q.scope[0] <= sym.end_line:
                 continue
-            cand = _symbol_candidate(view, sym, TIER_INDEX, limits)
+            cand = _symbol_candidate(view, sym, TIER_INDEX, limits, False)
             cand = replace(cand, volatile=True) if cand else None
             if cand is not None and (cand.path, cand.start_line, cand.end_line) not in seen:
                 seen.add((cand.path, cand.start_line, cand.end_line))

@@ -46,17 +46,28 @@ def rrf(
     return sorted(fused.values(), key=_order)
 
 
+def _short(c: Candidate) -> str | None:
+    """What stands for ``c`` when its span does not fit: its brief, or a definition's text."""
+    return c.brief or (c.text if c.kind == "definition" else None)
+
+
 def _merge_two(a: Candidate, b: Candidate) -> Candidate:
-    """Union of two overlapping contiguous spans of one file (``a`` starts first)."""
+    """Union of two overlapping contiguous spans of one file (``a`` starts first). The union
+    keeps a brief: the better part's, else a definition's (so a definition merged into a long
+    window still fits a tight budget as itself)."""
     extra = lines_of(b.text)[a.end_line - b.start_line + 1 :]
     text = a.text + "".join(extra)
-    best = a if a.score >= b.score else b
+    best, other = (a, b) if a.score >= b.score else (b, a)
+    brief = _short(best) or _short(other)
+    kind = best.kind if _short(best) or not _short(other) else other.kind
     return replace(
         best,
+        kind=kind,
         start_line=a.start_line,
         end_line=max(a.end_line, b.end_line),
         text=text if text.endswith("\n") else text + "\n",
         score=max(a.score, b.score),
+        brief=brief,
     )
 
 

@@ -12,8 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .current import Cursor, scope_span
+from .goimports import go_import_starts, is_go, parse_go_imports_at
+from .javaimports import is_java, java_import_starts, parse_java_imports_at
+from .jsimports import is_js, js_import_starts, parse_js_imports_at
 from .lru import Lru
 from .pyimports import Binding, import_starts, parse_imports_at
+from .rustimports import is_rust, parse_rust_uses_at, rust_use_starts
 from .text import identifiers
 
 __all__ = ["Query", "make_query"]
@@ -36,6 +40,9 @@ class Query:
     bindings: tuple[Binding, ...]
     attrs: frozenset[tuple[str, str, int]]
     """(receiver, attribute, line) uses outside the cursor line."""
+    receivers: frozenset[tuple[str, str]] = frozenset()
+    """(variable, type name) declared in the buffer (TS/Java/Go: ``s: Store``, ``Store s =``,
+    ``func (s *Store)``, ``s = new Store(``) and mentioned in the enclosing scope."""
 
 
 def _scope_name(header: str) -> str | None:
@@ -49,13 +56,77 @@ _BLOCKS: Lru[Any] = Lru(8192)
 cursor in a long file re-reads only the blocks that changed."""
 
 
-def _import_starts(lines: tuple[str, ...]) -> list[int]:
+def _import_starts(lines: tuple[str, ...], kind: str = "py") -> list[int]:
+    find = {"js": js_import_starts, "go": go_import_starts,
+            "rust": rust_use_starts, "java": java_import_starts}.get(kind, import_starts)
     out: list[int] = []
     for start in range(0, len(lines), _BLOCK):
         block = lines[start : start + _BLOCK]
-        found = _BLOCKS.get_or(("starts", block), lambda b=block: tuple(import_starts(b)))
+        found = _BLOCKS.get_or(("starts", kind, block), lambda b=block: tuple(find(b)))
         out += [start + i for i in found]
     return out
+
+
+def _bindings(path: str, lines: tuple[str, ...]) -> tuple[Binding, ...]:
+    """The import bindings of the buffer, for the languages whose imports bind names."""
+    if path.endswith((".py", ".pyi")):
+        return tuple(parse_imports_at(lines, _import_starts(lines)))
+    if is_js(path):
+        return tuple(parse_js_imports_at(lines, _import_starts(lines, "js")))
+    if is_go(path):
+        return tuple(parse_go_imports_at(lines, _import_starts(lines, "go")))
+    if is_java(path):
+        return tuple(parse_java_imports_at(lines, _import_starts(lines, "java")))
+    if is_rust(path):
+        return tuple(b for b in parse_rust_uses_at(lines, _import_starts(lines, "rust"))
+                     if b.name is not None)
+    return ()
+
+
+_DECLS = {
+    "js": re.compile(r"\b([A-Za-z_$][\w$]*)\s*[?!]?\s*:\s*([A-Z][\w$]*)\b"
+                     r"|\b([A-Za-z_$][\w$]*)\s*=\s*new\s+([A-Z][\w$]*)\b"),
+    "go": re.compile(r"[(,]\s*([a-z_]\w*)\s+\*?(?:[a-z_]\w*\.)?([A-Z]\w*)\s*[),]"
+                     r"|\b([a-z_]\w*)\s*:=\s*&?(?:[a-z_]\w*\.)?([A-Z]\w*)\s*\{"),
+    "java": re.compile(r"\b([A-Z]\w*)(?:<[^>;]*>)?\s+([a-z_]\w*)\s*[=;,)]"),
+}
+
+
+def _receivers(kind: str, lines: tuple[str, ...]) -> frozenset[tuple[str, str]]:
+    """(variable, type) declarations of the buffer, per block from the cache."""
+    pattern = _DECLS.get(kind)
+    if pattern is None:
+        return frozenset()
+    out: set[tuple[str, str]] = set()
+    for start in range(0, len(lines), _BLOCK):
+        block = lines[start : start + _BLOCK]
+
+        def scan(b: tuple[str, ...] = block) -> tuple[tuple[str, str], ...]:
+            found = []
+            for m in pattern.finditer("".join(b)):
+                groups = [g for g in m.groups() if g]
+                var, typ = (groups[1], groups[0]) if kind == "java" else (groups[0], groups[1])
+                found.append((var, typ))
+            return tuple(found)
+
+        out.update(_BLOCKS.get_or(("decls", kind, block), scan))
+    return frozenset(out)
+
+
+def _in_scope(decls: frozenset[tuple[str, str]], scope_text: str) -> frozenset[tuple[str, str]]:
+    """The declarations whose variable the scope's text mentions (short names included)."""
+    if not decls or not scope_text:
+        return frozenset()
+    words = set(re.findall(r"[A-Za-z_$][\w$]*", scope_text))
+    return frozenset(d for d in decls if d[0] in words)
+
+
+def _kind(path: str) -> str:
+    if is_js(path):
+        return "js"
+    if is_go(path):
+        return "go"
+    return "java" if path.endswith(".java") else ""
 
 
 def _block_facts(block: tuple[str, ...], skip: tuple[int, ...]) -> tuple[
@@ -91,7 +162,7 @@ def make_query(path: str, cursor: Cursor) -> Query:
     """Build the query for ``cursor`` in the buffer of ``path``."""
     lines = cursor.lines
     python = path.endswith((".py", ".pyi"))
-    bindings = tuple(parse_imports_at(lines, _import_starts(lines))) if python else ()
+    bindings = _bindings(path, lines)
     import_lines = {b.line for b in bindings}
     skip = import_lines | {cursor.line}
     span = scope_span(cursor)
@@ -112,4 +183,6 @@ def make_query(path: str, cursor: Cursor) -> Query:
         file_ids=file_ids,
         bindings=bindings,
         attrs=attrs,
+        receivers=_in_scope(_receivers(_kind(path), (*lines[: cursor.line], "\n",
+                                                     *lines[cursor.line + 1 :])), scope_text),
     )

@@ -1,0 +1,76 @@
+"""Rust ``use`` resolution through the crate's module tree: ``crate::``, ``self::``,
+``super::``, ``mod.rs`` folders, ``pub use`` re-exports (named and glob)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from context.index import WorkspaceIndex
+from context.retrieve.definitions import ModuleRef, resolve_symbol
+from context.retrieve.rustimports import parse_rust_uses_at, use_paths
+from context.retrieve.view import WorkspaceView
+
+FILES = {
+    "Cargo.toml": "[package]\nname = \"shop\"\nversion = \"0.1.0\"\n",
+    "src/lib.rs": "pub mod store;\npub mod util;\npub use store::Store;\n",
+    "src/store/mod.rs": "mod inner;\npub use self::inner::*;\n\npub struct Store {\n"
+                        "    items: Vec<String>,\n}\n",
+    "src/store/inner.rs": "pub fn add(s: &mut super::Store, item: &str) {\n"
+                          "    s.items.push(item.to_string());\n}\n",
+    "src/util.rs": "pub fn clamp(x: i32) -> i32 {\n    x\n}\n",
+    "src/app/main_loop.rs": "use crate::util::clamp;\n",
+}
+
+
+@pytest.fixture
+def view(tmp_path: Path) -> Iterator[WorkspaceView]:
+    root = tmp_path / "ws"
+    for rel, text in FILES.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, "utf-8")
+    index = WorkspaceIndex(root, store_path=tmp_path / "store.sqlite3")
+    index.refresh()
+    yield WorkspaceView(index)
+    index.close()
+
+
+def _at(found) -> tuple[str, int] | str | None:
+    if isinstance(found, ModuleRef):
+        return found.path
+    return None if found is None else (found.path, found.start_line)
+
+
+def test_use_trees() -> None:
+    assert use_paths("crate::a::{B, c::{D as E, self}, *}") == [
+        ("crate::a::B", "B"), ("crate::a::c::D", "E"), ("crate::a::c", "c"), ("crate::a::*", "*")]
+    lines = ["use std::fmt;\n", "pub use crate::store::{\n", "    Store,\n", "    add as put,\n",
+             "};\n"]
+    got = [(b.alias, b.module, b.name, b.line) for b in parse_rust_uses_at(lines, [0, 1])]
+    assert got == [("fmt", "std", "fmt", 0), ("Store", "crate::store", "Store", 1),
+                   ("put", "crate::store", "add", 1)]
+
+
+def test_crate_path_and_mod_folder(view: WorkspaceView) -> None:
+    assert _at(resolve_symbol(view, "src/util.rs", "crate::store", "Store")) == \
+        ("src/store/mod.rs", 3)
+    assert _at(resolve_symbol(view, "src/store/inner.rs", "crate::util", "clamp")) == \
+        ("src/util.rs", 0)
+
+
+def test_pub_use_named_and_glob(view: WorkspaceView) -> None:
+    # lib.rs: pub use store::Store; store/mod.rs: pub use self::inner::*
+    assert _at(resolve_symbol(view, "src/util.rs", "crate", "Store")) == ("src/store/mod.rs", 3)
+    assert _at(resolve_symbol(view, "src/util.rs", "crate::store", "add")) == \
+        ("src/store/inner.rs", 0)
+    assert resolve_symbol(view, "src/util.rs", "crate::store", "missing") is None
+
+
+def test_self_super_and_submodule(view: WorkspaceView) -> None:
+    assert _at(resolve_symbol(view, "src/store/inner.rs", "super", "Store")) == \
+        ("src/store/mod.rs", 3)
+    assert _at(resolve_symbol(view, "src/store/mod.rs", "self::inner", "add")) == \
+        ("src/store/inner.rs", 0)
+    assert _at(resolve_symbol(view, "src/util.rs", "crate", "store")) == "src/store/mod.rs"
