@@ -36,9 +36,11 @@ llamacpp: $(LLAMACPP_STAMP)
 code-server:
 	bash tests/e2e/install_code_server.sh >/dev/null
 
-# The Vitest fixture's packages (tests/data/runners/vitest), from npm like the extension's.
+# The Vitest and Jest fixtures' packages (tests/data/runners/{vitest,jest}), from npm like the
+# extension's.
 runner-fixtures:
 	cd tests/data/runners/vitest && [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null
+	cd tests/data/runners/jest && [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null
 
 test: setup llamacpp code-server runner-fixtures
 	$(PY) -m pytest -q -p no:cacheprovider tests

@@ -26,6 +26,7 @@ from typing import Protocol
 from .cargo import cargo_command, cargo_env, is_cargo_project, parse_cargo
 from .gotest import go_command, is_go_project, parse_go
 from .interpreter import Interpreter, NoInterpreter, child_env, concrete, resolve
+from .jest import is_jest_project, jest_command, parse_jest
 from .reports import NotJUnit, Outcome, parse_junit
 from .vitest import is_vitest_project, parse_vitest, vitest_command
 
@@ -48,6 +49,7 @@ NATIVE_SAID = {
     "cargo": "cargo test (Cargo.toml in the workspace)",
     "go": "go test -json (go.mod in the workspace)",
     "vitest": "vitest run (package.json in the workspace)",
+    "jest": "jest --json (package.json or jest.config.* in the workspace)",
 }
 PROJECT_MARKERS = (
     "pyproject.toml",
@@ -103,7 +105,8 @@ def is_python_project(root: Path) -> bool:
 
 def native_runner(config: TestSettings, root: Path) -> str | None:
     """The test runner of a workspace that is not a Python project, when codeflow knows it
-    (`cargo`, `go`, `vitest`), else None (pytest, or the `tests.command` setting, decide)."""
+    (`cargo`, `go`, `vitest`, `jest`), else None (pytest, or the `tests.command` setting,
+    decide)."""
     if uses_command(config) or is_python_project(root):
         return None
     if is_cargo_project(root):
@@ -112,6 +115,8 @@ def native_runner(config: TestSettings, root: Path) -> str | None:
         return "go"
     if is_vitest_project(root):
         return "vitest"
+    if is_jest_project(root):
+        return "jest"
     return None
 
 
@@ -286,7 +291,8 @@ def _no_report(rc: int | None, output: str) -> str:
 async def _run_native(
     native: str, base: Path, config: TestSettings, targets: Sequence[str]
 ) -> RunResult:
-    """Run a runner whose own output is its report (`cargo test`, `go test -json`)."""
+    """Run a runner whose own output or report file is its report (`cargo test`, `go test
+    -json`, Vitest, Jest)."""
     said = NATIVE_SAID[native]
     with tempfile.TemporaryDirectory(prefix="codeflow-report-") as tmp:
         report = Path(tmp) / "report.xml"
@@ -294,6 +300,9 @@ async def _run_native(
             argv, env = cargo_command(targets), cargo_env()
         elif native == "go":
             argv, env = go_command(targets), dict(os.environ)
+        elif native == "jest":
+            argv = jest_command(base, report, Path(tmp) / "cache", targets)
+            env = dict(os.environ)
         else:
             argv, env = vitest_command(base, report, targets), dict(os.environ)
         t0 = time.monotonic()
@@ -318,7 +327,7 @@ def _native_outcomes(native: str, output: str, report: Path, base: Path) -> list
     if native == "go":
         return parse_go(output, base)
     try:
-        xml = report.read_text(encoding="utf-8", errors="replace")
+        text = report.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         return []
-    return parse_vitest(xml, base)
+    return parse_jest(text, base) if native == "jest" else parse_vitest(text, base)

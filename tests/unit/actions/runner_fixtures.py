@@ -32,6 +32,11 @@ def vitest_installed() -> bool:
     return (RUNNERS / "vitest" / "node_modules" / ".bin" / "vitest").exists()
 
 
+def jest_installed() -> bool:
+    """Whether `make runner-fixtures` installed the Jest fixture's packages."""
+    return (RUNNERS / "jest" / "node_modules" / ".bin" / "jest").exists()
+
+
 def fenced(code: str, language: str) -> str:
     """A model answer holding `code` in a fenced block of `language`."""
     return f"Here is the fix:\n```{language}\n{code}```\n"
@@ -51,6 +56,16 @@ GOOD_JS_MEAN = """export function mean(values) {
 }
 """
 WRONG_JS_MEAN = """export function mean(values) {
+  const count = values.length + 1;
+  return total(values) / count;
+}
+"""
+GOOD_CJS_MEAN = """function mean(values) {
+  const count = values.length;
+  return total(values) / count;
+}
+"""
+WRONG_CJS_MEAN = """function mean(values) {
   const count = values.length + 1;
   return total(values) / count;
 }
