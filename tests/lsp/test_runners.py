@@ -1,7 +1,7 @@
 """Test runners beyond pytest against a real server and real toolchains: a failing `cargo test`,
-`go test` or Vitest test becomes a diagnostic at the assertion line, "Fix failing test" asks the
-scripted model, and only the candidate that makes the test pass (re-run alone in a scratch
-copy) is applied; the workspace's files are untouched until the edit is applied."""
+`go test`, Vitest or Jest test becomes a diagnostic at the assertion line, "Fix failing test"
+asks the scripted model, and only the candidate that makes the test pass (re-run alone in a
+scratch copy) is applied; the workspace's files are untouched until the edit is applied."""
 
 from __future__ import annotations
 
@@ -14,13 +14,16 @@ from pytest_lsp import LanguageClient
 
 from actions.cargo import cargo_command
 from tests.unit.actions.runner_fixtures import (
+    GOOD_CJS_MEAN,
     GOOD_GO_MEAN,
     GOOD_JS_MEAN,
     GOOD_RUST_MEAN,
+    WRONG_CJS_MEAN,
     WRONG_GO_MEAN,
     WRONG_JS_MEAN,
     WRONG_RUST_MEAN,
     fenced,
+    jest_installed,
     make_runner_workspace,
     vitest_installed,
 )
@@ -123,3 +126,31 @@ async def test_a_failing_vitest_test_is_fixed_by_the_verified_candidate(
     assert (edit.start_line, edit.text) == (5, "")
     assert (ws / "calc.js").read_text() == before
     assert "```javascript\nexport function mean(values) {" in prompts()[0]["prompt"]
+
+
+@pytest.mark.skipif(not jest_installed(), reason="run `make runner-fixtures`")
+async def test_a_failing_jest_test_is_fixed_by_the_verified_candidate(
+    scripted: LanguageClient, tmp_path: Path
+) -> None:
+    ws = make_runner_workspace("jest", tmp_path / "calc")
+    write_script(fenced(WRONG_CJS_MEAN, "js"), fenced(GOOD_CJS_MEAN, "js"))
+    await scripted.initialize_session(init_params(ws, TRUSTED))
+    result = await command(scripted, "codeflow.runTests")
+    assert (result["ran"], result["passed"], result["failed"]) == (True, 1, 1)
+    test_uri = (ws / "calc.test.js").as_uri()
+    [diag] = scripted.diagnostics[test_uri]
+    node = "calc.test.js::calc > means"
+    assert (diag.range.start.line, diag.code) == (8, node)
+    assert "expect(received).toBe(expected)" in diag.message
+    open_doc(scripted, ws / "calc.test.js")
+    before = (ws / "calc.js").read_text()
+
+    listed = await actions(scripted, test_uri, 8, [diag])
+    assert listed[0].title == FIX
+    resolved = await scripted.code_action_resolve_async(listed[0])
+    assert resolved.title == f"{FIX} (verified: test passes)"
+    [(uri, [edit])] = changes(resolved.edit).items()
+    assert uri == (ws / "calc.js").as_uri()
+    assert (edit.start_line, edit.text) == (5, "")
+    assert (ws / "calc.js").read_text() == before
+    assert "```javascript\nfunction mean(values) {" in prompts()[0]["prompt"]
