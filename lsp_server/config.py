@@ -109,7 +109,8 @@ class TestsConfig:
         "",
         "Command that runs the tests. Empty: `pytest` with the workspace's Python for a Python "
         "project, `cargo test` for a crate (`Cargo.toml`), `go test -json` for a Go module "
-        "(`go.mod`), `vitest run` for a `package.json` with Vitest.",
+        "(`go.mod`), `vitest run` for a `package.json` with Vitest, `jest --json` for a "
+        "`package.json` with Jest (or a `jest.config.*`).",
         restricted=True)
     python: str = setting(
         "", "Python interpreter that runs the workspace's tests. Empty: detected (the "
