@@ -9,6 +9,10 @@ form a common prefix is what the engine can reuse. Also reports per-keystroke as
 (the warm path) and how often the retrieved sections changed.
 
     .venv/bin/python bench/prefix_stability.py [--keystrokes 200] [--budgets 2048,8192]
+        [--infill psm|spm]
+
+``--infill spm`` builds the prompts in SPM order (suffix first, the prefix last), as for a model
+dir that declares ``prompt_format.infill: "spm"``.
 """
 
 from __future__ import annotations
@@ -25,9 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from context_eval import WORK, assembler, stdlib_workspace, tokenizer_file  # noqa: E402
+from context_eval import MODEL_JSON, WORK, stdlib_workspace, tokenizer_file  # noqa: E402
 
-from context.assemble import PromptRequest  # noqa: E402
+from context.assemble import Assembler, AssemblerConfig, PromptRequest  # noqa: E402
 from context.history import EditRing  # noqa: E402
 
 SESSIONS = (("asyncio/base_events.py", "create_server"), ("json/encoder.py", "iterencode"),
@@ -106,6 +110,8 @@ def main() -> int:
     ap.add_argument("--keystrokes", type=int, default=200)
     ap.add_argument("--budgets", default="2048,8192")
     ap.add_argument("--tokenizer")
+    ap.add_argument("--infill", choices=("psm", "spm"), default="psm",
+                    help="the infill order of the prompts (the model dir's prompt_format.infill)")
     args = ap.parse_args()
     os.environ.setdefault("CODEFLOW_CACHE_DIR", str(WORK / "cache"))
     from context.index import WorkspaceIndex
@@ -114,11 +120,15 @@ def main() -> int:
     tok = tokenizer_file(args.tokenizer, ws)
     index = WorkspaceIndex(ws)
     index.refresh()
-    print(f"tokenizer {tok}")
+    model_json = {**MODEL_JSON, "prompt_format": {**MODEL_JSON["prompt_format"],
+                                                  "infill": args.infill}}
+    print(f"tokenizer {tok}, infill order {args.infill}")
     for budget in (int(b) for b in args.budgets.split(",")):
         results = []
         for path, name in SESSIONS:
-            r = session(index, assembler(index, tok), path, name, args.keystrokes, budget)
+            asm = Assembler(index, None, tok, model_json,
+                            config=AssemblerConfig(repo_name="stdlib"))
+            r = session(index, asm, path, name, args.keystrokes, budget)
             results.append(r)
             print(f"budget {budget:>6} {path}:{name}: reused prefix {r['share']:.3f} "
                   f"(min {r['min']:.3f}), p50 {r['p50_ms']:.1f} ms/keystroke "

@@ -23,6 +23,8 @@ MODEL_ONNX = "model.onnx"
 TOKENIZER_JSON = "tokenizer.json"
 FAMILIES = ("llama", "qwen2", "iquestcoder", "iquestloopcoder")
 DTYPES = ("fp32", "fp16", "int8")
+INFILL_ORDERS = ("psm", "spm")
+"""The orders a model may be trained to fill in: prefix-suffix-middle or suffix-prefix-middle."""
 
 
 class ModelDirError(ValueError):
@@ -133,8 +135,15 @@ class ModelSpec:
             problems.append("kv.window missing for a loop model")
         if self.dtype not in DTYPES:
             problems.append(f"dtype {self.dtype!r}")
+        if self.infill not in INFILL_ORDERS:
+            problems.append(f"prompt_format.infill {self.infill!r} (psm or spm)")
         if problems:
             raise ModelDirError(f"{where}: unsupported {', '.join(problems)}: re-export the model")
+
+    @property
+    def infill(self) -> str:
+        """The infill order the model was trained on: "psm" (the default) or "spm"."""
+        return str(self.prompt_format.get("infill") or "psm")
 
     @property
     def raw(self) -> dict[str, Any]:

@@ -12,12 +12,13 @@ from ..retrieve.retriever import BuildCancelled
 from .assembler import KIND_ORDER, Assembler
 from .chat_template import ChatTemplate, ChatTemplateError
 from .config import AssemblerConfig, BudgetSplit, KindConfig
-from .format import FIM_STYLES, ZWSP, PromptFormat, neutraliser
+from .format import FIM_STYLES, INFILL_ORDERS, ZWSP, PromptFormat, neutraliser
 from .tokens import TokenCache, TokenizerLike
 from .types import ChatMessage, Prompt, PromptRequest, Section
 
 __all__ = [
     "FIM_STYLES",
+    "INFILL_ORDERS",
     "KIND_ORDER",
     "ZWSP",
     "Assembler",

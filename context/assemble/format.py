@@ -1,9 +1,12 @@
 """Prompt formats of the model families, read from ``codeflow-model.json``.
 
 ``prompt_format.fim`` picks the layout: repo-level FIM (iquest, qwen2.5, starcoder2), plain FIM
-with files as comments (deepseek, codellama), or no FIM (none: prefix only). ``special_tokens``
-overrides the family's default spellings. Text from files never carries a special token: every
-occurrence is neutralised with a zero-width space after its first character.
+with files as comments (deepseek, codellama), or no FIM (none: prefix only).
+``prompt_format.infill`` is the order the model was trained to fill in: ``psm`` (prefix,
+suffix, middle; the default) or ``spm`` (suffix first, then the prefix, which the middle
+continues: the "SPM variant 2" of Bavarian et al. 2022 and StarCoder, Code Llama's SPM).
+``special_tokens`` overrides the family's default spellings. Text from files never carries a
+special token: every occurrence is neutralised with a zero-width space after its first character.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["FIM_STYLES", "PromptFormat", "ZWSP", "neutraliser"]
+__all__ = ["FIM_STYLES", "INFILL_ORDERS", "PromptFormat", "ZWSP", "neutraliser"]
 
 ZWSP = "\u200b"
 
@@ -42,6 +45,7 @@ _DEFAULTS: dict[str, dict[str, str]] = {
     "none": {"eos": "<|endoftext|>", "im_start": "<|im_start|>", "im_end": "<|im_end|>"},
 }
 FIM_STYLES = tuple(_DEFAULTS)
+INFILL_ORDERS = ("psm", "spm")
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class PromptFormat:
     fim: str = "iquest"
     chat: str = "chatml"
     tokens: tuple[tuple[str, str], ...] = field(default_factory=lambda: tuple(_QWEN.items()))
+    infill: str = "psm"
 
     @classmethod
     def from_model_json(cls, model_json: Mapping[str, Any]) -> PromptFormat:
@@ -62,11 +67,15 @@ class PromptFormat:
         chat = str(pf.get("chat", "chatml"))
         if chat != "chatml":
             raise ValueError(f"unknown prompt_format.chat {chat!r}; only 'chatml' is supported")
+        infill = str(pf.get("infill") or "psm")
+        if infill not in INFILL_ORDERS:
+            raise ValueError(f"unknown prompt_format.infill {infill!r}; expected one of "
+                             f"{INFILL_ORDERS}")
         tokens = dict(_DEFAULTS[fim])
         for name, value in (model_json.get("special_tokens") or {}).items():
             if value:
                 tokens[name] = str(value)
-        return cls(fim, chat, tuple(sorted(tokens.items())))
+        return cls(fim, chat, tuple(sorted(tokens.items())), infill)
 
     def token(self, name: str) -> str:
         """The spelling of special token ``name`` ("" when the family has none)."""
@@ -76,6 +85,11 @@ class PromptFormat:
     def supports_fim(self) -> bool:
         """True when the model fills in the middle."""
         return self.fim != "none"
+
+    @property
+    def suffix_first(self) -> bool:
+        """True when completion prompts put the suffix before the prefix (SPM order)."""
+        return self.supports_fim and self.infill == "spm"
 
     @property
     def repo_level(self) -> bool:

@@ -3,7 +3,9 @@
 A layout is a list of pieces: format pieces (special tokens, file headers, fences; no path) and
 content pieces (file text, diffs, messages). Content is neutralised by the caller. The order is
 fixed: the repo header, retrieved sections, then the current file, with the volatile cursor
-line as late as possible, so consecutive keystrokes share the longest token prefix.
+line as late as possible, so consecutive keystrokes share the longest token prefix. In SPM
+order (``infill: "spm"``) the current file is suffix first, then the prefix, which ends at the
+cursor: ``<PRE><SUF>{suffix}<MID>{prefix}``, and the middle continues the prefix.
 """
 
 from __future__ import annotations
@@ -88,13 +90,15 @@ def completion_layout(
     for piece in context:
         out += [fmt_piece(context_header(fmt, piece.path or "")), piece]
     out.append(fmt_piece(_current_open(fmt, path)))
-    out += prefix
-    if fmt.supports_fim:
-        open_suffix, open_middle = _fim_tail(fmt)
-        out.append(fmt_piece(open_suffix))
-        if suffix is not None:
-            out.append(suffix)
-        out.append(fmt_piece(open_middle))
+    if not fmt.supports_fim:
+        out += prefix
+        return [p for p in out if p.text]
+    open_suffix, open_middle = _fim_tail(fmt)
+    middle = [fmt_piece(open_suffix), *([suffix] if suffix is not None else [])]
+    if fmt.suffix_first:
+        out += [*middle, fmt_piece(open_middle), *prefix]
+    else:
+        out += [*prefix, *middle, fmt_piece(open_middle)]
     return [p for p in out if p.text]
 
 

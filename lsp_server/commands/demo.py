@@ -3,6 +3,10 @@
 It copies `examples/inventory` to a temp dir, replays its git history, starts `codeflow serve`
 over stdio, opens a file, types, asks for ghost text (twice: the second keystroke types through
 the suggestion and is served from the cache), asks a chat question, and prints what came back.
+
+On the bundled model it says first what that model is for (a small offline model that makes
+every path real) and what it cannot do, labels its chat output as raw model output rather than
+an answer, and ends with how to point codeflow at a real model.
 """
 
 from __future__ import annotations
@@ -28,6 +32,23 @@ TYPED = (
 )
 
 
+BUNDLED_NOTE = (
+    "  about the bundled model: a small offline model, shipped so that every path is real:\n"
+    "  index, code flow, prompt assembly, ghost text, chat streaming, fixes.\n"
+    "  It cannot write good code or answer questions: its completions and chat replies show\n"
+    "  the mechanics, not what a real code model would say."
+)
+REAL_MODEL_HINT = (
+    "\n--- for real suggestions and answers, point codeflow at a real code model:\n"
+    "  local:  codeflow export HF_DIR MODEL_DIR, then set codeflow.modelPath to MODEL_DIR\n"
+    "          (or `codeflow demo --model MODEL_DIR`)\n"
+    "  server: backend: \"remote\" with remote.url/remote.model (vLLM or llama.cpp's server;\n"
+    "          docs/serving-a-team.md)"
+)
+CHAT_LABEL = ("\n--- chat: 'What does order_total do?', streamed; below is the bundled model's "
+              "RAW output,\n  not an answer (it cannot answer questions; this shows streaming):")
+
+
 def _make_workspace(dest: Path) -> Path:
     spec = importlib.util.spec_from_file_location("make_history", REPO / "examples" /
                                                   "make_history.py")
@@ -36,6 +57,13 @@ def _make_workspace(dest: Path) -> Path:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.replay(dest)
+
+
+def _is_bundled(model: str | None) -> bool:
+    """Whether the session runs on a model shipped in inference/models (the default)."""
+    if not model:
+        return True
+    return Path(model).resolve().parent == (REPO / "inference" / "models").resolve()
 
 
 def _say(text: str) -> None:
@@ -77,8 +105,10 @@ async def _session(root: Path, model: str | None) -> int:
         value = params.value if hasattr(params, "value") else params["value"]
         delta = value.get("delta") if isinstance(value, dict) else None
         if delta:
+            fresh = not chunks
             chunks.append(delta)
-            print(delta, end="", flush=True)
+            shown = delta.replace("\n", "\n  │ ")
+            print(("  │ " if fresh else "") + shown, end="", flush=True)
 
     await client.start_io(sys.executable, "-m", "lsp_server.cli", "serve")
     options = {"modelPath": model or "", "completion": {"debounceMs": 0},
@@ -100,14 +130,19 @@ async def _session(root: Path, model: str | None) -> int:
     last = statuses[-1] if statuses else {}
     _say(f"  status: {last.get('state')} · model {last.get('model') or '?'} · "
          f"{last.get('device', 'cpu')}")
-    rc = await _complete_and_chat(client, root, chunks)
+    bundled = _is_bundled(model)
+    if bundled:
+        _say(BUNDLED_NOTE)
+    rc = await _complete_and_chat(client, root, chunks, bundled)
+    if bundled:
+        _say(REAL_MODEL_HINT)
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
     return rc
 
 
-async def _complete_and_chat(client: Any, root: Path, chunks: list[str]) -> int:
+async def _complete_and_chat(client: Any, root: Path, chunks: list[str], bundled: bool) -> int:
     uri = (root / TARGET).as_uri()
     text = (root / TARGET).read_text(encoding="utf-8")
     client.text_document_did_open(types.DidOpenTextDocumentParams(
@@ -131,7 +166,7 @@ async def _complete_and_chat(client: Any, root: Path, chunks: list[str]) -> int:
         await _ghost(client, uri, types.Position(pos.line, pos.character + 1),
                      "after typing its first character (type-through, from the cache)")
     _show_sections(root, text[:at] + TYPED + text[at:], pos)
-    _say("\n--- chat: 'What does order_total do?' (streamed)")
+    _say(CHAT_LABEL if bundled else "\n--- chat: 'What does order_total do?' (streamed)")
     started = time.monotonic()
     orders = (root / "inventory/orders.py").as_uri()
     result = await client.protocol.send_request_async("codeflow/chat", {
