@@ -254,3 +254,35 @@ def test_streamed_int8_equals_onnxruntime_quantizer(model_dirs: dict[str, Path],
     got = OrtSession.open(tmp_path / "ours" / "model.onnx", provider="cpu").logits_of(PROMPT)
     ref = OrtSession.open(tmp_path / "ort.onnx", provider="cpu").logits_of(PROMPT)
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_loop_fp16_export_stores_every_weight_in_fp16_and_agrees(
+        hf_dirs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        large: bool) -> None:
+    """Loop model in fp16 (inline and external data): every float weight of the graph is
+    stored in fp16, K/V and logits are fp16, the logits agree with PyTorch's within the fp16
+    rule (one shot and with a cached second chunk) and the engine generates from it."""
+    from inference import Engine, GenerateRequest
+
+    if large:
+        monkeypatch.setattr(onnx_export, "EXTERNAL_DATA_BYTES", 1000)
+    out = onnx_export.export_model(hf_dirs["loop"], tmp_path / "fp16", dtype="fp16").model_dir
+    assert (out / "model.onnx.data").is_file() == large
+    graph = onnx.load(str(out / "model.onnx"), load_external_data=False).graph
+    floats = {TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE, TensorProto.BFLOAT16}
+    stored = {t.name: t.data_type for t in graph.initializer if t.data_type in floats}
+    gates = [name for name in stored if "gate_projection" in name]
+    assert len(gates) == 2 * 2 and any(name.endswith("embed_tokens.weight") for name in stored)
+    assert set(stored.values()) == {TensorProto.FLOAT16}, stored
+    assert graph.output[0].type.tensor_type.elem_type == TensorProto.FLOAT16
+
+    engine = Engine.load(out, provider="cpu")
+    assert engine.session.layout.kv_dtype is np.float16
+    ref = torch_logits(hf_dirs["loop"], PROMPT)
+    logits = engine.session.logits_of(PROMPT).astype(np.float32)
+    for got in (logits, engine.session.logits_of(PROMPT, split=6).astype(np.float32)):
+        assert close_enough(got, ref, "fp16")
+        assert 0 < np.abs(got - ref).max()  # really computed in fp16
+    ids = engine.generate(GenerateRequest(tuple(PROMPT), max_tokens=6)).ids
+    assert len(ids) == 6 and ids[0] == int(logits[-1].argmax())
