@@ -162,7 +162,7 @@ def trace_to_onnx(model: Any, ckpt: Checkpoint) -> tuple[Any, dict[str, Reader]]
     for name in present_names:
         dynamic[name] = {2: "total_local" if "local" in name else "total"}
     buf = io.BytesIO()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), shape_inference_without_weights():
         warnings.simplefilter("ignore")  # TorchScript exporter deprecation + tracer notes
         torch.onnx.export(
             wrapper, args, buf, dynamo=False, opset_version=_OPSET,
@@ -172,6 +172,34 @@ def trace_to_onnx(model: Any, ckpt: Checkpoint) -> tuple[Any, dict[str, Reader]]
         )
     proto = onnx.load_model_from_string(buf.getvalue())
     return proto, weights_as_initializers(proto, wrapper)
+
+
+@contextlib.contextmanager
+def shape_inference_without_weights() -> Iterator[None]:
+    """Run torch.onnx's shape inference pass without the parameter values.
+
+    The TorchScript exporter hands every parameter to
+    ``torch._C._jit_pass_onnx_graph_shape_type_inference``, which makes a transient copy of
+    them all (measured: +0.72 GiB on a 0.82 GiB Loop model, the peak of the trace). Our graphs
+    take no shape from a weight's values (their shapes come from the traced types), so the
+    pass runs with an empty dict; the graph written is byte-identical. A no-op on torch
+    versions without the pass."""
+    import torch
+
+    name = "_jit_pass_onnx_graph_shape_type_inference"
+    original = getattr(torch._C, name, None)
+    if original is None:
+        yield
+        return
+
+    def without_weights(graph: Any, params: Any, opset: int) -> Any:
+        return original(graph, {}, opset)
+
+    setattr(torch._C, name, without_weights)
+    try:
+        yield
+    finally:
+        setattr(torch._C, name, original)
 
 
 def weights_as_initializers(proto: Any, module: Any) -> dict[str, Reader]:

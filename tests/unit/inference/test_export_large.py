@@ -286,3 +286,36 @@ def test_loop_fp16_export_stores_every_weight_in_fp16_and_agrees(
         assert 0 < np.abs(got - ref).max()  # really computed in fp16
     ids = engine.generate(GenerateRequest(tuple(PROMPT), max_tokens=6)).ids
     assert len(ids) == 6 and ids[0] == int(logits[-1].argmax())
+
+
+@pytest.mark.parametrize("name", ["llama", "loop"])
+def test_trace_shape_inference_gets_no_weights_and_the_graph_is_unchanged(
+        hf_dirs: dict[str, Path], monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """torch.onnx's shape inference pass copies every parameter it is handed (a transient
+    second copy of the weights, the trace's peak): the export hands it none, and the traced
+    graph is byte for byte the one traced with the weights handed over."""
+    import contextlib
+
+    pass_name = "_jit_pass_onnx_graph_shape_type_inference"
+    original = getattr(torch._C, pass_name)
+    handed: list[int] = []
+
+    def spy(graph: object, params: dict[str, object], opset: int) -> object:
+        handed.append(len(params))
+        return original(graph, params, opset)
+
+    monkeypatch.setattr(torch._C, pass_name, spy)
+
+    def trace() -> bytes:
+        ckpt = read_checkpoint(hf_dirs[name])
+        with torch.no_grad():
+            proto, _ = onnx_export.trace_to_onnx(load_torch_model(ckpt), ckpt)
+        return proto.SerializeToString()
+
+    ours = trace()
+    assert handed and set(handed) == {0}
+    handed.clear()
+    monkeypatch.setattr(onnx_export, "shape_inference_without_weights", contextlib.nullcontext)
+    theirs = trace()
+    assert handed and max(handed) > 0  # torch's own pass does get the weights
+    assert ours == theirs
