@@ -319,3 +319,30 @@ def test_trace_shape_inference_gets_no_weights_and_the_graph_is_unchanged(
     theirs = trace()
     assert handed and max(handed) > 0  # torch's own pass does get the weights
     assert ours == theirs
+
+
+def test_verification_session_keeps_one_copy_of_the_weights(
+        hf_dirs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The export's verification opens onnxruntime without MatMul weight prepacking (which
+    makes a repacked second copy of the weights); the engine keeps prepacking."""
+    from inference.engine.session import OrtSession, session_options
+
+    def disabled(opts: object) -> bool:
+        try:
+            return opts.get_session_config_entry("session.disable_prepacking") == "1"
+        except RuntimeError:  # no such entry
+            return False
+
+    assert disabled(session_options(None, prepack=False))
+    assert not disabled(session_options(None))
+    opened: list[bool] = []
+    real = OrtSession.open.__func__
+
+    def open_(cls: type, path: Path, *args: object, prepack: bool = True,
+              **kwargs: object) -> OrtSession:
+        opened.append(prepack)
+        return real(cls, path, *args, prepack=prepack, **kwargs)
+
+    monkeypatch.setattr(OrtSession, "open", classmethod(open_))
+    onnx_export.export_model(hf_dirs["llama"], tmp_path / "out")
+    assert opened == [False]
