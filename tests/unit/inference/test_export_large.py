@@ -346,3 +346,17 @@ def test_verification_session_keeps_one_copy_of_the_weights(
     monkeypatch.setattr(OrtSession, "open", classmethod(open_))
     onnx_export.export_model(hf_dirs["llama"], tmp_path / "out")
     assert opened == [False]
+
+
+@pytest.mark.parametrize("dtype", ["fp16", "int8"])
+def test_external_data_is_decided_on_the_fp32_weights(
+        hf_dirs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        dtype: str) -> None:
+    """fp32 weights over the threshold, fp16 / int8 weights under it: still external data (an
+    inline graph would hold the converted weights twice more beside the PyTorch model)."""
+    fp32 = sum(p.stat().st_size for p in hf_dirs["loop"].glob("*.safetensors"))
+    monkeypatch.setattr(onnx_export, "EXTERNAL_DATA_BYTES", int(fp32 * 0.7))
+    out = onnx_export.export_model(hf_dirs["loop"], tmp_path / dtype, dtype=dtype).model_dir
+    graph = onnx.load(str(out / "model.onnx"), load_external_data=False).graph
+    assert weights.weight_bytes(graph) < fp32 * 0.7
+    assert (out / "model.onnx.data").is_file()
