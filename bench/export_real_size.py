@@ -9,11 +9,14 @@ peak RSS / fp32 weight size (target <= 1.5). Then, each in a child process:
     (greedy): time to first token and decode tokens/s;
   - the same prompt through PyTorch (transformers, fp32, KV cache, greedy): its TTFT, decode
     tokens/s, and whether its 16 tokens equal the fp32 export's (and the int8 export's).
-The Loop model (same width, --loop-layers layers) is exported in fp32 and int8 and the int8
-export generates from a short prompt.
+The Loop model (same width, --loop-layers layers) is exported in --loop-dtypes (fp32, fp16 and
+int8; each verified against PyTorch, so an export that finishes agrees within its dtype's
+tolerance) and each export generates from a 256-token prompt; the fp16 export also reports
+whether every weight is stored in fp16. --layers 0 skips the dense model (the Loop part only).
 
     .venv/bin/python bench/export_real_size.py [--work /tmp/DIR] [--layers 22] [--loop-layers 10]
-        [--dtypes fp32,fp16,int8] [--no-verify int8] [--generate int8,fp32] [--json OUT.json]
+        [--dtypes fp32,fp16,int8] [--loop-dtypes fp32,fp16,int8] [--no-verify int8]
+        [--generate int8,fp32] [--json OUT.json]
 
 CODEFLOW_BENCH_TINY=1 shrinks the models (a smoke test of this script, not a figure).
 """
@@ -139,6 +142,18 @@ def cmd_export(hf_dir: str, out: str, dtype: str, verify: str = "verify") -> dic
             "peak_rss_gb": round(peak_rss_gb(), 2), "files": files}
 
 
+def weight_dtypes(model_dir: Path) -> dict[str, int]:
+    """How many initializers of an exported graph are stored in each dtype (data not read)."""
+    import onnx
+
+    graph = onnx.load(str(model_dir / "model.onnx"), load_external_data=False).graph
+    counts: dict[str, int] = {}
+    for tensor in graph.initializer:
+        name = onnx.TensorProto.DataType.Name(tensor.data_type)
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
 def prompt_ids(n: int, vocab: int) -> list[int]:
     import numpy as np
 
@@ -189,11 +204,10 @@ def cmd_torch(hf_dir: str, n_prompt: int) -> dict[str, Any]:
             "threads": torch.get_num_threads(), "peak_rss_gb": round(peak_rss_gb(), 2)}
 
 
-def bench(work: Path, layers: int, loop_layers: int, dtypes: list[str], unverified: list[str],
-          generate: list[str]) -> dict[str, Any]:
-    report: dict[str, Any] = {"config": {**DENSE, "num_hidden_layers": layers},
-                              "loop_layers": loop_layers}
-    dense, loop = work / "hf-dense", work / "hf-loop"
+def bench_dense(work: Path, dense: Path, layers: int, dtypes: list[str],
+                unverified: list[str], generate: list[str]) -> dict[str, Any]:
+    """The dense model: build, export in each dtype, decode beside PyTorch."""
+    report: dict[str, Any] = {}
     print(f"building dense checkpoint ({layers} layers) in {dense}", flush=True)
     report["dense_checkpoint"] = built = built_before(dense, layers) or child(
         "build", "dense", str(dense), str(layers))
@@ -221,22 +235,39 @@ def bench(work: Path, layers: int, loop_layers: int, dtypes: list[str], unverifi
             res["decode_vs_torch"] = round(res["decode_tok_s"] / ref["decode_tok_s"], 2)
         report[f"generate_dense_{dtype}"] = res
         print(json.dumps(res), flush=True)
+    return report
+
+
+def bench(work: Path, layers: int, loop_layers: int, dtypes: list[str], unverified: list[str],
+          generate: list[str], loop_dtypes: list[str]) -> dict[str, Any]:
+    report: dict[str, Any] = {"config": {**DENSE, "num_hidden_layers": layers},
+                              "loop_layers": loop_layers}
+    dense, loop = work / "hf-dense", work / "hf-loop"
+    if layers:
+        report.update(bench_dense(work, dense, layers, dtypes, unverified, generate))
     if loop_layers:
         print(f"building loop checkpoint ({loop_layers} layers)", flush=True)
         report["loop_checkpoint"] = built = child("build", "loop", str(loop), str(loop_layers))
         print(json.dumps(built), flush=True)
-        for dtype in ("fp32", "int8"):
+        for dtype in loop_dtypes:
             print(f"export loop {dtype}", flush=True)
             res = child("export", str(loop), str(work / f"loop-{dtype}"), dtype)
             if "peak_rss_gb" in res:
                 res["rss_over_fp32_weights"] = round(
                     res["peak_rss_gb"] * 2 ** 30 / 1e9 / (built["weight_bytes"] / 1e9), 2)
+            if (work / f"loop-{dtype}" / "model.onnx").is_file():
+                res["weight_dtypes"] = weight_dtypes(work / f"loop-{dtype}")
             report[f"export_loop_{dtype}"] = res
             print(json.dumps(res), flush=True)
-        if (work / "loop-int8" / "model.onnx").is_file():
-            res = child("generate", str(work / "loop-int8"), "256")
-            report["generate_loop_int8_256"] = res
-            print(json.dumps(res), flush=True)
+        for dtype in loop_dtypes:
+            if (work / f"loop-{dtype}" / "model.onnx").is_file():
+                print(f"generate loop {dtype}", flush=True)
+                res = child("generate", str(work / f"loop-{dtype}"), "256")
+                fp32 = report.get("generate_loop_fp32_256", {}).get("ids")
+                if dtype != "fp32" and fp32:
+                    res["same_tokens_as_fp32"] = res.get("ids") == fp32
+                report[f"generate_loop_{dtype}_256"] = res
+                print(json.dumps(res), flush=True)
     return report
 
 
@@ -258,6 +289,7 @@ def main() -> int:
     ap.add_argument("--layers", type=int, default=22)
     ap.add_argument("--loop-layers", type=int, default=10)
     ap.add_argument("--dtypes", default="fp32,fp16,int8")
+    ap.add_argument("--loop-dtypes", default="fp32,fp16,int8")
     ap.add_argument("--no-verify", default="", help="dtypes exported without verification")
     ap.add_argument("--generate", default="int8,fp32", help="exports that generate")
     ap.add_argument("--json", help="also write the report here")
@@ -266,7 +298,8 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     try:
         report = bench(work, args.layers, args.loop_layers, args.dtypes.split(","),
-                       args.no_verify.split(","), args.generate.split(","))
+                       args.no_verify.split(","), args.generate.split(","),
+                       args.loop_dtypes.split(","))
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)

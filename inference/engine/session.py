@@ -76,10 +76,12 @@ def default_threads(cpus: int | None = None) -> int:
     return max(1, (cpus or 2) // 2)
 
 
-def session_options(threads: int | None) -> ort.SessionOptions:
+def session_options(threads: int | None, prepack: bool = True) -> ort.SessionOptions:
     """Graph optimisation on, sequential execution, `threads` intra-op threads (None:
     `default_threads()`) that sleep rather than spin between runs (they would otherwise take
-    the CPU from everything else between the tokens of a decode)."""
+    the CPU from everything else between the tokens of a decode). ``prepack=False`` keeps
+    onnxruntime from repacking the MatMul weights (a second copy of them: for one-off runs,
+    such as the export's verification, where memory matters more than speed)."""
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -87,6 +89,8 @@ def session_options(threads: int | None) -> ort.SessionOptions:
     opts.inter_op_num_threads = 1
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.log_severity_level = 3
+    if not prepack:
+        opts.add_session_config_entry("session.disable_prepacking", "1")
     return opts
 
 
@@ -128,14 +132,15 @@ class OrtSession:
 
     @classmethod
     def open(cls, path: str | Path, provider: str = "auto", threads: int | None = None,
-             io_binding: bool | None = None) -> OrtSession:
-        """Load a graph; `io_binding=None` means on for CUDA, off for CPU."""
+             io_binding: bool | None = None, prepack: bool = True) -> OrtSession:
+        """Load a graph; `io_binding=None` means on for CUDA, off for CPU; ``prepack``: see
+        `session_options`."""
         path = Path(path)
         if not path.is_file():
             raise ModelDirError(f"{path} is missing: re-export with `codeflow export HF_DIR DIR`")
         providers = choose_providers(provider)
         try:
-            session = ort.InferenceSession(str(path), session_options(threads),
+            session = ort.InferenceSession(str(path), session_options(threads, prepack),
                                            providers=providers)
         except _LOAD_ERRORS as exc:
             raise ModelDirError(

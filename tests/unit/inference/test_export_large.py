@@ -254,3 +254,109 @@ def test_streamed_int8_equals_onnxruntime_quantizer(model_dirs: dict[str, Path],
     got = OrtSession.open(tmp_path / "ours" / "model.onnx", provider="cpu").logits_of(PROMPT)
     ref = OrtSession.open(tmp_path / "ort.onnx", provider="cpu").logits_of(PROMPT)
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_loop_fp16_export_stores_every_weight_in_fp16_and_agrees(
+        hf_dirs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        large: bool) -> None:
+    """Loop model in fp16 (inline and external data): every float weight of the graph is
+    stored in fp16, K/V and logits are fp16, the logits agree with PyTorch's within the fp16
+    rule (one shot and with a cached second chunk) and the engine generates from it."""
+    from inference import Engine, GenerateRequest
+
+    if large:
+        monkeypatch.setattr(onnx_export, "EXTERNAL_DATA_BYTES", 1000)
+    out = onnx_export.export_model(hf_dirs["loop"], tmp_path / "fp16", dtype="fp16").model_dir
+    assert (out / "model.onnx.data").is_file() == large
+    graph = onnx.load(str(out / "model.onnx"), load_external_data=False).graph
+    floats = {TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE, TensorProto.BFLOAT16}
+    stored = {t.name: t.data_type for t in graph.initializer if t.data_type in floats}
+    gates = [name for name in stored if "gate_projection" in name]
+    assert len(gates) == 2 * 2 and any(name.endswith("embed_tokens.weight") for name in stored)
+    assert set(stored.values()) == {TensorProto.FLOAT16}, stored
+    assert graph.output[0].type.tensor_type.elem_type == TensorProto.FLOAT16
+
+    engine = Engine.load(out, provider="cpu")
+    assert engine.session.layout.kv_dtype is np.float16
+    ref = torch_logits(hf_dirs["loop"], PROMPT)
+    logits = engine.session.logits_of(PROMPT).astype(np.float32)
+    for got in (logits, engine.session.logits_of(PROMPT, split=6).astype(np.float32)):
+        assert close_enough(got, ref, "fp16")
+        assert 0 < np.abs(got - ref).max()  # really computed in fp16
+    ids = engine.generate(GenerateRequest(tuple(PROMPT), max_tokens=6)).ids
+    assert len(ids) == 6 and ids[0] == int(logits[-1].argmax())
+
+
+@pytest.mark.parametrize("name", ["llama", "loop"])
+def test_trace_shape_inference_gets_no_weights_and_the_graph_is_unchanged(
+        hf_dirs: dict[str, Path], monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """torch.onnx's shape inference pass copies every parameter it is handed (a transient
+    second copy of the weights, the trace's peak): the export hands it none, and the traced
+    graph is byte for byte the one traced with the weights handed over."""
+    import contextlib
+
+    pass_name = "_jit_pass_onnx_graph_shape_type_inference"
+    original = getattr(torch._C, pass_name)
+    handed: list[int] = []
+
+    def spy(graph: object, params: dict[str, object], opset: int) -> object:
+        handed.append(len(params))
+        return original(graph, params, opset)
+
+    monkeypatch.setattr(torch._C, pass_name, spy)
+
+    def trace() -> bytes:
+        ckpt = read_checkpoint(hf_dirs[name])
+        with torch.no_grad():
+            proto, _ = onnx_export.trace_to_onnx(load_torch_model(ckpt), ckpt)
+        return proto.SerializeToString()
+
+    ours = trace()
+    assert handed and set(handed) == {0}
+    handed.clear()
+    monkeypatch.setattr(onnx_export, "shape_inference_without_weights", contextlib.nullcontext)
+    theirs = trace()
+    assert handed and max(handed) > 0  # torch's own pass does get the weights
+    assert ours == theirs
+
+
+def test_verification_session_keeps_one_copy_of_the_weights(
+        hf_dirs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The export's verification opens onnxruntime without MatMul weight prepacking (which
+    makes a repacked second copy of the weights); the engine keeps prepacking."""
+    from inference.engine.session import OrtSession, session_options
+
+    def disabled(opts: object) -> bool:
+        try:
+            return opts.get_session_config_entry("session.disable_prepacking") == "1"
+        except RuntimeError:  # no such entry
+            return False
+
+    assert disabled(session_options(None, prepack=False))
+    assert not disabled(session_options(None))
+    opened: list[bool] = []
+    real = OrtSession.open.__func__
+
+    def open_(cls: type, path: Path, *args: object, prepack: bool = True,
+              **kwargs: object) -> OrtSession:
+        opened.append(prepack)
+        return real(cls, path, *args, prepack=prepack, **kwargs)
+
+    monkeypatch.setattr(OrtSession, "open", classmethod(open_))
+    onnx_export.export_model(hf_dirs["llama"], tmp_path / "out")
+    assert opened == [False]
+
+
+@pytest.mark.parametrize("dtype", ["fp16", "int8"])
+def test_external_data_is_decided_on_the_fp32_weights(
+        hf_dirs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        dtype: str) -> None:
+    """fp32 weights over the threshold, fp16 / int8 weights under it: still external data (an
+    inline graph would hold the converted weights twice more beside the PyTorch model)."""
+    fp32 = sum(p.stat().st_size for p in hf_dirs["loop"].glob("*.safetensors"))
+    monkeypatch.setattr(onnx_export, "EXTERNAL_DATA_BYTES", int(fp32 * 0.7))
+    out = onnx_export.export_model(hf_dirs["loop"], tmp_path / dtype, dtype=dtype).model_dir
+    graph = onnx.load(str(out / "model.onnx"), load_external_data=False).graph
+    assert weights.weight_bytes(graph) < fp32 * 0.7
+    assert (out / "model.onnx.data").is_file()
