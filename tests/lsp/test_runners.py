@@ -10,9 +10,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from actions.cargo import cargo_command
+from actions.diffs import TextChange
 from tests.unit.actions.runner_fixtures import (
     GOOD_CJS_MEAN,
     GOOD_GO_MEAN,
@@ -36,6 +38,19 @@ __all__ = ["scripted"]  # the fixture, shared with test_actions
 TRUSTED = {"tests": {"trusted": True, "fixCandidates": 3}}
 
 
+async def verified_fix(
+    client: LanguageClient, test_uri: str, line: int, diag: types.Diagnostic
+) -> tuple[str, TextChange]:
+    """List the fix action on the failing test's line, resolve it, and return its one edit
+    (it must be first and come back verified)."""
+    listed = await actions(client, test_uri, line, [diag])
+    assert listed[0].title == FIX
+    resolved = await client.code_action_resolve_async(listed[0])
+    assert resolved.title == f"{FIX} (verified: test passes)"
+    [(uri, [edit])] = changes(resolved.edit).items()
+    return uri, edit
+
+
 def _digest(root: Path) -> str:
     sources = sorted(root.glob("src/*.rs"))
     return hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()
@@ -57,11 +72,7 @@ async def test_a_failing_cargo_test_is_fixed_by_the_verified_candidate(
     open_doc(scripted, ws / "src/lib.rs")
     before = _digest(ws)
 
-    listed = await actions(scripted, lib_uri, 20, [diag])
-    assert listed[0].title == FIX
-    resolved = await scripted.code_action_resolve_async(listed[0])
-    assert resolved.title == f"{FIX} (verified: test passes)"
-    [(uri, [edit])] = changes(resolved.edit).items()
+    uri, edit = await verified_fix(scripted, lib_uri, 20, diag)
     assert uri == lib_uri
     assert (edit.start_line, edit.text) == (5, "")
     assert _digest(ws) == before
@@ -90,11 +101,7 @@ async def test_a_failing_go_test_is_fixed_by_the_verified_candidate(
     open_doc(scripted, ws / "calc_test.go")
     before = (ws / "calc.go").read_text()
 
-    listed = await actions(scripted, test_uri, 12, [diag])
-    assert listed[0].title == FIX
-    resolved = await scripted.code_action_resolve_async(listed[0])
-    assert resolved.title == f"{FIX} (verified: test passes)"
-    [(uri, [edit])] = changes(resolved.edit).items()
+    uri, edit = await verified_fix(scripted, test_uri, 12, diag)
     assert uri == (ws / "calc.go").as_uri()
     assert (edit.start_line, edit.text) == (13, "")
     assert (ws / "calc.go").read_text() == before
@@ -117,11 +124,7 @@ async def test_a_failing_vitest_test_is_fixed_by_the_verified_candidate(
     open_doc(scripted, ws / "calc.test.js")
     before = (ws / "calc.js").read_text()
 
-    listed = await actions(scripted, test_uri, 9, [diag])
-    assert listed[0].title == FIX
-    resolved = await scripted.code_action_resolve_async(listed[0])
-    assert resolved.title == f"{FIX} (verified: test passes)"
-    [(uri, [edit])] = changes(resolved.edit).items()
+    uri, edit = await verified_fix(scripted, test_uri, 9, diag)
     assert uri == (ws / "calc.js").as_uri()
     assert (edit.start_line, edit.text) == (5, "")
     assert (ws / "calc.js").read_text() == before
@@ -145,11 +148,7 @@ async def test_a_failing_jest_test_is_fixed_by_the_verified_candidate(
     open_doc(scripted, ws / "calc.test.js")
     before = (ws / "calc.js").read_text()
 
-    listed = await actions(scripted, test_uri, 8, [diag])
-    assert listed[0].title == FIX
-    resolved = await scripted.code_action_resolve_async(listed[0])
-    assert resolved.title == f"{FIX} (verified: test passes)"
-    [(uri, [edit])] = changes(resolved.edit).items()
+    uri, edit = await verified_fix(scripted, test_uri, 8, diag)
     assert uri == (ws / "calc.js").as_uri()
     assert (edit.start_line, edit.text) == (5, "")
     assert (ws / "calc.js").read_text() == before
