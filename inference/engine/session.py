@@ -81,7 +81,9 @@ def session_options(threads: int | None, prepack: bool = True) -> ort.SessionOpt
     `default_threads()`) that sleep rather than spin between runs (they would otherwise take
     the CPU from everything else between the tokens of a decode). ``prepack=False`` keeps
     onnxruntime from repacking the MatMul weights (a second copy of them: for one-off runs,
-    such as the export's verification, where memory matters more than speed)."""
+    such as the export's verification, where memory matters more than speed) and from
+    planning one memory block for a whole run (on CPU an fp16 graph casts each weight to fp32
+    as it runs; a planned block holds all those casts at once: +2x the fp16 weights)."""
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -91,6 +93,7 @@ def session_options(threads: int | None, prepack: bool = True) -> ort.SessionOpt
     opts.log_severity_level = 3
     if not prepack:
         opts.add_session_config_entry("session.disable_prepacking", "1")
+        opts.enable_mem_pattern = False
     return opts
 
 

@@ -6,21 +6,35 @@ readers of a saved model's external data files (or inline arrays). Graph rewrite
 the small proto: `fold_constant_weights` adds weights derived lazily from others (a
 ``Transpose`` of a weight, seen through ``Identity`` nodes), `quantize_matmuls` int8 weights
 made as they are written, and `write_model` writes each initializer in the dtype the proto now
-names (fp32 -> fp16 on the fly) into ``<model>.data`` when the weights are large. Memory: the
-graph plus the tensor being written. Sizes are summed from shapes and dtypes, never by
-serializing the proto (protobuf refuses messages over 2 GB).
+names (fp32 -> fp16 on the fly) into ``<model>.data`` when the weights are large. Conversion
+and quantization go in row blocks of about BLOCK_BYTES, written straight to the data file.
+Memory: the graph plus one block (inline tensors: plus that tensor). Sizes are summed from
+shapes and dtypes, never by serializing the proto (protobuf refuses messages over 2 GB).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-Reader = Callable[[], np.ndarray]
+
+@dataclass(frozen=True)
+class Blocks:
+    """A tensor made block by block as it is written: ``convert`` of row blocks of ``source``
+    (int8 weights quantized from the float ones: no full-size temporaries)."""
+
+    source: np.ndarray
+    convert: Callable[[np.ndarray], np.ndarray]
+
+
+Reader = Callable[[], "np.ndarray | Blocks"]
+BLOCK_BYTES = 16 << 20
+"""Tensors are converted (fp16, int8) and written in row blocks of about this many source bytes."""
 ALIGN = 1 << 16
 """External tensors start on 64 KiB boundaries, so onnxruntime can map them from the file."""
 INLINE_BYTES = 1024
@@ -173,28 +187,46 @@ def write_model(proto: Any, dst: Path, readers: dict[str, Reader], external: boo
         total = len(proto.graph.initializer)
         for done, tensor in enumerate(proto.graph.initializer, 1):
             dtype = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.data_type))
-            array = np.ascontiguousarray(_as_dtype(readers[tensor.name](), dtype))
-            if array.size != int(np.prod(tensor.dims, dtype=np.int64)):
-                raise ValueError(f"{tensor.name}: data shape {array.shape} != dims "
+            data = readers[tensor.name]()
+            if isinstance(data, Blocks):
+                source, convert = data.source, data.convert
+            else:
+                source, convert = data, lambda block, dtype=dtype: _as_dtype(block, dtype)
+            if source.size != int(np.prod(tensor.dims, dtype=np.int64)):
+                raise ValueError(f"{tensor.name}: data shape {source.shape} != dims "
                                  f"{list(tensor.dims)}")
-            if sink is not None and array.nbytes >= INLINE_BYTES:
+            nbytes = source.size * dtype.itemsize
+            blocks = (np.ascontiguousarray(convert(b)) for b in row_blocks(source))
+            if sink is not None and nbytes >= INLINE_BYTES:
                 offset = -sink.tell() % ALIGN + sink.tell()
                 sink.seek(offset)
-                array.tofile(sink)
+                for block in blocks:
+                    block.tofile(sink)
                 tensor.data_location = onnx.TensorProto.EXTERNAL
                 for key, value in (("location", data_name), ("offset", str(offset)),
-                                   ("length", str(array.nbytes))):
+                                   ("length", str(nbytes))):
                     entry = tensor.external_data.add()
                     entry.key, entry.value = key, value
             else:
-                tensor.raw_data = array.tobytes()
-            del array
+                tensor.raw_data = b"".join(block.tobytes() for block in blocks)
+            del data, source, blocks
             if on_tensor is not None:
                 on_tensor(done, total)
     finally:
         if sink is not None:
             sink.close()
     onnx.save_model(proto, str(dst))
+
+
+def row_blocks(array: np.ndarray, block_bytes: int = BLOCK_BYTES) -> Iterator[np.ndarray]:
+    """Views of consecutive rows of ``array`` of about ``block_bytes`` each (the whole array
+    when it is small or a scalar): in order, their C-order bytes are the array's."""
+    if array.ndim == 0 or array.nbytes <= block_bytes:
+        yield array
+        return
+    rows = max(1, block_bytes // max(1, array[0].nbytes))
+    for start in range(0, array.shape[0], rows):
+        yield array[start:start + rows]
 
 
 def _as_dtype(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -213,7 +245,8 @@ def threshold_from_env(default: int) -> int:
 
 class _Int8:
     """A weight quantized to int8 (symmetric, per tensor: scale = max|w| / 127, zero point 0,
-    as onnxruntime's dynamic quantizer does it); the scale is computed once, when first read."""
+    as onnxruntime's dynamic quantizer does it); the scale is computed once, when first read,
+    and the int8 values block by block as they are written."""
 
     def __init__(self, read: Reader) -> None:
         self.read = read
@@ -224,15 +257,18 @@ class _Int8:
             self._scale = _int8_scale(self.read())
         return np.array(self._scale, dtype=np.float32)
 
-    def values(self) -> np.ndarray:
+    def values(self) -> Blocks:
         w = self.read()
         if self._scale is None:
             self._scale = _int8_scale(w)
-        return np.clip(np.round(w / self._scale), -127, 127).astype(np.int8)
+        scale = self._scale
+        return Blocks(w, lambda block: np.clip(np.round(block / scale), -127, 127)
+                      .astype(np.int8))
 
 
 def _int8_scale(w: np.ndarray) -> np.float32:
-    absmax = np.float32(max(float(np.abs(w).max(initial=0.0)), 0.0))
+    """max|w| * 2 / 254 (1 for all zeros), from the min and max (no |w| temporary)."""
+    absmax = np.float32(max(float(w.max(initial=0.0)), -float(w.min(initial=0.0)), 0.0))
     return np.float32(2 * absmax) / np.float32(254) if absmax > 0 else np.float32(1.0)
 
 
