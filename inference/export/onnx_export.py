@@ -44,14 +44,27 @@ EXPORTER = "codeflow 0.1.0"
 EXTERNAL_DATA_BYTES = 1 << 30
 """Weights over this size are written to `model.onnx.data` (tests lower it to force the
 large-model path; so does the CODEFLOW_EXTERNAL_DATA_BYTES environment variable)."""
-TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2, "int8": 0.1}
+TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2, "int8": 0.15}
 """fp32: max abs logit diff <= 1e-4. fp16: max abs diff <= 0.02 x max |reference logit|.
-int8 (dynamic quantization is coarser): mean abs diff <= 0.1 x the reference logits' standard
-deviation. fp16 and int8 also need top-1 agreement on MIN_TOP1 of the probe positions."""
+int8 (dynamic quantization is coarser): mean abs diff <= 0.15 x the reference logits' standard
+deviation (correct int8 exports measured 0.04-0.10: the tiny test models, the bundled model
+0.07, a random 22-layer 1.1B Llama 0.102, the same as onnxruntime's own quantizer gives; a
+broken weight, such as a doubled scale or another layer's weight, gives >= 0.34). fp16 and int8
+also need top-1 agreement on MIN_TOP1 of the probe positions."""
 MIN_TOP1 = {"fp16": 0.95, "int8": 0.75}
+NEAR_TIE = {"int8": 0.25}
+"""int8 top-1 agreement up to near ties: at a position where the reference's runner-up tokens
+lie within NEAR_TIE x the reference logits' std of its best, ONNX picking one of them agrees;
+where the reference's top-1 leads by more, only that token does. int8's allowed error moves
+logits by about 0.1 x std, so a near tie is a coin flip, not an error: the flat logits of a
+random-weight model are mostly near ties (a random 1.1B Llama agreed exactly on 0.69 of the
+probe, with onnxruntime's own quantizer too; its 10 flips were all to tokens within 0.02-0.27 x
+std of the best). A trained model's clear positions are judged exactly as before, and the
+mean-error bound still catches a wrong graph or weight."""
 RULE = {"fp32": "max abs diff <= 1e-4",
         "fp16": "max abs diff <= 0.02 x max |logit|, top-1 agreement >= 0.95",
-        "int8": "mean abs diff <= 0.1 x logit std, top-1 agreement >= 0.75"}
+        "int8": "mean abs diff <= 0.15 x logit std, top-1 agreement (ties within 0.25 x "
+                "logit std count) >= 0.75"}
 _OPSET = 17
 
 
@@ -409,15 +422,33 @@ def verify_logits(ref: np.ndarray, ids: list[int], model_dir: Path, dtype: str
     got = session.logits_of(ids, split=len(ids) // 2)
     del session
     diff = float(np.abs(got - ref).max())
-    top1 = float((got.argmax(-1) == ref.argmax(-1)).mean())
-    ok = within_tolerance(got, ref, dtype) and top1 >= MIN_TOP1.get(dtype, 0.0)
-    log.info("verify %s: max abs diff %.3e, top-1 agreement %.3f", dtype, diff, top1)
+    ok, top1 = judge(got, ref, dtype)
+    exact = top1_agreement(got, ref)
+    log.info("verify %s: max abs diff %.3e, mean abs diff / logit std %.4f, top-1 agreement %.3f "
+             "(exact %.3f)", dtype, diff, float(np.abs(got - ref).mean() / ref.std()), top1,
+             exact)
     if not ok:
         raise ExportMismatch(
             f"ONNX logits differ from PyTorch for {model_dir}: max abs diff {diff:.3e}, "
             f"top-1 agreement {top1:.3f} (needed for {dtype}: {RULE[dtype]}); nothing was written"
         )
     return diff, top1
+
+
+def judge(got: np.ndarray, ref: np.ndarray, dtype: str) -> tuple[bool, float]:
+    """Whether ONNX logits ``got`` pass ``dtype``'s rule (RULE) against the reference, and the
+    top-1 agreement that was judged (up to NEAR_TIE ties)."""
+    top1 = top1_agreement(got, ref, NEAR_TIE.get(dtype, 0.0))
+    return within_tolerance(got, ref, dtype) and top1 >= MIN_TOP1.get(dtype, 0.0), top1
+
+
+def top1_agreement(got: np.ndarray, ref: np.ndarray, near_tie: float = 0.0) -> float:
+    """Share of positions where ONNX's top-1 token is the reference's, or one whose reference
+    logit is within ``near_tie`` x the reference logits' std of the reference's best (see
+    NEAR_TIE; 0: exact agreement)."""
+    rows = np.arange(len(ref))
+    regret = ref.max(-1) - ref[rows, got.argmax(-1)]
+    return float((regret <= near_tie * ref.std()).mean())
 
 
 def within_tolerance(got: np.ndarray, ref: np.ndarray, dtype: str) -> bool:
