@@ -218,9 +218,11 @@ def write_model(proto: Any, dst: Path, readers: dict[str, Reader], external: boo
     onnx.save_model(proto, str(dst))
 
 
-def row_blocks(array: np.ndarray, block_bytes: int = BLOCK_BYTES) -> Iterator[np.ndarray]:
-    """Views of consecutive rows of ``array`` of about ``block_bytes`` each (the whole array
-    when it is small or a scalar): in order, their C-order bytes are the array's."""
+def row_blocks(array: np.ndarray, block_bytes: int | None = None) -> Iterator[np.ndarray]:
+    """Views of consecutive rows of ``array`` of about ``block_bytes`` (BLOCK_BYTES) each, at
+    least one row (the whole array when it is small or a scalar): in order, their C-order bytes
+    are the array's."""
+    block_bytes = block_bytes or BLOCK_BYTES
     if array.ndim == 0 or array.nbytes <= block_bytes:
         yield array
         return

@@ -224,14 +224,29 @@ def test_dense_checkpoint_loads_like_transformers(tmp_path: Path, tokenizer_file
         assert torch.equal(model(x).logits, ref(x).logits)
 
 
+@pytest.mark.parametrize("block_bytes", [None, 1024])
 def test_streamed_int8_equals_onnxruntime_quantizer(model_dirs: dict[str, Path],
-                                                    tmp_path: Path) -> None:
+                                                    tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    block_bytes: int | None) -> None:
     """`quantize_matmuls` writes what onnxruntime's quantize_dynamic (QInt8 MatMul weights)
-    writes, without loading the model: same int8 weights, scales and logits."""
+    writes, without loading the model: same int8 weights, scales and logits; also when every
+    weight is quantized and written in blocks of a few rows (as lm_head is on a real model)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from inference.engine.session import OrtSession
 
+    blocks: list[int] = []
+    if block_bytes:
+        monkeypatch.setattr(weights, "BLOCK_BYTES", block_bytes)
+        real_blocks = weights.row_blocks
+
+        def spy(array: np.ndarray, size: int | None = None):  # noqa: ANN202
+            for block in real_blocks(array, size):
+                blocks.append(block.nbytes)
+                yield block
+
+        monkeypatch.setattr(weights, "row_blocks", spy)
     src = model_dirs["loop"] / "model.onnx"
     quantize_dynamic(src, tmp_path / "ort.onnx", weight_type=QuantType.QInt8,
                      op_types_to_quantize=["MatMul"])
@@ -254,6 +269,8 @@ def test_streamed_int8_equals_onnxruntime_quantizer(model_dirs: dict[str, Path],
     got = OrtSession.open(tmp_path / "ours" / "model.onnx", provider="cpu").logits_of(PROMPT)
     ref = OrtSession.open(tmp_path / "ort.onnx", provider="cpu").logits_of(PROMPT)
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-5)
+    if block_bytes:  # blocks of 1 KiB of fp32 (lm_head [64, 320]: one 1280-byte row each)
+        assert max(blocks) <= 1280 and len(blocks) > 2 * len(a)
 
 
 @pytest.mark.parametrize("large", [False, True])
@@ -335,6 +352,10 @@ def test_verification_session_keeps_one_copy_of_the_weights(
 
     assert disabled(session_options(None, prepack=False))
     assert not disabled(session_options(None))
+    # nor one planned block per run (an fp16 Loop graph on CPU would hold every weight's fp32
+    # cast in it at once)
+    assert not session_options(None, prepack=False).enable_mem_pattern
+    assert session_options(None).enable_mem_pattern
     opened: list[bool] = []
     real = OrtSession.open.__func__
 
