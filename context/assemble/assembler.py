@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -172,6 +173,12 @@ class Assembler:
         """Start the slow, cursor-independent retrieval work for a file (it was opened, or
         HEAD moved) in the background."""
         self.retriever.prewarm(path)
+
+    def hold(self, phase: str = "model") -> AbstractContextManager[None]:
+        """While inside, background retrieval work does not start: ``"request"`` (a
+        completion is in flight) holds back the warm-ups, ``"model"`` (the model runs it)
+        every unit (``SourceRunner.hold``)."""
+        return self.retriever.runner.hold(phase)
 
     def close(self) -> None:
         """Stop the retrieval workers (queued work is dropped)."""

@@ -7,7 +7,8 @@ git's HEAD (history units), the query (which ignores the cursor line) or only it
 request with a deadline (a keystroke) uses the units that are ready by then and leaves the rest
 out; they finish in the background and the next request uses them. A request without one
 (chat, fixes, the CLI) waits for all. ``prewarm`` starts a file's slow, cursor-independent work
-(blame, co-change, the import graph, the repo map) when the file is opened or HEAD moves.
+(blame, co-change, the import graph, the repo map) when the file is opened or HEAD moves; these
+warm-ups wait while a completion is in flight (``SourceRunner.hold``).
 The user's recent edits are the one volatile source; they are read fresh on every request.
 When a new cursor's ``definitions`` are not ready by the deadline, the file-level (not
 volatile) definitions last computed for the same file stand in for them, so the stable part of
@@ -128,13 +129,14 @@ class Retriever:
         """Start the slow work for ``path`` that does not depend on the cursor, in the
         background: the blame of the file, its co-changes, the file graph and repo map."""
         gen, head = self.view.generation(), self.head()
+        self.runner.submit("repo_map", (gen, "repo_map.graph"), self._warm_graph, warm=True)
         if self.history is not None:
             self.runner.submit("flow_cochange", (head, "flow_cochange", path),
                                lambda: (self._after_ingest(head),
-                                        cochange_candidates(self.history, path))[1])
+                                        cochange_candidates(self.history, path))[1],
+                               warm=True)
             self.runner.submit("flow_blame", (gen, head, "flow_blame_file", path),
-                               lambda: self._warm_blame(path))
-        self.runner.submit("repo_map", (gen, "repo_map.graph"), self._warm_graph)
+                               lambda: self._warm_blame(path), warm=True)
 
     def _head_moved(self, head: str | None, path: str) -> None:
         """A commit (or checkout): bring the history store up to the new HEAD in the
@@ -162,7 +164,7 @@ class Retriever:
         if ready is None or guarded("blame_ready", lambda: ready(path), False):
             return True
         self.runner.submit("flow_blame", (gen, head, "flow_blame_file", path),
-                           lambda: self._warm_blame(path))
+                           lambda: self._warm_blame(path), warm=True)
         return False
 
     def _warm_blame(self, path: str) -> list[Candidate]:
