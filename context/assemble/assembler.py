@@ -180,6 +180,10 @@ class Assembler:
         every unit (``SourceRunner.hold``)."""
         return self.retriever.runner.hold(phase)
 
+    def defer(self, fn: Callable[[], object]) -> None:
+        """Run ``fn`` in the background once no completion is in flight (as a warm-up)."""
+        self.retriever.runner.defer(fn)
+
     def close(self) -> None:
         """Stop the retrieval workers (queued work is dropped)."""
         self.retriever.runner.close()

@@ -83,6 +83,7 @@ class Retriever:
         self._file_level: Lru[list[Candidate]] = Lru(64)
         self._head_seen: str | None = None
         self._ingests: dict[str | None, Any] = {}
+        self._blamed: Lru[bool] = Lru(32)
         self.last_missing: tuple[str, ...] = ()
         """The units the last request went without (they were not ready by its deadline)."""
 
@@ -160,8 +161,11 @@ class Retriever:
     def _blame_ready(self, path: str, gen: int, head: str | None) -> bool:
         """Whether the file's blame is computed (a region's blame is then a quick slice);
         when it is not, its computation is started (a keystroke never waits for it)."""
+        if self._blamed.get((head, path)):  # once ready, ready for this HEAD (no file reads)
+            return True
         ready = getattr(self.history, "blame_ready", None)
         if ready is None or guarded("blame_ready", lambda: ready(path), False):
+            self._blamed.put((head, path), True)
             return True
         self.runner.submit("flow_blame", (gen, head, "flow_blame_file", path),
                            lambda: self._warm_blame(path), warm=True)

@@ -112,6 +112,14 @@ WARM_DELAY_S = 0.3
 HOLD_PHASES = ("request", "model")
 
 
+def _logged(fn: Callable[[], object]) -> object:
+    try:
+        return fn()
+    except Exception:  # noqa: BLE001 - background work: logged, never raised
+        log.exception("deferred background work failed")
+        return None
+
+
 class SourceRunner(Generic[T]):
     """Runs keyed computations in three worker pools (index: one thread; history:
     ``workers``; warm-ups: one thread); answers are cached per key (LRU). ``workers=0``
@@ -240,6 +248,20 @@ class SourceRunner(Generic[T]):
             return None
         except Exception:  # noqa: BLE001 - logged by _compute; the source is missing
             return None
+
+    def defer(self, fn: Callable[[], object]) -> Future[object] | None:
+        """Run ``fn`` in the warm-up lane, held back like a warm-up (its failure is logged);
+        with ``workers=0`` now, in the caller's thread (None)."""
+        if self._pools is None:
+            _logged(fn)
+            return None
+        asked = time.monotonic()
+
+        def run() -> object:
+            self._wait_quiet(True, asked)
+            return _logged(fn)
+
+        return self._pools["warm"].submit(run)
 
     def _background(self, source: str, key: Hashable, make: Callable[[], T],
                     slot: Hashable | None, warm: bool, asked: float) -> T:

@@ -295,3 +295,17 @@ def test_prewarm_submits_warm_ups_held_back_by_a_completion() -> None:
     assert runner.drain(WAIT_S)
     assert warmed == ["a.py"]
     runner.close()
+
+
+def test_deferred_work_waits_for_the_completion_then_runs() -> None:
+    runner: SourceRunner[list[str]] = SourceRunner(hold_max_s=WAIT_S, warm_delay_s=0.0)
+    seen: list[bool] = []
+    with runner.hold("request"):
+        future = runner.defer(lambda: seen.append(runner.held(True)))
+        assert future is not None
+        threading.Event().wait(0.2)  # time for a broken gate to run it
+        assert seen == []
+    future.result(WAIT_S)
+    assert seen == [False]
+    assert runner.defer(lambda: 1 / 0).result(WAIT_S) is None  # a failure is logged only
+    runner.close()
