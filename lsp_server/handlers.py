@@ -255,7 +255,7 @@ def _prewarm(ls: CodeflowServer, uri: str, version: int, index_now: Callable[[],
             else:
                 loop.call_soon_threadsafe(index_now)
             if assembler is not None:
-                assembler.prewarm(path)
+                assembler.prewarm(path, ls.shadows.get(uri))
         except Exception:  # noqa: BLE001 - warming is best effort
             log.exception("context prewarm failed for %s", path)
             loop.call_soon_threadsafe(index_now)

@@ -169,9 +169,12 @@ class Assembler:
             log.warning("%s; chat prompts use ChatML", exc)
             return None
 
-    def prewarm(self, path: str) -> None:
+    def prewarm(self, path: str, text: str | None = None) -> None:
         """Start the slow, cursor-independent retrieval work for a file (it was opened, or
-        HEAD moved) in the background."""
+        HEAD moved) in the background; with its ``text``, also count the tokens of its lines
+        (as a warm-up), so that a cursor anywhere in it plans its cuts from the cache."""
+        if text:  # first: it is quick, and every cursor of the file needs it
+            self.retriever.runner.defer(lambda: self.tokens.warm_lines(lines_of(text)))
         self.retriever.prewarm(path)
 
     def hold(self, phase: str = "model") -> AbstractContextManager[None]:

@@ -93,3 +93,19 @@ def test_late_definitions_keep_the_file_level_ones(monkeypatch) -> None:
     assert "definitions" in r.last_missing
     other = make_query("other.py", Cursor.of(CURRENT, 700, 4))
     assert r.retrieve(other, {"definitions": 1.0}, deadline=Deadline.after_ms(50)) == ()
+
+
+def test_prewarm_with_the_text_counts_every_line_of_the_file(tokenizer_path) -> None:
+    from context.retrieve.runner import SourceRunner
+    from context.retrieve.text import lines_of
+
+    asm = Assembler(None, None, tokenizer_path, model_json("iquest"))
+    asm.retriever.runner = SourceRunner(warm_delay_s=0.0)
+    lines = lines_of(CURRENT)
+    assert asm.tokens._lines.get(lines[-2]) is None
+    asm.prewarm("cur.py", CURRENT)
+    assert asm.retriever.runner.drain(30.0)
+    pool = asm.retriever.runner._pools["warm"]  # the deferred count ran in the warm lane
+    pool.submit(lambda: None).result(30.0)
+    assert all(asm.tokens._lines.get(x) is not None for x in lines if x)
+    asm.close()
