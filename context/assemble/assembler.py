@@ -133,6 +133,7 @@ class Assembler:
         self._queries: Lru[Query] = Lru(64)
         self._packed: Lru[tuple[list[Piece], tuple[Any, ...]]] = Lru(32)
         self._blocks: Lru[tuple[Any, ...]] = Lru(64)
+        self._splits: Lru[tuple[str, ...]] = Lru(4)
         added = {t for t in self.tokens.added_tokens() if _looks_special(t)}
         self.neutralise = neutraliser(set(self.format.specials) | added)
         self.repo = self.neutralise(config.repo_name or _repo_name(index))
@@ -144,7 +145,7 @@ class Assembler:
     def build(self, req: PromptRequest) -> Prompt:
         """The prompt for ``req`` (raises ``BuildCancelled`` when its token is tripped)."""
         kc = self.config.for_kind(req.kind)
-        cursor = Cursor.of(req.text, req.line, req.character)
+        cursor = self._cursor(req)
         chat = req.kind == "chat"
         fim = self.format.supports_fim and not chat
         messages, msg_cost = self._fit_messages(_messages(req), req.budget) if chat else ([], 0)
@@ -157,6 +158,13 @@ class Assembler:
             return self._fit_templated(req, cursor, plan, context, messages)
         pieces = self._layout(req, cursor, plan, context, messages, chat)
         return self._fit(req, pieces, chat, fim)
+
+    def _cursor(self, req: PromptRequest) -> Cursor:
+        """The request's cursor; the buffer's split into lines is reused while its text is
+        the same (a big file's split costs milliseconds, and the same line objects keep
+        their hashes for the block caches keyed by lines)."""
+        lines = self._splits.get_or(req.text, lambda: Cursor.of(req.text, 0, 0).lines)
+        return Cursor.on(lines, req.line, req.character)
 
     def _template(self, source: str | None) -> ChatTemplate | None:
         """The model's chat template compiled (None: ChatML; a broken one is logged)."""
