@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import threading
 
 log = logging.getLogger(__name__)
-
-GIL_SWITCH_S = 0.001
-"""The server's GIL switch interval (Python's default: 5 ms). The model's thread takes the GIL
-back after every onnxruntime call (a prefill chunk, a decoded token: about 80 per completion);
-while a retrieval worker runs Python it waits up to one interval each time. At 1 ms a
-completion with a busy worker took 10-15% less time than at 5 ms (856-token prompt + 48 tokens,
-a niced CPU-bound thread beside it, load 6 on 2 cores)."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,7 +15,6 @@ def run(args: argparse.Namespace) -> int:
     from ..logs import setup_logging
     from ..server import CodeflowServer
 
-    sys.setswitchinterval(GIL_SWITCH_S)
     handler = setup_logging(args.log_level)
     log.info("codeflow serve starting; log file %s", getattr(handler, "baseFilename", "stderr"))
     threading.Thread(target=_prepare_index_workers, name="index-workers", daemon=True).start()
