@@ -103,24 +103,3 @@ def test_common_prefix_and_suffix_of_an_edit() -> None:
     assert old[: len(old) - tail][start:] == "" and new[start : len(new) - tail] == "yy "
     assert _common_prefix("", "a") == 0 and _common_prefix("same", "same") == 4
     assert common_suffix("aaa", "aaaa", 0) == 0
-
-
-def test_serve_shortens_the_gil_switch_interval(monkeypatch) -> None:
-    import argparse
-    import logging
-    import sys
-
-    from lsp_server import logs
-    from lsp_server.commands import serve
-    from lsp_server.server import CodeflowServer
-
-    monkeypatch.setattr(serve, "_prepare_index_workers", lambda: None)
-    monkeypatch.setattr(logs, "setup_logging", lambda level: logging.NullHandler())
-    monkeypatch.setattr(CodeflowServer, "start_io", lambda self: None)
-    old = sys.getswitchinterval()
-    try:
-        sys.setswitchinterval(0.005)
-        assert serve.run(argparse.Namespace(log_level="warning", tcp=None)) == 0
-        assert abs(sys.getswitchinterval() - serve.GIL_SWITCH_S) < 1e-6
-    finally:
-        sys.setswitchinterval(old)
