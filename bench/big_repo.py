@@ -109,7 +109,7 @@ async def session(root: Path, cache: Path, budget: int, args: argparse.Namespace
     uri = path.as_uri()
     client.text_document_did_open(types.DidOpenTextDocumentParams(
         types.TextDocumentItem(uri, "python", 1, text)))
-    totals, assemble, model, tokens, reuse = [], [], [], [], []
+    totals, assemble, model, tokens, reuse, prompts = [], [], [], [], [], []
     for n, (line, col) in enumerate(body_lines(text, args.lines)):
         if n:
             await asyncio.sleep(args.gap)
@@ -125,6 +125,7 @@ async def session(root: Path, cache: Path, budget: int, args: argparse.Namespace
         model.append(timing.model_ms if timing else float("nan"))
         tokens.append(timing.generated_tokens if timing else 0)
         reuse.append(timing.reused_tokens / max(timing.prompt_tokens, 1) if timing else 0.0)
+        prompts.append((timing.prompt_tokens, timing.reused_tokens) if timing else (0, 0))
     final = await client.protocol.send_request_async("codeflow/_stats", {})
     sources = _plain(getattr(final, "sources", None))
     pid = client._server.pid if client._server else 0
@@ -133,7 +134,7 @@ async def session(root: Path, cache: Path, budget: int, args: argparse.Namespace
     client.exit(None)
     await client.stop()
     return {"budget": budget, "totals": totals, "assemble": assemble, "model": model,
-            "tokens": tokens, "reuse": reuse,
+            "tokens": tokens, "reuse": reuse, "prompts": prompts,
             "rss_mb": rss, "sources": sources}
 
 
@@ -162,6 +163,11 @@ def report(r: dict) -> None:
           f" ms per generated token p50 {pct(per_token, 50):.1f})")
     print(f"  prompt prefix reused from the KV cache p50 {pct(r['reuse'], 50):.0%}")
     print(f"  per request ms {' '.join(f'{x:.0f}' for x in t)}")
+    if r.get("prompts"):
+        print("  per request: end-to-end / assembly / model ms, prompt tokens (reused), generated")
+        for i, (x, y, z, (n, hit), g) in enumerate(zip(t, a, m, r["prompts"], r["tokens"],
+                                                       strict=True)):
+            print(f"    #{i:<2} {x:6.0f} {y:6.0f} {z:6.0f}  {n:5d} ({hit:5d}) {g:3d}")
     print(f"  server RSS {r['rss_mb']:.0f} MB")
     sources = r["sources"] or {}
     for name, counts in sorted((sources.get("units") or {}).items()):
@@ -196,6 +202,9 @@ def profile_assembly(root: Path, cache: Path, budget: int, count: int,
         asm.retriever.runner = SourceRunner(workers=0)
     text = (root / BIG_FILE).read_text(encoding="utf-8")
     index.update_buffer(BIG_FILE, text)
+    asm.prewarm(BIG_FILE, text)  # as the server does when the file is opened
+    asm.retriever.runner.drain(60.0)
+    time.sleep(1.0)  # the deferred warm-ups (no key to drain)
     prof = cProfile.Profile()
     times = []
     for line, col in body_lines(text, count):

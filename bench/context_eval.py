@@ -16,6 +16,7 @@ npm as bench/index.py does; plus receiver-method tasks: ``x.meth(`` where the fi
 
     .venv/bin/python bench/context_eval.py [--tasks 300] [--tokenizer PATH] [--json OUT]
         [--languages python,typescript,go,rust] [--lang-tasks 150] [--no-ablation]
+        [--budgets 2048,8192] [--timing-tasks 40]
 """
 
 from __future__ import annotations
@@ -645,7 +646,10 @@ def main() -> int:
     ap.add_argument("--tokenizer")
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--no-ablation", action="store_true")
-    ap.add_argument("--timing-tasks", type=int, default=40, help="tasks timed at 128K")
+    ap.add_argument("--timing-tasks", type=int, default=40,
+                    help="tasks timed at 128K (0: none, and no ablation)")
+    ap.add_argument("--budgets", default="2048,8192",
+                    help="Python recall at these budgets (comma-separated)")
     ap.add_argument("--languages", default=",".join(LANGUAGES),
                     help="comma-separated, of: " + ", ".join(LANGUAGES))
     ap.add_argument("--lang-tasks", type=int, default=150,
@@ -717,12 +721,15 @@ def python_eval(args, results: dict) -> None:
     baseline = Baseline(index)
     results.update({"tasks": len(tasks), "tokenizer": str(tok)})
     full = assembler(index, tok)
-    for budget in (2048, 8192):
+    for budget in (int(b) for b in args.budgets.split(",")):
         r = run_config(index, full, tasks, budget, baseline)
         results[f"full@{budget}"] = r
         print(f"[python] budget {budget:>5}: recall {r['recall']:.3f}  baseline "
               f"{r['baseline_recall']:.3f}  p50 {r['p50_ms']:.1f} ms  p90 {r['p90_ms']:.1f} ms"
               f"  cross-file chars {r['cross_chars_mean']:.0f}  overruns {r['overruns']}")
+    if args.timing_tasks <= 0:
+        index.close()
+        return
     r = run_config(index, full, tasks[: args.timing_tasks], 131072)
     results["full@131072"] = r
     print(f"budget 131072: recall {r['recall']:.3f}  p50 {r['p50_ms']:.1f} ms  "

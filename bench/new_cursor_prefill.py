@@ -46,7 +46,7 @@ def prompts_at_cursors(root: Path, budget: int, gap: float) -> tuple[list[tuple[
     asm = Assembler(index, history, model / "tokenizer.json", spec)
     text = (root / BIG_FILE).read_text(encoding="utf-8")
     index.update_buffer(BIG_FILE, text)
-    asm.prewarm(BIG_FILE)
+    asm.prewarm(BIG_FILE, text)
     time.sleep(2 * gap)
     prompts, times = [], []
     for line, col in body_lines(text, 15):

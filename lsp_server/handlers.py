@@ -11,6 +11,7 @@ import itertools
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -192,8 +193,7 @@ def _register_sync(server: CodeflowServer) -> None:
         uri = params.text_document.uri
         ls.shadows[uri] = params.text_document.text
         ls.versions[uri] = params.text_document.version
-        schedule_index(ls, uri)
-        _prewarm(ls, uri)
+        _prewarm(ls, uri, params.text_document.version, lambda: schedule_index(ls, uri))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: CodeflowServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -233,20 +233,53 @@ def _push_buffer(ls: CodeflowServer, uri: str) -> None:
     ls.cpu.submit(_safe_update, index, path, convert.scrub(text))
 
 
-def _prewarm(ls: CodeflowServer, uri: str) -> None:
-    """Start a just-opened file's slow context work (blame, co-change, repo map) off the loop."""
+def _prewarm(ls: CodeflowServer, uri: str, version: int, index_now: Callable[[], None]
+             ) -> None:
+    """Start a just-opened file's slow context work (blame, co-change, repo map, and its index
+    entry) off the loop. These are warm-ups: they wait while a completion is in flight (the
+    index entry of a 9K-line file is half a second of parsing and extracting that would
+    otherwise compete with the first completion for the CPU). Until the entry lands the index
+    answers from the disk's copy, so this is only done when the opened text is the disk's;
+    otherwise, or without an assembler, the entry is pushed now (``index_now``)."""
     path = ls.path_of(uri)
-    if path is not None:
-        ls.cpu.submit(_safe_prewarm, ls.services, path)
+    if path is None:
+        index_now()
+        return
+    loop = asyncio.get_running_loop()
+
+    def run() -> None:
+        try:
+            assembler = ls.services.assembler()
+            if assembler is not None and _same_as_disk(ls, uri, path):
+                assembler.defer(lambda: _push_if_current(ls, uri, version))
+            else:
+                loop.call_soon_threadsafe(index_now)
+            if assembler is not None:
+                assembler.prewarm(path, ls.shadows.get(uri))
+        except Exception:  # noqa: BLE001 - warming is best effort
+            log.exception("context prewarm failed for %s", path)
+            loop.call_soon_threadsafe(index_now)
+
+    ls.cpu.submit(run)
 
 
-def _safe_prewarm(services: Any, path: str) -> None:
+def _same_as_disk(ls: CodeflowServer, uri: str, path: str) -> bool:
+    text = ls.shadows.get(uri)
     try:
-        assembler = services.assembler()
-        if assembler is not None:
-            assembler.prewarm(path)
-    except Exception:  # noqa: BLE001 - warming is best effort
-        log.exception("context prewarm failed for %s", path)
+        return ls.root is not None and text is not None and \
+            (Path(ls.root) / path).read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _push_if_current(ls: CodeflowServer, uri: str, version: int) -> None:
+    """The opened text into the index, unless the document changed or closed since (its
+    edits push their own text)."""
+    if ls.versions.get(uri) != version:
+        return
+    path, text, index = ls.path_of(uri), ls.shadows.get(uri), ls.services.index
+    if path is not None and text is not None and index is not None:
+        _safe_update(index, path, convert.scrub(text))
 
 
 def _source_stats(ls: CodeflowServer) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,7 @@ class Assembler:
         self._queries: Lru[Query] = Lru(64)
         self._packed: Lru[tuple[list[Piece], tuple[Any, ...]]] = Lru(32)
         self._blocks: Lru[tuple[Any, ...]] = Lru(64)
+        self._splits: Lru[tuple[str, ...]] = Lru(4)
         added = {t for t in self.tokens.added_tokens() if _looks_special(t)}
         self.neutralise = neutraliser(set(self.format.specials) | added)
         self.repo = self.neutralise(config.repo_name or _repo_name(index))
@@ -143,7 +145,7 @@ class Assembler:
     def build(self, req: PromptRequest) -> Prompt:
         """The prompt for ``req`` (raises ``BuildCancelled`` when its token is tripped)."""
         kc = self.config.for_kind(req.kind)
-        cursor = Cursor.of(req.text, req.line, req.character)
+        cursor = self._cursor(req)
         chat = req.kind == "chat"
         fim = self.format.supports_fim and not chat
         messages, msg_cost = self._fit_messages(_messages(req), req.budget) if chat else ([], 0)
@@ -157,6 +159,13 @@ class Assembler:
         pieces = self._layout(req, cursor, plan, context, messages, chat)
         return self._fit(req, pieces, chat, fim)
 
+    def _cursor(self, req: PromptRequest) -> Cursor:
+        """The request's cursor; the buffer's split into lines is reused while its text is
+        the same (a big file's split costs milliseconds, and the same line objects keep
+        their hashes for the block caches keyed by lines)."""
+        lines = self._splits.get_or(req.text, lambda: Cursor.of(req.text, 0, 0).lines)
+        return Cursor.on(lines, req.line, req.character)
+
     def _template(self, source: str | None) -> ChatTemplate | None:
         """The model's chat template compiled (None: ChatML; a broken one is logged)."""
         if not source:
@@ -168,10 +177,23 @@ class Assembler:
             log.warning("%s; chat prompts use ChatML", exc)
             return None
 
-    def prewarm(self, path: str) -> None:
+    def prewarm(self, path: str, text: str | None = None) -> None:
         """Start the slow, cursor-independent retrieval work for a file (it was opened, or
-        HEAD moved) in the background."""
+        HEAD moved) in the background; with its ``text``, also count the tokens of its lines
+        (as a warm-up), so that a cursor anywhere in it plans its cuts from the cache."""
+        if text:  # first: it is quick, and every cursor of the file needs it
+            self.retriever.runner.defer(lambda: self.tokens.warm_lines(lines_of(text)))
         self.retriever.prewarm(path)
+
+    def hold(self, phase: str = "model") -> AbstractContextManager[None]:
+        """While inside, background retrieval work does not start: ``"request"`` (a
+        completion is in flight) holds back the warm-ups, ``"model"`` (the model runs it)
+        every unit (``SourceRunner.hold``)."""
+        return self.retriever.runner.hold(phase)
+
+    def defer(self, fn: Callable[[], object]) -> None:
+        """Run ``fn`` in the background once no completion is in flight (as a warm-up)."""
+        self.retriever.runner.defer(fn)
 
     def close(self) -> None:
         """Stop the retrieval workers (queued work is dropped)."""

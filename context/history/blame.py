@@ -5,7 +5,10 @@ a 10K-line file with thousands of commits), so it is bounded: the walk stops at 
 ``max_commits``-th newest commit that touched the file (``bound``, found in the history store);
 lines older than that are left out (git blames them on the boundary). It runs once per
 (HEAD, path), off the request path (``History.warm_blame``), and every cursor region is a slice
-of it. A new HEAD (a commit) blames again, bounded the same way.
+of it. A new HEAD (a commit) is blamed incrementally when a blame of an ancestor is cached:
+``git blame OLD..NEW`` walks only the new commits, and the lines it leaves on the boundary
+(``OLD``) take OLD's blame of the line they were there. The bound is not moved then: lines
+blamed before stay (a whole run would leave out those older than the new bound).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .gitcli import Git, GitError
 from .parse import BlameLine, parse_blame
@@ -38,10 +41,12 @@ class BlameCache:
     share one ``git blame``.
     """
 
-    def __init__(self, git: Git, capacity: int = 32) -> None:
+    def __init__(self, git: Git, capacity: int = 32, prefix: str = "") -> None:
         self.git = git
+        self.prefix = prefix  # the workspace's dir in the repository ("" or ending with "/")
         self.capacity = capacity
         self.runs = 0
+        self.incremental_runs = 0
         self._cache: OrderedDict[_Key, dict[int, BlameLine]] = OrderedDict()
         self._lock = threading.Lock()
         self._key_locks: dict[_Key, threading.Lock] = {}
@@ -64,6 +69,8 @@ class BlameCache:
         with key_lock:
             found = self.cached(head, path)
             if found is None:
+                found = self._incremental(head, path)
+            if found is None:
                 found = self._run(head, path, bound)
                 with self._lock:
                     self._cache[key] = found
@@ -83,3 +90,40 @@ class BlameCache:
             return {}
         lines = parse_blame(out.decode("utf-8", "replace"))
         return {b.final_line: b for b in lines if b.sha != bound}
+
+    def _ancestor_blame(self, head: str, path: str) -> tuple[str, dict[int, BlameLine]] | None:
+        """The newest cached blame of ``path`` at another HEAD, if any."""
+        with self._lock:
+            for key in reversed(self._cache):
+                if key.path == path and key.head != head and self._cache[key]:
+                    return key.head, self._cache[key]
+        return None
+
+    def _incremental(self, head: str, path: str) -> dict[int, BlameLine] | None:
+        """HEAD's blame from a cached blame of an ancestor and ``git blame OLD..HEAD``; None
+        when there is none, or when a line's origin cannot be read off OLD's blame (a line
+        that came through a merge of older history, or a file renamed since OLD)."""
+        found = self._ancestor_blame(head, path)
+        if found is None:
+            return None
+        old_head, old = found
+        if not self.git.is_ancestor(old_head, head):
+            return None
+        try:
+            out = self.git.run(["blame", "--porcelain", f"{old_head}..{head}", "--", path])
+        except GitError as exc:
+            log.info("history: incremental blame of %s failed: %s", path, exc)
+            return None
+        self.runs += 1
+        self.incremental_runs += 1
+        lines: dict[int, BlameLine] = {}
+        for b in parse_blame(out.decode("utf-8", "replace")):
+            if not b.boundary:
+                lines[b.final_line] = b
+                continue
+            if b.sha != old_head or (b.orig_path and b.orig_path != self.prefix + path):
+                return None
+            before = old.get(b.orig_line)
+            if before is not None:  # absent: older than the bound of OLD's blame
+                lines[b.final_line] = replace(before, final_line=b.final_line)
+        return lines

@@ -128,7 +128,7 @@ class History:
             self._info = None
             return
         self._paths = tables.PathIds(self._conn)
-        self._blame = BlameCache(self._git)
+        self._blame = BlameCache(self._git, prefix=self._info.prefix)
 
     @property
     def available(self) -> bool:

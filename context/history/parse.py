@@ -76,6 +76,9 @@ class BlameLine:
     author: str
     author_time: int
     summary: str
+    orig_line: int = 0  # 1-based, in the blamed commit's version of the file
+    boundary: bool = False  # blamed on the boundary of a ``A..B`` blame
+    orig_path: str = ""  # the file's path in the blamed commit
 
 
 def split_records(chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -284,32 +287,28 @@ _SHA = re.compile(r"[0-9a-f]{40}")
 
 def parse_blame(text: str) -> list[BlameLine]:
     """Parse ``git blame --porcelain`` output into one entry per final line."""
-    info: dict[str, tuple[str, int, str]] = {}
+    info: dict[str, dict[str, object]] = {}
     lines: list[BlameLine] = []
     sha = ""
-    final = 0
-    author, when, summary = "", 0, ""
+    final = orig = 0
     for line in text.split("\n"):
         if line.startswith("\t"):
-            author, when, summary = info.get(sha, (author, when, summary))
-            lines.append(BlameLine(sha, final, author, when, summary))
+            d = info.get(sha, {})
+            lines.append(BlameLine(sha, final, str(d.get("author", "")),
+                                   int(d.get("author-time", 0)), str(d.get("summary", "")),
+                                   orig, bool(d.get("boundary")), str(d.get("filename", ""))))
             continue
         head, _, rest = line.partition(" ")
         if len(head) == 40 and _SHA.fullmatch(head):
             sha = head
             parts = rest.split()
+            orig = int(parts[0]) if parts and parts[0].isdigit() else orig + 1
             final = int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else final + 1
-            if sha not in info:
-                info[sha] = ("", 0, "")
-        elif head == "author":
-            a, w, s = info[sha]
-            info[sha] = (rest, w, s)
+            info.setdefault(sha, {})
+        elif head in ("author", "summary", "filename"):
+            info.setdefault(sha, {})[head] = rest
         elif head == "author-time":
-            a, w, s = info[sha]
-            info[sha] = (a, _int(rest), s)
-        elif head == "summary":
-            a, w, s = info[sha]
-            info[sha] = (a, w, rest)
+            info.setdefault(sha, {})[head] = _int(rest)
+        elif head == "boundary":
+            info.setdefault(sha, {})[head] = True
     return lines
-
-

@@ -43,6 +43,11 @@ class Cursor:
         lines = tuple(lines_of(text)) or ("",)
         if text.endswith(("\n", "\r")):
             lines = lines + ("",)
+        return cls.on(lines, line, character)
+
+    @classmethod
+    def on(cls, lines: tuple[str, ...], line: int, character: int) -> Cursor:
+        """A cursor in already split ``lines`` (as ``of`` splits them), clamped into them."""
         line = max(0, min(line, len(lines) - 1))
         body = lines[line].rstrip("\r\n")
         return cls(lines, line, max(0, min(character, len(body))))

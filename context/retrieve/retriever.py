@@ -7,7 +7,8 @@ git's HEAD (history units), the query (which ignores the cursor line) or only it
 request with a deadline (a keystroke) uses the units that are ready by then and leaves the rest
 out; they finish in the background and the next request uses them. A request without one
 (chat, fixes, the CLI) waits for all. ``prewarm`` starts a file's slow, cursor-independent work
-(blame, co-change, the import graph, the repo map) when the file is opened or HEAD moves.
+(blame, co-change, the import graph, the repo map) when the file is opened or HEAD moves; these
+warm-ups wait while a completion is in flight (``SourceRunner.hold``).
 The user's recent edits are the one volatile source; they are read fresh on every request.
 When a new cursor's ``definitions`` are not ready by the deadline, the file-level (not
 volatile) definitions last computed for the same file stand in for them, so the stable part of
@@ -82,6 +83,7 @@ class Retriever:
         self._file_level: Lru[list[Candidate]] = Lru(64)
         self._head_seen: str | None = None
         self._ingests: dict[str | None, Any] = {}
+        self._blamed: Lru[bool] = Lru(32)
         self.last_missing: tuple[str, ...] = ()
         """The units the last request went without (they were not ready by its deadline)."""
 
@@ -128,13 +130,14 @@ class Retriever:
         """Start the slow work for ``path`` that does not depend on the cursor, in the
         background: the blame of the file, its co-changes, the file graph and repo map."""
         gen, head = self.view.generation(), self.head()
+        self.runner.submit("repo_map", (gen, "repo_map.graph"), self._warm_graph, warm=True)
         if self.history is not None:
             self.runner.submit("flow_cochange", (head, "flow_cochange", path),
                                lambda: (self._after_ingest(head),
-                                        cochange_candidates(self.history, path))[1])
+                                        cochange_candidates(self.history, path))[1],
+                               warm=True)
             self.runner.submit("flow_blame", (gen, head, "flow_blame_file", path),
-                               lambda: self._warm_blame(path))
-        self.runner.submit("repo_map", (gen, "repo_map.graph"), self._warm_graph)
+                               lambda: self._warm_blame(path), warm=True)
 
     def _head_moved(self, head: str | None, path: str) -> None:
         """A commit (or checkout): bring the history store up to the new HEAD in the
@@ -158,11 +161,14 @@ class Retriever:
     def _blame_ready(self, path: str, gen: int, head: str | None) -> bool:
         """Whether the file's blame is computed (a region's blame is then a quick slice);
         when it is not, its computation is started (a keystroke never waits for it)."""
+        if self._blamed.get((head, path)):  # once ready, ready for this HEAD (no file reads)
+            return True
         ready = getattr(self.history, "blame_ready", None)
         if ready is None or guarded("blame_ready", lambda: ready(path), False):
+            self._blamed.put((head, path), True)
             return True
         self.runner.submit("flow_blame", (gen, head, "flow_blame_file", path),
-                           lambda: self._warm_blame(path))
+                           lambda: self._warm_blame(path), warm=True)
         return False
 
     def _warm_blame(self, path: str) -> list[Candidate]:

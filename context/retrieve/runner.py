@@ -15,6 +15,17 @@ time each computation took; ``snapshot()`` is what ``codeflow/status`` and ``doc
 show. On Linux the worker threads (and the git processes they start) run at a lower CPU
 priority (``BACKGROUND_NICE``), so that warming a newly opened big file does not slow down the
 keystroke's own prompt and the model.
+
+A completion also *holds* the workers (``hold``): a lower OS priority is not enough on a busy
+machine, where a worker holding the GIL (or a ``git blame`` taking a core) slows the model's
+prefill two- to threefold (bench/big_repo.py: the first completion in a newly opened big file
+took 1.5 s, 1.0 s of it the model's 856-token prefill, while the file's warm-up ran). While the
+model runs a completion (``"model"``), no unit starts (the running ones finish); while a
+completion is in flight at all (``"request"``), the *warm-up* units (a file's whole blame,
+co-change, the import graph: submitted with ``warm=True``, run in their own lane) do not start
+either, and a warm-up starts only ``warm_delay_s`` after it was asked for, so that the
+completion an editor asks for right after opening a file goes first. A unit waits at most
+``hold_max_s`` for a hold to end.
 """
 
 from __future__ import annotations
@@ -24,9 +35,10 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Collection, Hashable
+from collections.abc import Callable, Collection, Hashable, Iterator
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -93,16 +105,34 @@ def lower_priority(step: int = BACKGROUND_NICE) -> None:
         log.debug("cannot lower the priority of a retrieval worker", exc_info=True)
 
 
+HOLD_MAX_S = 2.0
+"""Longest a unit waits for a completion's hold to end before it starts anyway."""
+WARM_DELAY_S = 0.3
+"""A warm-up unit starts at the earliest this long after it was asked for."""
+HOLD_PHASES = ("request", "model")
+
+
+def _logged(fn: Callable[[], object]) -> object:
+    try:
+        return fn()
+    except Exception:  # noqa: BLE001 - background work: logged, never raised
+        log.exception("deferred background work failed")
+        return None
+
+
 class SourceRunner(Generic[T]):
-    """Runs keyed computations in two worker pools (index: one thread; history: ``workers``);
-    answers are cached per key (LRU). ``workers=0`` computes in the caller's thread
-    (profiling)."""
+    """Runs keyed computations in three worker pools (index: one thread; history:
+    ``workers``; warm-ups: one thread); answers are cached per key (LRU). ``workers=0``
+    computes in the caller's thread (profiling)."""
 
     def __init__(self, workers: int = 2, capacity: int = 2048,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+                 clock: Callable[[], float] = time.perf_counter,
+                 hold_max_s: float = HOLD_MAX_S, warm_delay_s: float = WARM_DELAY_S) -> None:
         # the index's units hold the GIL: a second thread would only share it (and the CPU
         # the model needs); git and SQLite release it, so the history lane gets ``workers``.
-        lanes = (("index", 1), ("history", workers))
+        # Warm-ups (long: a whole file's blame) have their own lane, so that one waiting for a
+        # completion to end never queues a keystroke's units behind it.
+        lanes = (("index", 1), ("history", workers), ("warm", 1))
         self._pools = {lane: ThreadPoolExecutor(n, thread_name_prefix=f"codeflow-{lane}",
                                                 initializer=lower_priority)
                        for lane, n in lanes} if workers > 0 else None
@@ -114,15 +144,60 @@ class SourceRunner(Generic[T]):
         self._stats: dict[str, SourceStat] = {}
         self._lock = threading.Lock()
         self._clock = clock
+        self._holds = dict.fromkeys(HOLD_PHASES, 0)
+        self._quiet = threading.Condition()
+        self.hold_max_s = hold_max_s
+        self.warm_delay_s = warm_delay_s
+
+    @contextmanager
+    def hold(self, phase: str = "model") -> Iterator[None]:
+        """While inside, background units do not start (see the module doc): ``"request"``
+        holds back the warm-ups, ``"model"`` every unit. Holds nest and add up."""
+        if phase not in self._holds:
+            raise ValueError(f"unknown hold phase {phase!r}; expected one of {HOLD_PHASES}")
+        with self._quiet:
+            self._holds[phase] += 1
+        try:
+            yield
+        finally:
+            with self._quiet:
+                self._holds[phase] -= 1
+                self._quiet.notify_all()
+
+    def held(self, warm: bool = False) -> bool:
+        """Whether a unit (a warm-up when ``warm``) would wait now."""
+        with self._quiet:
+            return self._held(warm)
+
+    def _held(self, warm: bool) -> bool:
+        return self._holds["model"] > 0 or (warm and self._holds["request"] > 0)
+
+    def _wait_quiet(self, warm: bool, asked: float) -> None:
+        """Before a pooled unit starts: a warm-up's delay, then until no hold applies (at
+        most ``hold_max_s``)."""
+        if warm:
+            delay = asked + self.warm_delay_s - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        end = time.monotonic() + self.hold_max_s
+        with self._quiet:
+            while self._held(warm):
+                left = end - time.monotonic()
+                if left <= 0:
+                    log.debug("a background unit starts during a completion (held too long)")
+                    return
+                self._quiet.wait(left)
 
     def cached(self, key: Hashable) -> T | None:
         """The answer for ``key`` if it is already computed."""
         return self._done.get(key)
 
     def submit(self, source: str, key: Hashable, make: Callable[[], T],
-               slot: Hashable | None = None, inline: bool = False) -> Future[T] | None:
+               slot: Hashable | None = None, inline: bool = False,
+               warm: bool = False) -> Future[T] | None:
         """Start computing ``key`` in the background unless it is cached or running (None when
-        cached); ``inline`` computes it now in the caller's thread instead."""
+        cached); ``inline`` computes it now in the caller's thread instead. ``warm``: a
+        warm-up (its own lane; held back while a completion is in flight)."""
         with self._lock:
             if self._done.get(key) is not None:
                 return None
@@ -134,8 +209,10 @@ class SourceRunner(Generic[T]):
                 future: Future[T] = Future()
                 self._running[key] = future
             else:
-                pool = self._pools["history" if source.startswith(HISTORY_UNITS) else "index"]
-                future = pool.submit(self._compute, source, key, make, slot)
+                lane = "warm" if warm else \
+                    "history" if source.startswith(HISTORY_UNITS) else "index"
+                future = self._pools[lane].submit(self._background, source, key, make, slot,
+                                                  warm, time.monotonic())
                 self._running[key] = future
                 return future
         try:  # computed now, in the caller's thread
@@ -171,6 +248,25 @@ class SourceRunner(Generic[T]):
             return None
         except Exception:  # noqa: BLE001 - logged by _compute; the source is missing
             return None
+
+    def defer(self, fn: Callable[[], object]) -> Future[object] | None:
+        """Run ``fn`` in the warm-up lane, held back like a warm-up (its failure is logged);
+        with ``workers=0`` now, in the caller's thread (None)."""
+        if self._pools is None:
+            _logged(fn)
+            return None
+        asked = time.monotonic()
+
+        def run() -> object:
+            self._wait_quiet(True, asked)
+            return _logged(fn)
+
+        return self._pools["warm"].submit(run)
+
+    def _background(self, source: str, key: Hashable, make: Callable[[], T],
+                    slot: Hashable | None, warm: bool, asked: float) -> T:
+        self._wait_quiet(warm, asked)
+        return self._compute(source, key, make, slot)
 
     def _compute(self, source: str, key: Hashable, make: Callable[[], T],
                  slot: Hashable | None = None) -> T:

@@ -203,7 +203,7 @@ class CompletionService:
             assembler = await ls.cpu.run(ls.services.assembler)
             if assembler is None:
                 return None
-            assembler.prewarm(path)
+            assembler.prewarm(path, prefix + suffix)
         from ..features.generation import complete_once
 
         def run(t: CancelToken) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -84,7 +85,28 @@ def complete_once(
     suffix: str,
     token: CancelToken,
 ) -> Completed:
-    """Assemble, generate and clean one inline completion (text '' when nothing useful came)."""
+    """Assemble, generate and clean one inline completion (text '' when nothing useful came).
+    Background retrieval work is held back meanwhile (warm-ups for the whole request, every
+    unit while the model runs)."""
+    with _hold(assembler, "request"):
+        return _complete(cfg, backend, assembler, path, prefix, suffix, token)
+
+
+def _hold(assembler: Any, phase: str) -> AbstractContextManager[Any]:
+    """The assembler's hold on background retrieval work (none for an assembler without)."""
+    hold = getattr(assembler, "hold", None)
+    return hold(phase) if hold is not None else nullcontext()
+
+
+def _complete(
+    cfg: Config,
+    backend: Any,
+    assembler: Any,
+    path: str,
+    prefix: str,
+    suffix: str,
+    token: CancelToken,
+) -> Completed:
     from context.assemble import PromptRequest
     from context.postprocess import CompletionContext, clean, is_multiline, language_for_path
 
@@ -107,16 +129,17 @@ def complete_once(
     stop = _stop_strings(assembler, backend) + (() if multiline else ("\n",))
     max_tokens = cfg.completion.max_tokens if multiline else min(cfg.completion.max_tokens, 48)
     t1 = time.monotonic()
-    gen = backend.generate(
-        GenerateRequest(
-            prompt_ids=tuple(prompt.ids),
-            max_tokens=max_tokens,
-            stop=stop,
-            max_time_s=cfg.completion.timeout_ms / 1000.0,
-            slot="completion",
-        ),
-        token,
-    )
+    with _hold(assembler, "model"):  # the model gets the CPU (and the GIL) to itself
+        gen = backend.generate(
+            GenerateRequest(
+                prompt_ids=tuple(prompt.ids),
+                max_tokens=max_tokens,
+                stop=stop,
+                max_time_s=cfg.completion.timeout_ms / 1000.0,
+                slot="completion",
+            ),
+            token,
+        )
     if gen.stop_reason == "cancelled" or token.cancelled:
         raise Cancelled(token.reason or "cancelled")
     t2 = time.monotonic()

@@ -93,3 +93,34 @@ def test_late_definitions_keep_the_file_level_ones(monkeypatch) -> None:
     assert "definitions" in r.last_missing
     other = make_query("other.py", Cursor.of(CURRENT, 700, 4))
     assert r.retrieve(other, {"definitions": 1.0}, deadline=Deadline.after_ms(50)) == ()
+
+
+def test_prewarm_with_the_text_counts_every_line_of_the_file(tokenizer_path) -> None:
+    from context.retrieve.runner import SourceRunner
+    from context.retrieve.text import lines_of
+
+    asm = Assembler(None, None, tokenizer_path, model_json("iquest"))
+    asm.retriever.runner = SourceRunner(warm_delay_s=0.0)
+    lines = lines_of(CURRENT)
+    assert asm.tokens._lines.get(lines[-2]) is None
+    asm.prewarm("cur.py", CURRENT)
+    assert asm.retriever.runner.drain(30.0)
+    pool = asm.retriever.runner._pools["warm"]  # the deferred count ran in the warm lane
+    pool.submit(lambda: None).result(30.0)
+    assert all(asm.tokens._lines.get(x) is not None for x in lines if x)
+    asm.close()
+
+
+def test_the_buffer_split_is_reused_for_the_same_text_only(tokenizer_path) -> None:
+    from context.retrieve import Cursor
+
+    asm = Assembler(None, None, tokenizer_path, model_json("iquest"))
+    first = asm._cursor(_request(5, 512))
+    same = CURRENT[:-1] + CURRENT[-1]  # equal text, another object (as each request has)
+    again = asm._cursor(PromptRequest("cur.py", same, 9, 99, 512))
+    assert again.lines is first.lines
+    assert again == Cursor.of(same, 9, 99)  # clamped as a fresh split would be
+    edited = CURRENT.replace("local_3(", "changed_3(")
+    other = asm._cursor(PromptRequest("cur.py", edited, 12, 4, 512))
+    assert other.lines is not first.lines and other == Cursor.of(edited, 12, 4)
+    asm.close()

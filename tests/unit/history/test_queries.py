@@ -337,3 +337,47 @@ def test_blame_runs_once_per_head_and_again_after_a_commit(
     assert [e.commit.id for e in hist.blame("ops.py", 2, 2)] == [new]
     assert hist._blame.runs == 2
     hist.close()
+
+
+def _whole_blame(hist: History, path: str, lines: int) -> list[tuple[str, int, int]]:
+    return [(e.commit.id, e.start_line, e.end_line) for e in hist.blame(path, 0, lines)]
+
+
+def test_blame_after_a_commit_reads_only_the_new_commits(
+    flow: tuple[Repo, dict[str, str]],
+) -> None:
+    repo, ids = flow
+    hist = History(repo.root)
+    hist.ingest()
+    assert hist.warm_blame("ops.py") and hist._blame.incremental_runs == 0
+    repo.replace("ops.py", "    v7\n", "    seven\n    extra\n")
+    repo.replace("ops.py", "    v3\n", "")
+    first = repo.commit("Spell v7, drop v3")
+    repo.replace("ops.py", "# header\n", "# the header\n")
+    second = repo.commit("Reword the header")
+    hist.ingest()
+    got = _whole_blame(hist, "ops.py", 20)
+    assert hist._blame.incremental_runs == 1  # from the cached blame of the old HEAD
+    fresh = History(repo.root)
+    fresh.ingest()
+    assert got == _whole_blame(fresh, "ops.py", 20)  # the same as a whole blame
+    assert fresh._blame.incremental_runs == 0
+    assert {first, second, ids["two"], ids["add"]} <= {commit for commit, _, _ in got}
+    hist.close()
+    fresh.close()
+
+
+def test_blame_is_whole_again_when_the_old_head_is_not_an_ancestor(
+    flow: tuple[Repo, dict[str, str]],
+) -> None:
+    repo, ids = flow
+    hist = History(repo.root)
+    hist.ingest()
+    assert hist.warm_blame("ops.py")
+    repo.git("checkout", "-q", "-b", "side", ids["two"])
+    repo.replace("ops.py", "    v4\n", "    four\n")
+    side = repo.commit("Spell v4")
+    got = _whole_blame(hist, "ops.py", 20)
+    assert hist._blame.incremental_runs == 0 and hist._blame.runs == 2
+    assert side in {commit for commit, _, _ in got}
+    hist.close()

@@ -238,3 +238,74 @@ def test_workers_run_at_a_lower_cpu_priority() -> None:
         assert nice_here() == mine  # the caller's own thread is untouched
     finally:
         runner.close()
+
+
+def _recorder(runner: SourceRunner, warm: bool, seen: list[bool]):
+    """A unit that records whether the runner held it back when it started."""
+    def make() -> list[str]:
+        seen.append(runner.held(warm))
+        return ["done"]
+    return make
+
+
+def test_no_unit_starts_while_the_model_runs_a_completion() -> None:
+    runner: SourceRunner[list[str]] = SourceRunner(hold_max_s=WAIT_S, warm_delay_s=0.0)
+    seen: list[bool] = []
+    with runner.hold("model"):
+        future = runner.submit("usages", "k", _recorder(runner, False, seen))
+        assert future is not None
+        threading.Event().wait(0.2)  # time for a broken gate to start the unit
+        assert not future.done() and seen == []
+    assert future.result(WAIT_S) == ["done"]
+    assert seen == [False]  # it started once the hold ended
+    runner.close()
+
+
+def test_warm_ups_wait_for_the_whole_request_other_units_do_not() -> None:
+    runner: SourceRunner[list[str]] = SourceRunner(hold_max_s=WAIT_S, warm_delay_s=0.0)
+    seen_unit: list[bool] = []
+    seen_warm: list[bool] = []
+    with runner.hold("request"):
+        warm = runner.submit("flow_blame", "w", _recorder(runner, True, seen_warm), warm=True)
+        unit = runner.submit("usages", "u", _recorder(runner, False, seen_unit))
+        assert unit is not None and unit.result(WAIT_S) == ["done"]  # ran during the request
+        assert warm is not None and not warm.done() and seen_warm == []
+    assert warm.result(WAIT_S) == ["done"] and seen_warm == [False]
+    runner.close()
+
+
+def test_a_held_unit_starts_anyway_after_hold_max_s() -> None:
+    runner: SourceRunner[list[str]] = SourceRunner(hold_max_s=0.05, warm_delay_s=0.0)
+    with runner.hold("model"):
+        future = runner.submit("usages", "k", lambda: ["late"])
+        assert future is not None and future.result(WAIT_S) == ["late"]
+    runner.close()
+
+
+def test_prewarm_submits_warm_ups_held_back_by_a_completion() -> None:
+    history = SlowBlameHistory(slow="none")
+    runner: SourceRunner[list] = SourceRunner(hold_max_s=WAIT_S, warm_delay_s=0.0)
+    retriever = Retriever(None, history, runner=runner)
+    warmed: list[str] = []
+    history.warm_blame = lambda path: warmed.append(path) or True  # type: ignore[attr-defined]
+    with runner.hold("request"):
+        retriever.prewarm("a.py")
+        threading.Event().wait(0.2)  # time for a broken gate to start the warm-ups
+        assert warmed == []
+    assert runner.drain(WAIT_S)
+    assert warmed == ["a.py"]
+    runner.close()
+
+
+def test_deferred_work_waits_for_the_completion_then_runs() -> None:
+    runner: SourceRunner[list[str]] = SourceRunner(hold_max_s=WAIT_S, warm_delay_s=0.0)
+    seen: list[bool] = []
+    with runner.hold("request"):
+        future = runner.defer(lambda: seen.append(runner.held(True)))
+        assert future is not None
+        threading.Event().wait(0.2)  # time for a broken gate to run it
+        assert seen == []
+    future.result(WAIT_S)
+    assert seen == [False]
+    assert runner.defer(lambda: 1 / 0).result(WAIT_S) is None  # a failure is logged only
+    runner.close()

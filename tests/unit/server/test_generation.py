@@ -99,3 +99,39 @@ def test_sampling_and_token_allowance_follow_the_model_dir() -> None:
     assert sampling(greedy, thinking) == (0.0, 0.85, 20)
     assert answer_tokens(default, thinking) == 512 + 2048
     assert answer_tokens(default, ChatSpec()) == 512
+
+
+def test_a_completion_holds_background_retrieval_while_it_runs() -> None:
+    from contextlib import contextmanager
+    from types import SimpleNamespace
+
+    from lsp_server.config import Config
+    from lsp_server.features.generation import complete_once
+
+    held: list[str] = []
+    seen: dict[str, tuple[str, ...]] = {}
+
+    class Assembler:
+        format = SimpleNamespace(stop_strings=("<|endoftext|>",))
+
+        @contextmanager
+        def hold(self, phase: str) -> Iterator[None]:
+            held.append(phase)
+            try:
+                yield
+            finally:
+                held.remove(phase)
+
+        def build(self, req: Any) -> Any:
+            seen["build"] = tuple(held)
+            return SimpleNamespace(ids=(1, 2, 3))
+
+    class Backend(Recorder):
+        def generate(self, req: GenerateRequest, cancel: Any = None) -> Generation:
+            seen["generate"] = tuple(held)
+            return Generation("x = 1", (4,), 3, 0, 1.0, 1.0, "stop")
+
+    done = complete_once(Config(), Backend(), Assembler(), "a.py", "y = ", "", CancelToken())
+    assert done.timing.prompt_tokens == 3
+    assert seen == {"build": ("request",), "generate": ("request", "model")}
+    assert held == []
