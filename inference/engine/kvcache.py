@@ -9,6 +9,10 @@ session's state form: numpy, or `OrtValue` with I/O binding). Loop models also k
 pass-2 (local) K/V they computed, on the host, so that truncating to any prefix is exact: the
 graph is then fed the last `window` of them. A memory cap in tokens evicts least recently used
 slots.
+
+With an in-place graph (`GraphLayout.inplace`) a slot's state is one `KVBuffer`: the graph writes
+into it, truncating is a shorter valid length, and a slot that takes another's prefix gets its
+own copy of those rows (buffers are written in place, so two slots never share one).
 """
 
 from __future__ import annotations
@@ -78,24 +82,37 @@ class Slot:
         self.last_used = time.monotonic()
         self.reset()
 
+    @property
+    def inplace(self) -> bool:
+        """Whether the state is a `KVBuffer` written in place (`shared` is then that buffer)."""
+        return self.session.layout.inplace
+
     def reset(self) -> None:
-        """Forget everything."""
+        """Forget everything (an in-place slot also frees its buffer)."""
         layout = self.session.layout
         empty = self.session.empty_state()
         self.ids = []
+        if self.inplace:
+            self.shared, self.local = empty, []
+            return
         self.shared = empty[: 2 * layout.num_layers]
         like = np.zeros((1, layout.num_kv_heads, 0, layout.head_dim), layout.kv_dtype)
         self.local = [LocalHistory(like) for _ in empty[layout.local_slice]]
 
     def past(self) -> list[Any]:
         """The state to feed the graph: shared K/V, then the last `window` local K/V."""
-        if not self.local:
+        if self.inplace or not self.local:
             return self.shared
         locals_ = [self.session.to_state(h.last(self.window or 0)) for h in self.local]
         return [*self.shared, *locals_]
 
     def update(self, new_ids: Sequence[int], present: list[Any], fed_local: int) -> None:
         """Take the graph's present state after running new_ids."""
+        if self.inplace:
+            self.shared = present
+            self.ids.extend(new_ids)
+            self.last_used = time.monotonic()
+            return
         n = 2 * self.session.layout.num_layers
         self.shared = present[:n]
         for hist, value in zip(self.local, present[n:], strict=True):
@@ -116,19 +133,25 @@ class Slot:
         if length == 0:
             self.reset()
             return
+        self.ids = self.ids[:length]
+        if self.inplace:
+            self.shared.truncate(length)
+            return
         self.shared = [self._cut(v, length) for v in self.shared]
         self.local = [h.copy(length) for h in self.local]
-        self.ids = self.ids[:length]
 
     def copy_prefix(self, other: Slot, length: int) -> None:
         """Become a copy of the first `length` tokens of another slot."""
         self.ids = other.ids[:length]
+        self.last_used = time.monotonic()
+        if self.inplace:  # our own rows: the other slot's buffer is written in place
+            self.shared = other.shared.copy(length)
+            return
         if length == len(other.ids):
             self.shared = list(other.shared)  # state values are never written in place
         else:
             self.shared = [self._cut(v, length) for v in other.shared]
         self.local = [h.copy(length) for h in other.local]
-        self.last_used = time.monotonic()
 
     def _cut(self, value: Any, length: int) -> Any:
         return self.session.to_state(OrtSession.to_numpy(value)[:, :, :length])

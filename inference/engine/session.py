@@ -4,6 +4,11 @@
 numpy or `OrtValue`) and returns the logits of the last positions and the new state. With I/O
 binding the present K/V stay where the provider put them (device memory on CUDA) and are bound
 straight back as the next past; the same path runs, and is tested, on the CPU provider.
+
+In-place graphs (`GraphLayout.inplace`, see `inference.export.graph`) take a `KVBuffer` as their
+state: its buffers are bound as both past and present (always with I/O binding), the graph
+writes the chunk's K/V into them, and `seqlens_k` / `total_sequence_length` say how many rows
+are valid.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import numpy as np
 import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
+from inference.engine.kvbuffer import BufferShape, KVBuffer
 from inference.install import ort_fix
 from inference.spec import ModelDirError
 
@@ -43,6 +49,8 @@ class GraphLayout:
     kv_dtype: type
     vocab_size: int
     loop: bool
+    inplace: bool = False
+    max_positions: int | None = None
 
     @property
     def local_slice(self) -> slice:
@@ -114,8 +122,12 @@ def read_layout(session: ort.InferenceSession, path: Path) -> GraphLayout:
     _, kv_heads, _, head_dim = first.shape
     vocab = outputs["logits"].shape[-1]
     num_layers = sum(1 for n in past if n.startswith("past.") and n.endswith(".key"))
+    props = session.get_modelmeta().custom_metadata_map
+    positions = props.get("codeflow.max_positions")
     return GraphLayout(past, present, num_layers, int(kv_heads), int(head_dim), kv_dtype,
-                       int(vocab), loop=any(n.startswith("past_local") for n in past))
+                       int(vocab), loop=any(n.startswith("past_local") for n in past),
+                       inplace="seqlens_k" in inputs,
+                       max_positions=int(positions) if positions else None)
 
 
 class OrtSession:
@@ -157,11 +169,19 @@ class OrtSession:
         log.info("loaded %s on %s (io binding %s)", path, chosen, binding)
         return cls(session, path, layout, binding)
 
-    def empty_state(self) -> list[Any]:
-        """Zero-length past for every cache input."""
+    def empty_state(self) -> Any:
+        """Zero-length past for every cache input (an empty `KVBuffer` for in-place graphs)."""
+        if self.layout.inplace:
+            return self.new_buffer()
         shape = (1, self.layout.num_kv_heads, 0, self.layout.head_dim)
         empty = np.zeros(shape, self.layout.kv_dtype)
         return [self.to_state(empty) for _ in self.layout.past_names]
+
+    def new_buffer(self) -> KVBuffer:
+        """An empty K/V buffer set for this in-place graph (allocated on first use)."""
+        layout = self.layout
+        return KVBuffer(BufferShape(len(layout.past_names), layout.num_kv_heads, layout.head_dim,
+                                    layout.kv_dtype, self.device, layout.max_positions))
 
     @staticmethod
     def to_state(array: np.ndarray) -> Any:
@@ -179,6 +199,8 @@ class OrtSession:
         """One chunk: (logits [num_logits, vocab] float32, present state)."""
         input_ids = np.asarray(ids, dtype=np.int64).reshape(1, -1)
         keep = np.array(min(num_logits, input_ids.shape[1]), dtype=np.int64)
+        if self.layout.inplace:
+            return self._run_inplace(input_ids, keep, state)
         if self.io_binding:
             return self._run_bound(input_ids, keep, state)
         feeds = {"input_ids": input_ids, "num_logits": keep}
@@ -208,6 +230,26 @@ class OrtSession:
         by_name = dict(zip(names, outs, strict=True))
         logits = by_name["logits"].numpy()[0].astype(np.float32, copy=False)
         return logits, [by_name[n] for n in self.layout.present_names]
+
+    def _run_inplace(self, input_ids: np.ndarray, keep: np.ndarray, kv: KVBuffer
+                     ) -> tuple[np.ndarray, KVBuffer]:
+        """One chunk written into `kv` (grown first if needed); returns kv itself."""
+        total = kv.length + input_ids.shape[1]
+        kv.reserve(total)
+        binding = self.session.io_binding()
+        binding.bind_cpu_input("input_ids", input_ids)
+        binding.bind_cpu_input("num_logits", keep)
+        binding.bind_cpu_input("seqlens_k", np.array([total - 1], dtype=np.int32))
+        binding.bind_cpu_input("total_sequence_length", np.array(total, dtype=np.int32))
+        binding.bind_output("logits", "cpu")
+        for past, present, value in zip(self.layout.past_names, self.layout.present_names,
+                                        kv.values, strict=True):
+            binding.bind_ortvalue_input(past, value)
+            binding.bind_ortvalue_output(present, value)
+        self.session.run_with_iobinding(binding)
+        logits = binding.get_outputs()[0].numpy()[0].astype(np.float32, copy=False)
+        kv.length = total
+        return logits, kv
 
     def logits_of(self, ids: list[int], split: int = 0) -> np.ndarray:
         """Logits of every position, the first `split` tokens in one chunk, the rest in another."""

@@ -7,6 +7,14 @@ Outputs: `logits` [1, N, vocab], `present.{i}.key` / `.value` = past ++ new (P +
 `present_local.{i}.key` / `.value` = past_local ++ new (L + T; the engine keeps the last W).
 Positions are implicit: the chunk's tokens sit at P … P+T-1. Dense and Loop graphs differ only
 in their state, so one engine runs both.
+
+In-place K/V (``kv_cache="inplace"``, dense models): attention is onnxruntime's
+``com.microsoft.GroupQueryAttention`` (RoPE inside, from cos/sin tables of every position).
+`past.{i}.key` / `.value` are then buffers [1, kv_heads, C, head_dim] of any capacity C; the
+engine binds one buffer as both `past.{i}.*` and `present.{i}.*`, and the operator writes only
+the chunk's K/V into it (at P … P+T-1). Two more inputs say how much is valid: `seqlens_k`
+[1] int32 = P+T-1 and `total_sequence_length` [] int32 = P+T. Rows past P+T are never read, so
+truncating a cache to a prefix is a smaller P.
 """
 
 from __future__ import annotations
@@ -15,6 +23,11 @@ from typing import Any
 
 import torch
 from torch import nn
+
+
+KV_CACHES = ("concat", "inplace")
+"""How a graph returns its K/V: past ++ new as a new tensor, or written into the past buffer."""
+INPLACE_INPUTS = ("seqlens_k", "total_sequence_length")
 
 
 def kv_names(num_layers: int, loop: bool) -> tuple[list[str], list[str]]:
@@ -70,14 +83,46 @@ def rotation_matrix(dim: int) -> torch.Tensor:
     return rot
 
 
+class GroupQueryAttention(torch.autograd.Function):
+    """onnxruntime's ``com.microsoft.GroupQueryAttention`` on packed q/k/v with RoPE inside, for
+    tracing: `forward` only gives outputs of the right shapes (the graph is what runs)."""
+
+    @staticmethod
+    def forward(ctx: Any, qkv: torch.Tensor, past_key: torch.Tensor, past_value: torch.Tensor,
+                seqlens_k: torch.Tensor, total: torch.Tensor, cos: torch.Tensor,
+                sin: torch.Tensor, num_heads: int, kv_heads: int, window: int
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        width = num_heads * past_key.shape[3]
+        return qkv[..., :width].clone(), past_key.clone(), past_value.clone()
+
+    @staticmethod
+    def symbolic(g: Any, qkv: Any, past_key: Any, past_value: Any, seqlens_k: Any, total: Any,
+                 cos: Any, sin: Any, num_heads: int, kv_heads: int, window: int) -> Any:
+        from torch.onnx.symbolic_helper import _optional_input_placeholder_tensor as absent
+
+        out, key, value = g.op(
+            "com.microsoft::GroupQueryAttention", qkv, absent(g), absent(g), past_key,
+            past_value, seqlens_k, total, cos, sin, num_heads_i=num_heads,
+            kv_num_heads_i=kv_heads, do_rotary_i=1, local_window_size_i=window, outputs=3)
+        key.setType(past_key.type())
+        value.setType(past_value.type())
+        out.setType(qkv.type())
+        return out, key, value
+
+
 class CachedDecoder(nn.Module):
     """Wraps a Llama-shaped model (transformers or `LoopCoderForCausalLM`) for export."""
 
     def __init__(self, model: Any, window: int | None = None,
-                 release_sources: bool = False) -> None:
+                 release_sources: bool = False, kv_cache: str = "concat") -> None:
         super().__init__()
         cfg = model.config
+        if kv_cache not in KV_CACHES:
+            raise ValueError(f"kv_cache {kv_cache!r}: use one of {KV_CACHES}")
+        if kv_cache == "inplace" and window is not None:
+            raise ValueError("in-place K/V is not exported for Loop models yet: use 'concat'")
         self.model = model
+        self.inplace = kv_cache == "inplace"
         self.loop = window is not None
         self.window = int(window or 0)
         self.num_layers = int(cfg.num_hidden_layers)
@@ -93,9 +138,21 @@ class CachedDecoder(nn.Module):
         self.register_buffer("inv_freq", rotary.inv_freq.detach().clone().float(), persistent=False)
         self.register_buffer("rotation", rotation_matrix(self.head_dim), persistent=False)
         self.rope_scale = float(rotary.attention_scaling)
+        self.max_positions = int(cfg.max_position_embeddings)
+        if self.inplace:
+            cos, sin = self.rope_tables(self.max_positions)
+            self.register_buffer("cos_cache", cos, persistent=False)
+            self.register_buffer("sin_cache", sin, persistent=False)
+
+    def rope_tables(self, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """cos, sin [length, head_dim / 2] of positions 0 … length-1 (scaled as `_rope`)."""
+        freqs = torch.arange(length).float()[:, None] * self.inv_freq[None, :]
+        return freqs.cos() * self.rope_scale, freqs.sin() * self.rope_scale
 
     def forward(self, input_ids: torch.Tensor, num_logits: torch.Tensor, *past: torch.Tensor
                 ) -> tuple[torch.Tensor, ...]:
+        if self.inplace:
+            return self._forward_inplace(input_ids, num_logits, *past)
         n = self.num_layers
         shared = [(past[2 * i], past[2 * i + 1]) for i in range(n)]
         h = self.model.model.embed_tokens(input_ids)
@@ -113,6 +170,24 @@ class CachedDecoder(nn.Module):
         if self.loop:
             h, local_presents = self._pass2(h, past[2 * n:], presents, q_pos, blocked, rope)
             presents += local_presents
+        h = self._last(h, num_logits)
+        logits = self.model.lm_head(self.model.model.norm(h))
+        return (logits, *presents)
+
+    def _forward_inplace(self, input_ids: torch.Tensor, num_logits: torch.Tensor,
+                         seqlens_k: torch.Tensor, total: torch.Tensor, *past: torch.Tensor
+                         ) -> tuple[torch.Tensor, ...]:
+        """Dense layers with GroupQueryAttention writing into the `past` buffers."""
+        h = self.model.model.embed_tokens(input_ids)
+        presents: list[torch.Tensor] = []
+        for i, layer in enumerate(self.model.model.layers):
+            fused = self.fused[i]
+            qkv = nn.functional.linear(layer.input_layernorm(h), fused["qkv_w"], fused["qkv_b"])
+            out, key, value = GroupQueryAttention.apply(
+                qkv, past[2 * i], past[2 * i + 1], seqlens_k, total, self.cos_cache,
+                self.sin_cache, self.num_heads, self.num_kv_heads, -1)
+            presents += [key, value]
+            h = self._finish_flat(i, layer, h, out)
         h = self._last(h, num_logits)
         logits = self.model.lm_head(self.model.model.norm(h))
         return (logits, *presents)
@@ -190,8 +265,13 @@ class CachedDecoder(nn.Module):
 
     def _finish(self, index: int, layer: nn.Module, h: torch.Tensor, attn_out: torch.Tensor
                 ) -> torch.Tensor:
-        fused = self.fused[index]
         out = attn_out.transpose(1, 2).reshape(1, -1, self.num_heads * self.head_dim)
+        return self._finish_flat(index, layer, h, out)
+
+    def _finish_flat(self, index: int, layer: nn.Module, h: torch.Tensor, out: torch.Tensor
+                     ) -> torch.Tensor:
+        """o_proj of attention output [1, T, heads * head_dim], residual, MLP, residual."""
+        fused = self.fused[index]
         h = h + layer.self_attn.o_proj(out)
         gu = nn.functional.linear(layer.post_attention_layernorm(h), fused["gu_w"], fused["gu_b"])
         gate, up = gu.chunk(2, dim=-1)
