@@ -24,7 +24,6 @@ from typing import Any
 import torch
 from torch import nn
 
-
 KV_CACHES = ("concat", "inplace")
 """How a graph returns its K/V: past ++ new as a new tensor, or written into the past buffer."""
 INPLACE_INPUTS = ("seqlens_k", "total_sequence_length")

@@ -135,9 +135,13 @@ def hf_dirs(tmp_path_factory: pytest.TempPathFactory, tokenizer_file: Path) -> d
 @pytest.fixture(scope="session")
 def model_dirs(tmp_path_factory: pytest.TempPathFactory, hf_dirs: dict[str, Path]
                ) -> dict[str, Path]:
-    """fp32 exports of llama, qwen2, iquestcoder and loop."""
+    """fp32 exports of llama, qwen2, iquestcoder (K/V written in place) and loop, and
+    llama_concat: llama exported as before in-place K/V (past ++ new every step)."""
     from inference.export import export_model
 
     root = tmp_path_factory.mktemp("models")
-    return {name: export_model(hf_dirs[name], root / name).model_dir
+    dirs = {name: export_model(hf_dirs[name], root / name).model_dir
             for name in ("llama", "qwen2", "iquestcoder", "loop")}
+    dirs["llama_concat"] = export_model(hf_dirs["llama"], root / "llama_concat",
+                                        kv_cache="concat").model_dir
+    return dirs
