@@ -46,6 +46,9 @@ class KVBuffer:
         self.arrays: list[np.ndarray] = []
         self.values: list[Any] = []
         self.capacity = 0
+        self.binding: Any = None
+        """The session's I/O binding with these buffers bound as past and present (made by
+        `OrtSession` on first use; dropped when the buffers are reallocated)."""
         if capacity:
             self._allocate(capacity, None)
 
@@ -98,3 +101,4 @@ class KVBuffer:
             else:
                 values.append(ort.OrtValue.ortvalue_from_numpy(array, self.shape.device, 0))
         self.arrays, self.values, self.capacity = arrays, values, capacity
+        self.binding = None

@@ -233,19 +233,23 @@ class OrtSession:
 
     def _run_inplace(self, input_ids: np.ndarray, keep: np.ndarray, kv: KVBuffer
                      ) -> tuple[np.ndarray, KVBuffer]:
-        """One chunk written into `kv` (grown first if needed); returns kv itself."""
+        """One chunk written into `kv` (grown first if needed); returns kv itself. The buffers
+        are bound once (per allocation); each step binds only the ids and lengths."""
         total = kv.length + input_ids.shape[1]
         kv.reserve(total)
-        binding = self.session.io_binding()
+        if kv.binding is None:
+            kv.binding = self.session.io_binding()
+            kv.binding.bind_output("logits", "cpu")
+            for past, present, value in zip(self.layout.past_names, self.layout.present_names,
+                                            kv.values, strict=True):
+                kv.binding.bind_ortvalue_input(past, value)
+                kv.binding.bind_ortvalue_output(present, value)
+        binding = kv.binding
         binding.bind_cpu_input("input_ids", input_ids)
         binding.bind_cpu_input("num_logits", keep)
         binding.bind_cpu_input("seqlens_k", np.array([total - 1], dtype=np.int32))
         binding.bind_cpu_input("total_sequence_length", np.array(total, dtype=np.int32))
-        binding.bind_output("logits", "cpu")
-        for past, present, value in zip(self.layout.past_names, self.layout.present_names,
-                                        kv.values, strict=True):
-            binding.bind_ortvalue_input(past, value)
-            binding.bind_ortvalue_output(present, value)
+        binding.bind_output("logits", "cpu")  # unbound again: its shape changes per chunk
         self.session.run_with_iobinding(binding)
         logits = binding.get_outputs()[0].numpy()[0].astype(np.float32, copy=False)
         kv.length = total
