@@ -51,6 +51,8 @@ class GraphLayout:
     loop: bool
     inplace: bool = False
     max_positions: int | None = None
+    aliases: tuple[tuple[str, int], ...] = ()
+    """In-place graphs: further outputs bound to a state buffer (name, index in past_names)."""
 
     @property
     def local_slice(self) -> slice:
@@ -124,10 +126,14 @@ def read_layout(session: ort.InferenceSession, path: Path) -> GraphLayout:
     num_layers = sum(1 for n in past if n.startswith("past.") and n.endswith(".key"))
     props = session.get_modelmeta().custom_metadata_map
     positions = props.get("codeflow.max_positions")
+    aliases = tuple((n, past.index("past." + n[len("present_global."):])) for n in outputs
+                    if n.startswith("present_global.") and
+                    "past." + n[len("present_global."):] in past)
     return GraphLayout(past, present, num_layers, int(kv_heads), int(head_dim), kv_dtype,
                        int(vocab), loop=any(n.startswith("past_local") for n in past),
                        inplace="seqlens_k" in inputs,
-                       max_positions=int(positions) if positions else None)
+                       max_positions=int(positions) if positions else None,
+                       aliases=aliases)
 
 
 class OrtSession:
@@ -244,6 +250,8 @@ class OrtSession:
                                             kv.values, strict=True):
                 kv.binding.bind_ortvalue_input(past, value)
                 kv.binding.bind_ortvalue_output(present, value)
+            for name, index in self.layout.aliases:
+                kv.binding.bind_ortvalue_output(name, kv.values[index])
         binding = kv.binding
         binding.bind_cpu_input("input_ids", input_ids)
         binding.bind_cpu_input("num_logits", keep)

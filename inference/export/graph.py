@@ -29,6 +29,13 @@ KV_CACHES = ("concat", "inplace")
 INPLACE_INPUTS = ("seqlens_k", "total_sequence_length")
 
 
+def global_names(num_layers: int) -> list[str]:
+    """The extra outputs of an in-place Loop graph: pass 2's global attention re-writes pass
+    1's new K/V into the buffers bound as `past.{i}.*` (`present_global.{i}.*` are bound to
+    those same buffers)."""
+    return [f"present_global.{i}.{kind}" for i in range(num_layers) for kind in ("key", "value")]
+
+
 def kv_names(num_layers: int, loop: bool) -> tuple[list[str], list[str]]:
     """(past input names, present output names) in graph order."""
     past, present = [], []
@@ -83,30 +90,48 @@ def rotation_matrix(dim: int) -> torch.Tensor:
 
 
 class GroupQueryAttention(torch.autograd.Function):
-    """onnxruntime's ``com.microsoft.GroupQueryAttention`` on packed q/k/v with RoPE inside, for
-    tracing: `forward` only gives outputs of the right shapes (the graph is what runs)."""
+    """onnxruntime's ``com.microsoft.GroupQueryAttention``, for tracing: `forward` only gives
+    outputs of the right shapes (the graph is what runs). ``key`` / ``value`` None: ``query``
+    is packed q/k/v. ``cos`` / ``sin`` None: no RoPE inside (q and k come rotated)."""
 
     @staticmethod
-    def forward(ctx: Any, qkv: torch.Tensor, past_key: torch.Tensor, past_value: torch.Tensor,
-                seqlens_k: torch.Tensor, total: torch.Tensor, cos: torch.Tensor,
-                sin: torch.Tensor, num_heads: int, kv_heads: int, window: int
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(ctx: Any, query: torch.Tensor, key: torch.Tensor | None,
+                value: torch.Tensor | None, past_key: torch.Tensor, past_value: torch.Tensor,
+                seqlens_k: torch.Tensor, total: torch.Tensor, cos: torch.Tensor | None,
+                sin: torch.Tensor | None, num_heads: int, kv_heads: int, head_dim: int,
+                window: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         width = num_heads * past_key.shape[3]
-        return qkv[..., :width].clone(), past_key.clone(), past_value.clone()
+        return query[..., :width].clone(), past_key.clone(), past_value.clone()
 
     @staticmethod
-    def symbolic(g: Any, qkv: Any, past_key: Any, past_value: Any, seqlens_k: Any, total: Any,
-                 cos: Any, sin: Any, num_heads: int, kv_heads: int, window: int) -> Any:
+    def attend(query: torch.Tensor, key: torch.Tensor | None, value: torch.Tensor | None,
+               past: tuple[torch.Tensor, torch.Tensor], lengths: tuple[torch.Tensor, ...],
+               rope: tuple[torch.Tensor, torch.Tensor] | None, heads: tuple[int, int, int],
+               window: int = -1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(output [1, T, heads * head_dim], present key, present value); ``lengths``:
+        (seqlens_k, total_sequence_length), ``heads``: (heads, kv heads, head_dim)."""
+        cos, sin = rope if rope is not None else (None, None)
+        return GroupQueryAttention.apply(query, key, value, *past, *lengths, cos, sin, *heads,
+                                         window)
+
+    @staticmethod
+    def symbolic(g: Any, query: Any, key: Any, value: Any, past_key: Any, past_value: Any,
+                 seqlens_k: Any, total: Any, cos: Any, sin: Any, num_heads: int, kv_heads: int,
+                 head_dim: int, window: int) -> Any:
         from torch.onnx.symbolic_helper import _optional_input_placeholder_tensor as absent
 
-        out, key, value = g.op(
-            "com.microsoft::GroupQueryAttention", qkv, absent(g), absent(g), past_key,
-            past_value, seqlens_k, total, cos, sin, num_heads_i=num_heads,
-            kv_num_heads_i=kv_heads, do_rotary_i=1, local_window_size_i=window, outputs=3)
-        key.setType(past_key.type())
-        value.setType(past_value.type())
-        out.setType(qkv.type())
-        return out, key, value
+        def given(x: Any) -> Any:
+            return absent(g) if x is None else x
+
+        rotary = int(cos is not None)
+        out, present_key, present_value = g.op(
+            "com.microsoft::GroupQueryAttention", query, given(key), given(value), past_key,
+            past_value, seqlens_k, total, given(cos), given(sin), num_heads_i=num_heads,
+            kv_num_heads_i=kv_heads, do_rotary_i=rotary, local_window_size_i=window, outputs=3)
+        present_key.setType(past_key.type())
+        present_value.setType(past_value.type())
+        out.setType(query.type().with_sizes([1, None, num_heads * head_dim]))
+        return out, present_key, present_value
 
 
 class CachedDecoder(nn.Module):
@@ -118,8 +143,6 @@ class CachedDecoder(nn.Module):
         cfg = model.config
         if kv_cache not in KV_CACHES:
             raise ValueError(f"kv_cache {kv_cache!r}: use one of {KV_CACHES}")
-        if kv_cache == "inplace" and window is not None:
-            raise ValueError("in-place K/V is not exported for Loop models yet: use 'concat'")
         self.model = model
         self.inplace = kv_cache == "inplace"
         self.loop = window is not None
@@ -138,7 +161,7 @@ class CachedDecoder(nn.Module):
         self.register_buffer("rotation", rotation_matrix(self.head_dim), persistent=False)
         self.rope_scale = float(rotary.attention_scaling)
         self.max_positions = int(cfg.max_position_embeddings)
-        if self.inplace:
+        if self.inplace and not self.loop:  # Loop: RoPE outside (its gate reads rotated q)
             cos, sin = self.rope_tables(self.max_positions)
             self.register_buffer("cos_cache", cos, persistent=False)
             self.register_buffer("sin_cache", sin, persistent=False)
@@ -176,20 +199,82 @@ class CachedDecoder(nn.Module):
     def _forward_inplace(self, input_ids: torch.Tensor, num_logits: torch.Tensor,
                          seqlens_k: torch.Tensor, total: torch.Tensor, *past: torch.Tensor
                          ) -> tuple[torch.Tensor, ...]:
-        """Dense layers with GroupQueryAttention writing into the `past` buffers."""
+        """GroupQueryAttention writing into the `past` buffers. Dense: RoPE inside the
+        operator. Loop: RoPE here (positions from `total`), pass 2 as in `_pass2_inplace`."""
+        n = self.num_layers
         h = self.model.model.embed_tokens(input_ids)
+        rope = None
+        if self.loop:
+            steps = input_ids.shape[1]
+            rope = self._rope(torch.arange(steps) + (total.long() - steps), h.dtype)
+        tables = None if self.loop else (self.cos_cache, self.sin_cache)
+        lengths = (seqlens_k, total)
         presents: list[torch.Tensor] = []
+        packed: list[torch.Tensor] = []
         for i, layer in enumerate(self.model.model.layers):
-            fused = self.fused[i]
-            qkv = nn.functional.linear(layer.input_layernorm(h), fused["qkv_w"], fused["qkv_b"])
-            out, key, value = GroupQueryAttention.apply(
-                qkv, past[2 * i], past[2 * i + 1], seqlens_k, total, self.cos_cache,
-                self.sin_cache, self.num_heads, self.num_kv_heads, -1)
+            qkv = self._packed(i, layer, h, rope)
+            out, key, value = GroupQueryAttention.attend(
+                qkv, None, None, (past[2 * i], past[2 * i + 1]), lengths, tables, self._heads)
             presents += [key, value]
+            packed.append(qkv)
             h = self._finish_flat(i, layer, h, out)
+        if self.loop:
+            h, local, shared = self._pass2_inplace(h, past[2 * n:], presents, packed,
+                                                   seqlens_k, total, rope)
+            presents += local + shared
         h = self._last(h, num_logits)
         logits = self.model.lm_head(self.model.model.norm(h))
         return (logits, *presents)
+
+    def _pass2_inplace(self, h: torch.Tensor, past_local: tuple[torch.Tensor, ...],
+                       shared: list[torch.Tensor], packed: list[torch.Tensor],
+                       seqlens_k: torch.Tensor, total: torch.Tensor,
+                       rope: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None
+                       ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+        """Loop pass 2: local attention = GroupQueryAttention with the window over the pass-2
+        buffers (`present_local.*`); global attention = one over pass 1's buffers, fed pass
+        1's new K/V again (written to the rows they already hold), its present outputs
+        (`present_global.*`) bound to those same buffers."""
+        heads, kv_heads, dim = self._heads
+        q_width, kv_width = heads * dim, kv_heads * dim
+        lengths = (seqlens_k, total)
+        local_presents: list[torch.Tensor] = []
+        global_presents: list[torch.Tensor] = []
+        for i, layer in enumerate(self.model.model.layers):
+            qkv = self._packed(i, layer, h, rope)
+            local, key, value = GroupQueryAttention.attend(
+                qkv, None, None, (past_local[2 * i], past_local[2 * i + 1]), lengths, None,
+                self._heads, self.window)
+            local_presents += [key, value]
+            q = qkv[..., :q_width]
+            first = packed[i]
+            glob, key, value = GroupQueryAttention.attend(
+                q, first[..., q_width:q_width + kv_width], first[..., q_width + kv_width:],
+                (shared[2 * i], shared[2 * i + 1]), lengths, None, self._heads)
+            global_presents += [key, value]
+            grid = (1, -1, heads, dim)
+            g = layer.gate_projection(q.reshape(grid).transpose(1, 2)).transpose(1, 2)
+            local, glob = local.reshape(grid), glob.reshape(grid)
+            mixed = (local + g * (glob - local)).reshape(1, -1, q_width)
+            h = self._finish_flat(i, layer, h, mixed)
+        return h, local_presents, global_presents
+
+    @property
+    def _heads(self) -> tuple[int, int, int]:
+        return self.num_heads, self.num_kv_heads, self.head_dim
+
+    def _packed(self, index: int, layer: nn.Module, h: torch.Tensor,
+                rope: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+        """q/k/v of one layer packed [1, T, (heads + 2 kv heads) * head_dim], RoPE applied
+        when ``rope`` is given."""
+        fused = self.fused[index]
+        qkv = nn.functional.linear(layer.input_layernorm(h), fused["qkv_w"], fused["qkv_b"])
+        if rope is None:
+            return qkv
+        cos, sin, rot = rope
+        grid = qkv.view(1, -1, self.num_heads + 2 * self.num_kv_heads, self.head_dim)
+        grid = grid * cos + torch.matmul(grid, rot) * sin
+        return grid.reshape(qkv.shape)
 
     def _pass2(self, h: torch.Tensor, past_local: tuple[torch.Tensor, ...],
                shared: list[torch.Tensor], q_pos: torch.Tensor, blocked: torch.Tensor,

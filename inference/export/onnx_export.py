@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from inference.export.graph import INPLACE_INPUTS, CachedDecoder, kv_names
+from inference.export.graph import INPLACE_INPUTS, CachedDecoder, global_names, kv_names
 from inference.export.hf import Checkpoint, eos_token_ids, load_torch_model, read_checkpoint
 from inference.export.metadata import copy_chat_files
 from inference.export.tokenizer import write_tokenizer
@@ -141,8 +141,8 @@ def export_model(hf_dir: str | Path, out_dir: str | Path, dtype: str = "fp32",
 
 
 def default_kv_cache(ckpt: Checkpoint) -> str:
-    """In-place K/V for dense models; Loop models keep the concatenating graph (for now)."""
-    return "concat" if ckpt.loop_window is not None else "inplace"
+    """New exports write K/V in place (dense and Loop)."""
+    return "inplace"
 
 
 def trace_to_onnx(model: Any, ckpt: Checkpoint, kv_cache: str = "concat"
@@ -165,6 +165,8 @@ def trace_to_onnx(model: Any, ckpt: Checkpoint, kv_cache: str = "concat"
     wrapper = CachedDecoder(model, ckpt.loop_window, release_sources=True,
                             kv_cache=kv_cache).eval()
     past_names, present_names = kv_names(wrapper.num_layers, wrapper.loop)
+    if wrapper.inplace and wrapper.loop:
+        present_names += global_names(wrapper.num_layers)
     steps, past_len = 3, 2
     capacity = past_len + steps + 3 if wrapper.inplace else past_len
     kv_shape = (1, wrapper.num_kv_heads, capacity, wrapper.head_dim)

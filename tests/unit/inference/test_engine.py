@@ -37,7 +37,7 @@ def cached_rows(engine: Engine, prompt: tuple[int, ...], generated: list[int]) -
     return rows
 
 
-@pytest.mark.parametrize("name", ["llama", "llama_concat", "loop"])
+@pytest.mark.parametrize("name", ["llama", "llama_concat", "loop", "loop_concat"])
 def test_decoding_with_cache_equals_without(name: str, model_dirs: dict[str, Path]) -> None:
     engine = Engine.load(model_dirs[name], provider="cpu")
     engine.eos_ids = frozenset()
@@ -57,13 +57,14 @@ def test_chunked_prefill_equals_one_shot(name: str, model_dirs: dict[str, Path])
     assert np.abs(one - chunked).max() <= 1e-4
 
 
+@pytest.mark.parametrize("name", ["loop", "loop_concat"])
 def test_loop_incremental_decode_past_window_equals_full_forward(
-        hf_dirs: dict[str, Path], model_dirs: dict[str, Path]) -> None:
+        name: str, hf_dirs: dict[str, Path], model_dirs: dict[str, Path]) -> None:
     torch = pytest.importorskip("torch")
     from inference.export.hf import load_torch_model, read_checkpoint
 
     model = load_torch_model(read_checkpoint(hf_dirs["loop"]))
-    engine = Engine.load(model_dirs["loop"], provider="cpu", prefill_chunk=3)
+    engine = Engine.load(model_dirs[name], provider="cpu", prefill_chunk=3)
     engine.eos_ids = frozenset()
     prompt = PROMPT[:6]  # decode runs far past the window of 4
     gen = engine.generate(GenerateRequest(prompt, max_tokens=14))
@@ -75,7 +76,39 @@ def test_loop_incremental_decode_past_window_equals_full_forward(
     assert np.abs(np.stack(rows) - full[len(prompt) - 1:-1]).max() <= 1e-4
 
 
-@pytest.mark.parametrize("name", ["llama", "llama_concat", "loop"])
+def test_loop_window_64_in_place_matches_a_float64_reference(tokenizer_file: Path,
+                                                           tmp_path: Path) -> None:
+    """Window 64 (the real model's) as the operator's local window: decoding across and past
+    the window agrees token for token with the full forward run in float64, and the logits
+    within 1e-4 (onnxruntime's window includes the current token, as the Loop's does)."""
+    torch = pytest.importorskip("torch")
+    from inference.export import export_model
+    from inference.export.hf import load_torch_model, read_checkpoint
+
+    from .conftest import save_loop
+
+    hf = save_loop(tmp_path / "hf", tokenizer_file, window=64)
+    out = export_model(hf, tmp_path / "model").model_dir
+    engine = Engine.load(out, provider="cpu", prefill_chunk=16)
+    assert engine.session.layout.inplace and engine.spec.kv.window == 64
+    engine.eos_ids = frozenset()
+    prompt = tuple((i * 53) % 310 + 1 for i in range(58))
+    gen = engine.generate(GenerateRequest(prompt, max_tokens=16))  # to 74 tokens: past 64
+    model = load_torch_model(read_checkpoint(hf)).double()
+    with torch.no_grad():
+        full = model(torch.tensor([list(prompt) + list(gen.ids)]))[0].numpy()
+    reference = full[len(prompt) - 1:-1]
+    assert list(gen.ids) == [int(i) for i in reference.argmax(-1)]
+    rows = np.stack(cached_rows(engine, prompt, list(gen.ids)))
+    assert np.abs(rows - reference).max() <= 1e-4
+    narrow = load_torch_model(read_checkpoint(hf))  # the window matters at this length
+    narrow.window = 63
+    with torch.no_grad():
+        off_by_one = narrow.double()(torch.tensor([list(prompt) + list(gen.ids)]))[0].numpy()
+    assert np.abs(off_by_one[len(prompt) - 1:-1] - reference).max() > 1e-3
+
+
+@pytest.mark.parametrize("name", ["llama", "llama_concat", "loop", "loop_concat"])
 def test_prefix_reuse_after_edit_equals_fresh_run(name: str, model_dirs: dict[str, Path]) -> None:
     engine = Engine.load(model_dirs[name], provider="cpu", prefill_chunk=4)
     first = engine.generate(GenerateRequest(PROMPT, max_tokens=5))
@@ -149,7 +182,7 @@ def test_saved_prefixes_give_the_longest_match_and_drop_the_oldest(
     assert engine.warm(a_short) == 70  # a_short was the oldest: dropped, only 40 tokens shared
 
 
-@pytest.mark.parametrize("name", ["llama_concat", "loop"])
+@pytest.mark.parametrize("name", ["llama_concat", "loop_concat"])
 def test_io_binding_path_on_cpu_equals_plain_run(name: str, model_dirs: dict[str, Path]) -> None:
     plain = Engine.load(model_dirs[name], provider="cpu", io_binding=False)
     bound = Engine.load(model_dirs[name], provider="cpu", io_binding=True, prefill_chunk=5)

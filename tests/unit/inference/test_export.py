@@ -30,7 +30,8 @@ def torch_logits(hf_dir: Path, ids: list[int]) -> np.ndarray:
     return getattr(out, "logits", out)[0].numpy()
 
 
-@pytest.mark.parametrize("name", ["llama", "qwen2", "iquestcoder", "loop", "llama_concat"])
+@pytest.mark.parametrize("name", ["llama", "qwen2", "iquestcoder", "loop", "llama_concat",
+                                  "loop_concat"])
 def test_onnx_logits_equal_pytorch(name: str, hf_dirs: dict[str, Path],
                                    model_dirs: dict[str, Path]) -> None:
     ref = torch_logits(hf_dirs[name.removesuffix("_concat")], PROMPT)
@@ -53,8 +54,9 @@ def test_model_json_describes_the_export(model_dirs: dict[str, Path]) -> None:
     assert ModelSpec.load(model_dirs["qwen2"]).prompt_format["fim"] == "qwen2.5"
     loop = ModelSpec.load(model_dirs["loop"])
     assert (loop.family, loop.kv.layout, loop.kv.window) == ("iquestloopcoder", "loop", 4)
-    assert (spec.kv.cache, loop.kv.cache) == ("inplace", "concat")
+    assert (spec.kv.cache, loop.kv.cache) == ("inplace", "inplace")
     assert ModelSpec.load(model_dirs["llama_concat"]).kv.cache == "concat"
+    assert ModelSpec.load(model_dirs["loop_concat"]).kv.cache == "concat"
     assert sorted(p.name for p in model_dirs["llama"].iterdir()) == [
         "codeflow-model.json", "generation_config.json", "model.onnx", "tokenizer.json"]
 
@@ -87,11 +89,6 @@ def test_inplace_graph_attends_with_group_query_attention(model_dirs: dict[str, 
     assert props == {"codeflow.kv_cache": "inplace", "codeflow.max_positions": "4096"}
     concat = onnx.load(str(model_dirs["llama_concat"] / "model.onnx")).graph
     assert not any(n.op_type == "GroupQueryAttention" for n in concat.node)
-
-
-def test_inplace_is_refused_for_loop_models(hf_dirs: dict[str, Path], tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="not exported for Loop models yet"):
-        onnx_export.export_model(hf_dirs["loop"], tmp_path / "x", kv_cache="inplace")
 
 
 def test_fp16_inplace_export_is_verified(hf_dirs: dict[str, Path], tmp_path: Path) -> None:
