@@ -2,19 +2,20 @@
 onnxruntime-genai, on one random Llama checkpoint.
 
 A seeded random Llama (hidden 512, 8 layers, 8 heads, 2 KV heads, 32K positions) is saved
-once under --work, then exported three ways from the same checkpoint: ours with in-place K/V
-(`kv.cache = inplace`), ours as before (`concat`: past ++ new every step) and, when
---genai-python names a Python with onnxruntime-genai (its model builder needs transformers
-and torch), by onnxruntime-genai's builder (fp32, CPU). Each runs in its own process with the
-same threads, one after another in one run: per prompt length, prefill tokens/s, decode
-tokens/s (1 / the median of --tokens single-token steps, timed in process CPU time: on a
-shared machine wall time mostly measures the neighbours; wall-clock rates are printed too),
-and per token the decode time minus the 64-token time
-next to the attention work that length adds (2 x layers x heads x head_dim x length
-multiply-adds); then each process's peak RSS and the weights' size.
+once under --work, then exported from the same checkpoint: ours with in-place K/V (`inplace`),
+ours as before (`concat`: past ++ new every step), by onnxruntime-genai's builder (fp32, CPU)
+when --genai-python names a Python with onnxruntime-genai (its builder needs transformers and
+torch), and our Loop model of the same size (`loop`: in place, window 64; `loop_concat` as
+before, with --kinds). Each runs in its own process with the same threads, one after another
+in one run: per prompt length, prefill tokens/s, decode tokens/s (1 / the median of --tokens
+single-token steps, timed in process CPU time: on a shared machine wall time mostly measures
+the neighbours; wall-clock rates are printed too), and per token the decode time minus the
+first length's next to the attention work that length adds (2 x layers x heads x head_dim x
+length multiply-adds); then each process's peak RSS and the weights' size.
 
     .venv/bin/python bench/long_context.py [--lengths 64,2048,8192] [--tokens 32] [--threads 1]
-        [--genai-python /work/scratch-h19/venv/bin/python] [--work DIR]
+        [--kinds inplace,concat,loop] [--genai-python /work/scratch-h19/venv/bin/python]
+        [--work DIR]
 """
 
 from __future__ import annotations
@@ -44,9 +45,38 @@ def prompt_ids(length: int, vocab: int) -> list[int]:
     return [int(i) for i in np.random.default_rng(length).integers(1, vocab, size=length)]
 
 
-def build(work: Path, genai_python: str | None) -> dict[str, Path]:
-    """The checkpoint and its exports (reused when already there)."""
-    dirs = {"hf": work / "hf", "inplace": work / "inplace", "concat": work / "concat"}
+LOOP = dict(LLAMA, architectures=["IQuestLoopCoderForCausalLM"], model_type="iquestloopcoder",
+            loop_num=2, loop_window_size=64)
+
+
+def save_loop(out: Path) -> None:
+    """A random Loop checkpoint of the same size (random gates: both branches matter)."""
+    import torch
+    from safetensors.torch import save_file
+
+    from inference.export.loop_model import LoopCoderForCausalLM
+    from tests.unit.inference.conftest import build_tokenizer
+
+    torch.manual_seed(SEED)
+    model = LoopCoderForCausalLM(LOOP)
+    with torch.no_grad():
+        for layer in model.model.layers:
+            layer.gate_projection.weight.normal_(0, 0.5)
+            layer.gate_projection.bias.normal_(0, 0.5)
+    out.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()},
+              str(out / "model.safetensors"))
+    (out / "config.json").write_text(json.dumps(LOOP))
+    build_tokenizer(out / "tokenizer.json")
+
+
+EXPORTS = {"inplace": ("hf", "inplace"), "concat": ("hf", "concat"),
+           "loop": ("hf_loop", "inplace"), "loop_concat": ("hf_loop", "concat")}
+
+
+def build(work: Path, kinds: list[str], genai_python: str | None) -> dict[str, Path]:
+    """The checkpoints and their exports (reused when already there)."""
+    dirs = {"hf": work / "hf", "hf_loop": work / "hf_loop"}
     if not (dirs["hf"] / "config.json").is_file():
         import torch
         from transformers import LlamaConfig, LlamaForCausalLM
@@ -56,11 +86,18 @@ def build(work: Path, genai_python: str | None) -> dict[str, Path]:
         torch.manual_seed(SEED)
         LlamaForCausalLM(LlamaConfig(**LLAMA)).save_pretrained(dirs["hf"])
         build_tokenizer(dirs["hf"] / "tokenizer.json")
+    if any(EXPORTS[k][0] == "hf_loop" for k in kinds if k in EXPORTS):
+        if not (dirs["hf_loop"] / "config.json").is_file():
+            save_loop(dirs["hf_loop"])
     from inference.export import export_model
 
-    for kind in ("inplace", "concat"):
+    for kind in kinds:
+        if kind not in EXPORTS:
+            continue
+        dirs[kind] = work / kind
         if not (dirs[kind] / "model.onnx").is_file():
-            export_model(dirs["hf"], dirs[kind], kv_cache=kind)
+            source, cache = EXPORTS[kind]
+            export_model(dirs[source], dirs[kind], kv_cache=cache)
     if genai_python:
         dirs["genai"] = work / "genai"
         if not (dirs["genai"] / "genai_config.json").is_file():
@@ -198,6 +235,10 @@ def report(results: dict[str, dict], dirs: dict[str, Path]) -> None:
     print("prefill tok/s (CPU time): " + "; ".join(
         f"{k} " + ", ".join(f"{r['length']}: {r['prefill_tok_s']:.0f}"
                             for r in results[k]["rows"]) for k in kinds))
+    if "loop" in kinds:
+        print("loop / dense decode time: " + ", ".join(
+            f"{a['length']}: {b['decode_tok_s'] / a['decode_tok_s']:.2f}x" for a, b in
+            zip(results["loop"]["rows"], results["inplace"]["rows"], strict=True)))
     print("peak RSS MB: " + ", ".join(f"{k} {results[k]['peak_rss_mb']:.0f}" for k in kinds)
           + "; weights MB: " + ", ".join(f"{k} {weights_mb(dirs[k]):.0f}" for k in kinds))
 
@@ -207,6 +248,7 @@ def main() -> int:
     parser.add_argument("--lengths", default="64,2048,8192")
     parser.add_argument("--tokens", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--kinds", default="inplace,concat,loop")
     parser.add_argument("--genai-python", default=None)
     parser.add_argument("--work", default=str(ROOT / "bench" / "_work" / "long_context"))
     parser.add_argument("--worker", nargs=2, metavar=("KIND", "DIR"))
@@ -217,8 +259,9 @@ def main() -> int:
         return 0
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    dirs = build(work, args.genai_python)
-    kinds = ["inplace", "concat"] + (["genai"] if args.genai_python else [])
+    kinds = args.kinds.split(",")
+    dirs = build(work, kinds, args.genai_python)
+    kinds += ["genai"] if args.genai_python else []
     results = {k: measure(k, dirs[k], args) for k in kinds}
     report(results, dirs)
     return 0
