@@ -8,13 +8,19 @@ Outputs: `logits` [1, N, vocab], `present.{i}.key` / `.value` = past ++ new (P +
 Positions are implicit: the chunk's tokens sit at P … P+T-1. Dense and Loop graphs differ only
 in their state, so one engine runs both.
 
-In-place K/V (``kv_cache="inplace"``, dense models): attention is onnxruntime's
-``com.microsoft.GroupQueryAttention`` (RoPE inside, from cos/sin tables of every position).
-`past.{i}.key` / `.value` are then buffers [1, kv_heads, C, head_dim] of any capacity C; the
-engine binds one buffer as both `past.{i}.*` and `present.{i}.*`, and the operator writes only
-the chunk's K/V into it (at P … P+T-1). Two more inputs say how much is valid: `seqlens_k`
-[1] int32 = P+T-1 and `total_sequence_length` [] int32 = P+T. Rows past P+T are never read, so
-truncating a cache to a prefix is a smaller P.
+In-place K/V (``kv_cache="inplace"``, the default of new exports): attention is onnxruntime's
+``com.microsoft.GroupQueryAttention``. Every K/V input (`past.*`, and `past_local.*` for Loop)
+is then a buffer [1, kv_heads, C, head_dim] of any capacity C; the engine binds one buffer as
+both `past.X` and `present.X`, and the operator writes only the chunk's K/V into it (rows
+P … P+T-1). Two more inputs say how much is valid: `seqlens_k` [1] int32 = P+T-1 and
+`total_sequence_length` [] int32 = P+T. Rows past P+T are never read, so truncating a cache to
+a prefix is a smaller P. Dense graphs apply RoPE inside the operator (cos/sin tables of every
+position). Loop graphs apply it before (positions P … P+T-1 from the lengths; the gate reads
+rotated q): pass 2's local attention is the operator with ``local_window_size`` = W over
+full-length `past_local.*` buffers (onnxruntime's window counts the current token, as the Loop's
+does: query i sees i-W+1 … i), and its global attention is a second operator over pass 1's
+buffers, fed pass 1's new K/V again; its outputs `present_global.{i}.*` are bound to the
+`past.{i}.*` buffers, so it writes the same values into the rows they already hold.
 """
 
 from __future__ import annotations

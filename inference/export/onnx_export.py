@@ -194,7 +194,7 @@ def trace_to_onnx(model: Any, ckpt: Checkpoint, kv_cache: str = "concat"
             input_names=["input_ids", "num_logits", *extra_names, *past_names],
             output_names=["logits", *present_names], dynamic_axes=dynamic,
             do_constant_folding=False, export_params=False,
-            custom_opsets={"com.microsoft": 1},
+            custom_opsets={"com.microsoft": 1} if wrapper.inplace else None,
         )
     proto = onnx.load_model_from_string(buf.getvalue())
     onnx.helper.set_model_props(proto, {"codeflow.kv_cache": kv_cache,
