@@ -153,6 +153,14 @@ class Slot:
             self.shared = [self._cut(v, length) for v in other.shared]
         self.local = [h.copy(length) for h in other.local]
 
+    def take(self, other: Slot, kept: int) -> None:
+        """In-place slots: take over another slot's ids and buffer (no copy); the other keeps a
+        copy of its first `kept` tokens."""
+        self.ids, self.shared = other.ids, other.shared
+        self.last_used = time.monotonic()
+        other.ids = other.ids[:kept]
+        other.shared = self.shared.copy(kept)
+
     def _cut(self, value: Any, length: int) -> Any:
         return self.session.to_state(OrtSession.to_numpy(value)[:, :, :length])
 
@@ -191,8 +199,9 @@ class PrefixCache:
             n = min(common_prefix(other.ids, ids), limit)
             if n > best_len:
                 best, best_len = other, n
-        if len(target.ids) - (best_len if best is target else 0) >= SAVE_MIN_TOKENS:
-            self._save(target)
+        kept = best_len if best is target else 0
+        if len(target.ids) - kept >= SAVE_MIN_TOKENS:
+            self._save(target, kept)
         best.last_used = time.monotonic()
         if best is target:
             target.truncate(best_len)
@@ -207,9 +216,10 @@ class PrefixCache:
         found = [s for n, s in self.slots.items() if n.startswith(prefix)]
         return sorted(found, key=lambda s: s.last_used, reverse=True)
 
-    def _save(self, slot: Slot) -> None:
+    def _save(self, slot: Slot, kept: int = 0) -> None:
         """Keep what `slot` holds as a saved prefix (unless one already holds it all); the least
-        recently used saved prefix beyond `max_saved` is dropped."""
+        recently used saved prefix beyond `max_saved` is dropped. An in-place slot hands its
+        buffer over to the saved prefix and keeps a copy of only its first `kept` tokens."""
         if self.max_saved <= 0 or "#" in slot.name:
             return
         saved = self.saved(slot.name)
@@ -221,7 +231,10 @@ class PrefixCache:
         name = next(f"{slot.name}#{i}" for i in range(1, len(saved) + 2)
                     if f"{slot.name}#{i}" not in taken)
         copy = Slot(name, self.session, self.window)
-        copy.copy_prefix(slot, len(slot.ids))
+        if slot.inplace:
+            copy.take(slot, kept)
+        else:
+            copy.copy_prefix(slot, len(slot.ids))
         self.slots[name] = copy
         for old in saved[self.max_saved - 1:]:
             log.debug("dropping saved prefix %s (%d tokens)", old.name, len(old.ids))

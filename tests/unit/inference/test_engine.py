@@ -263,6 +263,23 @@ def test_inplace_slots_never_share_a_buffer(model_dirs: dict[str, Path]) -> None
         <= 1e-4
 
 
+def test_inplace_saved_prefix_takes_the_buffer_over(model_dirs: dict[str, Path]) -> None:
+    """Moving away from a long place saves it without copying its K/V: the saved prefix takes
+    the slot's buffer, the slot keeps a copy of only the tokens it shares with the new place."""
+    engine = Engine.load(model_dirs["llama"], provider="cpu", prefill_chunk=16)
+    a, b = _place(20), _place(110)
+    engine.warm(a)
+    buffer = engine.cache.slot("completion").shared
+    assert engine.warm(b) == 70
+    saved = engine.cache.saved("completion")
+    assert len(saved) == 1 and saved[0].shared is buffer and saved[0].ids == list(a)
+    assert engine.cache.slot("completion").shared is not buffer
+    assert engine.warm(a) == 0
+    fresh = Engine.load(model_dirs["llama"], provider="cpu")
+    assert np.abs(engine.logits(a + (9,)) - fresh.logits(a + (9,))).max() <= 1e-4
+    assert np.abs(engine.logits(b + (9,)) - fresh.logits(b + (9,))).max() <= 1e-4
+
+
 def test_inplace_buffer_stops_at_the_models_positions() -> None:
     from inference.engine.kvbuffer import BufferShape, KVBuffer
 
