@@ -10,9 +10,10 @@ pass-2 (local) K/V they computed, on the host, so that truncating to any prefix 
 graph is then fed the last `window` of them. A memory cap in tokens evicts least recently used
 slots.
 
-With an in-place graph (`GraphLayout.inplace`) a slot's state is one `KVBuffer`: the graph writes
-into it, truncating is a shorter valid length, and a slot that takes another's prefix gets its
-own copy of those rows (buffers are written in place, so two slots never share one).
+With an in-place graph (`GraphLayout.inplace`) a slot's `shared` is one `KVBuffer`: the graph
+writes into it, truncating is a shorter valid length, and a slot that takes another's prefix
+gets its own copy of those rows (buffers are written in place, so two slots never share one).
+Loop's local K/V are kept on the host as with the concatenating graph.
 """
 
 from __future__ import annotations
@@ -92,29 +93,22 @@ class Slot:
         layout = self.session.layout
         empty = self.session.empty_state()
         self.ids = []
-        if self.inplace:
-            self.shared, self.local = empty, []
-            return
-        self.shared = empty[: 2 * layout.num_layers]
+        self.shared = empty[0] if self.inplace else empty[: 2 * layout.num_layers]
         like = np.zeros((1, layout.num_kv_heads, 0, layout.head_dim), layout.kv_dtype)
-        self.local = [LocalHistory(like) for _ in empty[layout.local_slice]]
+        self.local = [LocalHistory(like) for _ in layout.past_names[layout.local_slice]]
 
     def past(self) -> list[Any]:
         """The state to feed the graph: shared K/V, then the last `window` local K/V."""
-        if self.inplace or not self.local:
-            return self.shared
+        shared = [self.shared] if self.inplace else self.shared
+        if not self.local:
+            return shared
         locals_ = [self.session.to_state(h.last(self.window or 0)) for h in self.local]
-        return [*self.shared, *locals_]
+        return [*shared, *locals_]
 
     def update(self, new_ids: Sequence[int], present: list[Any], fed_local: int) -> None:
         """Take the graph's present state after running new_ids."""
-        if self.inplace:
-            self.shared = present
-            self.ids.extend(new_ids)
-            self.last_used = time.monotonic()
-            return
-        n = 2 * self.session.layout.num_layers
-        self.shared = present[:n]
+        n = 1 if self.inplace else 2 * self.session.layout.num_layers
+        self.shared = present[0] if self.inplace else present[:n]
         for hist, value in zip(self.local, present[n:], strict=True):
             hist.append(OrtSession.to_numpy(value)[:, :, fed_local:])
         self.ids.extend(new_ids)
@@ -136,8 +130,8 @@ class Slot:
         self.ids = self.ids[:length]
         if self.inplace:
             self.shared.truncate(length)
-            return
-        self.shared = [self._cut(v, length) for v in self.shared]
+        else:
+            self.shared = [self._cut(v, length) for v in self.shared]
         self.local = [h.copy(length) for h in self.local]
 
     def copy_prefix(self, other: Slot, length: int) -> None:
@@ -146,8 +140,7 @@ class Slot:
         self.last_used = time.monotonic()
         if self.inplace:  # our own rows: the other slot's buffer is written in place
             self.shared = other.shared.copy(length)
-            return
-        if length == len(other.ids):
+        elif length == len(other.ids):
             self.shared = list(other.shared)  # state values are never written in place
         else:
             self.shared = [self._cut(v, length) for v in other.shared]
@@ -156,10 +149,11 @@ class Slot:
     def take(self, other: Slot, kept: int) -> None:
         """In-place slots: take over another slot's ids and buffer (no copy); the other keeps a
         copy of its first `kept` tokens."""
-        self.ids, self.shared = other.ids, other.shared
+        self.ids, self.shared, self.local = other.ids, other.shared, other.local
         self.last_used = time.monotonic()
         other.ids = other.ids[:kept]
         other.shared = self.shared.copy(kept)
+        other.local = [h.copy(kept) for h in self.local]
 
     def _cut(self, value: Any, length: int) -> Any:
         return self.session.to_state(OrtSession.to_numpy(value)[:, :, :length])

@@ -5,10 +5,10 @@ numpy or `OrtValue`) and returns the logits of the last positions and the new st
 binding the present K/V stay where the provider put them (device memory on CUDA) and are bound
 straight back as the next past; the same path runs, and is tested, on the CPU provider.
 
-In-place graphs (`GraphLayout.inplace`, see `inference.export.graph`) take a `KVBuffer` as their
-state: its buffers are bound as both past and present (always with I/O binding), the graph
-writes the chunk's K/V into them, and `seqlens_k` / `total_sequence_length` say how many rows
-are valid.
+In-place graphs (`GraphLayout.inplace`, see `inference.export.graph`) take as state a list: a
+`KVBuffer` (bound as both `past.*` and `present.*`, always with I/O binding; the graph writes
+the chunk's K/V into it, `seqlens_k` / `total_sequence_length` say how many rows are valid),
+then for Loop graphs the local K/V arrays as in the concatenating graph.
 """
 
 from __future__ import annotations
@@ -53,6 +53,11 @@ class GraphLayout:
     max_positions: int | None = None
     aliases: tuple[tuple[str, int], ...] = ()
     """In-place graphs: further outputs bound to a state buffer (name, index in past_names)."""
+
+    @property
+    def buffered(self) -> int:
+        """How many state inputs (the first ones) an in-place graph writes into."""
+        return 2 * self.num_layers if self.inplace else 0
 
     @property
     def local_slice(self) -> slice:
@@ -175,18 +180,20 @@ class OrtSession:
         log.info("loaded %s on %s (io binding %s)", path, chosen, binding)
         return cls(session, path, layout, binding)
 
-    def empty_state(self) -> Any:
-        """Zero-length past for every cache input (an empty `KVBuffer` for in-place graphs)."""
-        if self.layout.inplace:
-            return self.new_buffer()
+    def empty_state(self) -> list[Any]:
+        """Zero-length past for every cache input (in-place graphs: an empty `KVBuffer` for
+        the buffered ones)."""
         shape = (1, self.layout.num_kv_heads, 0, self.layout.head_dim)
         empty = np.zeros(shape, self.layout.kv_dtype)
+        if self.layout.inplace:
+            rest = self.layout.past_names[self.layout.buffered:]
+            return [self.new_buffer(), *(self.to_state(empty) for _ in rest)]
         return [self.to_state(empty) for _ in self.layout.past_names]
 
     def new_buffer(self) -> KVBuffer:
         """An empty K/V buffer set for this in-place graph (allocated on first use)."""
         layout = self.layout
-        return KVBuffer(BufferShape(len(layout.past_names), layout.num_kv_heads, layout.head_dim,
+        return KVBuffer(BufferShape(layout.buffered, layout.num_kv_heads, layout.head_dim,
                                     layout.kv_dtype, self.device, layout.max_positions))
 
     @staticmethod
@@ -237,20 +244,23 @@ class OrtSession:
         logits = by_name["logits"].numpy()[0].astype(np.float32, copy=False)
         return logits, [by_name[n] for n in self.layout.present_names]
 
-    def _run_inplace(self, input_ids: np.ndarray, keep: np.ndarray, kv: KVBuffer
-                     ) -> tuple[np.ndarray, KVBuffer]:
-        """One chunk written into `kv` (grown first if needed); returns kv itself. The buffers
-        are bound once (per allocation); each step binds only the ids and lengths."""
+    def _run_inplace(self, input_ids: np.ndarray, keep: np.ndarray, state: list[Any]
+                     ) -> tuple[np.ndarray, list[Any]]:
+        """One chunk written into the state's `KVBuffer` (grown first if needed), which is
+        returned as the present state's first item, the same object. Its buffers are bound
+        once (per allocation); each step binds the ids, the lengths and any local K/V."""
+        kv, local = state[0], state[1:]
+        layout = self.layout
         total = kv.length + input_ids.shape[1]
         kv.reserve(total)
         if kv.binding is None:
             kv.binding = self.session.io_binding()
             kv.binding.bind_output("logits", "cpu")
-            for past, present, value in zip(self.layout.past_names, self.layout.present_names,
-                                            kv.values, strict=True):
+            for past, present, value in zip(layout.past_names, layout.present_names,
+                                            kv.values, strict=False):
                 kv.binding.bind_ortvalue_input(past, value)
                 kv.binding.bind_ortvalue_output(present, value)
-            for name, index in self.layout.aliases:
+            for name, index in layout.aliases:
                 kv.binding.bind_ortvalue_output(name, kv.values[index])
         binding = kv.binding
         binding.bind_cpu_input("input_ids", input_ids)
@@ -258,10 +268,16 @@ class OrtSession:
         binding.bind_cpu_input("seqlens_k", np.array([total - 1], dtype=np.int32))
         binding.bind_cpu_input("total_sequence_length", np.array(total, dtype=np.int32))
         binding.bind_output("logits", "cpu")  # unbound again: its shape changes per chunk
+        local_names = zip(layout.past_names[layout.buffered:],
+                          layout.present_names[layout.buffered:], local, strict=True)
+        for past, present, value in local_names:
+            binding.bind_cpu_input(past, OrtSession.to_numpy(value))
+            binding.bind_output(present, "cpu")
         self.session.run_with_iobinding(binding)
-        logits = binding.get_outputs()[0].numpy()[0].astype(np.float32, copy=False)
+        outs = binding.get_outputs()
+        logits = outs[0].numpy()[0].astype(np.float32, copy=False)
         kv.length = total
-        return logits, kv
+        return logits, [kv, *outs[1 + layout.buffered + len(layout.aliases):]]
 
     def logits_of(self, ids: list[int], split: int = 0) -> np.ndarray:
         """Logits of every position, the first `split` tokens in one chunk, the rest in another."""

@@ -16,11 +16,11 @@ P … P+T-1). Two more inputs say how much is valid: `seqlens_k` [1] int32 = P+T
 `total_sequence_length` [] int32 = P+T. Rows past P+T are never read, so truncating a cache to
 a prefix is a smaller P. Dense graphs apply RoPE inside the operator (cos/sin tables of every
 position). Loop graphs apply it before (positions P … P+T-1 from the lengths; the gate reads
-rotated q): pass 2's local attention is the operator with ``local_window_size`` = W over
-full-length `past_local.*` buffers (onnxruntime's window counts the current token, as the Loop's
-does: query i sees i-W+1 … i), and its global attention is a second operator over pass 1's
-buffers, fed pass 1's new K/V again; its outputs `present_global.{i}.*` are bound to the
-`past.{i}.*` buffers, so it writes the same values into the rows they already hold.
+rotated q). Their pass-2 global attention is a second operator over pass 1's buffers, fed pass
+1's new K/V again; its outputs `present_global.{i}.*` are bound to the `past.{i}.*` buffers, so
+it writes the same values into the rows they already hold. Pass 2's local K/V stay as in the
+concatenating graph (`past_local.*` = the last L <= W, `present_local.*` = those ++ new): a
+window costs W rows, not the context.
 """
 
 from __future__ import annotations
@@ -209,10 +209,11 @@ class CachedDecoder(nn.Module):
         operator. Loop: RoPE here (positions from `total`), pass 2 as in `_pass2_inplace`."""
         n = self.num_layers
         h = self.model.model.embed_tokens(input_ids)
-        rope = None
+        rope, q_pos = None, None
         if self.loop:
             steps = input_ids.shape[1]
-            rope = self._rope(torch.arange(steps) + (total.long() - steps), h.dtype)
+            q_pos = torch.arange(steps) + (total.long() - steps)
+            rope = self._rope(q_pos, h.dtype)
         tables = None if self.loop else (self.cos_cache, self.sin_cache)
         lengths = (seqlens_k, total)
         presents: list[torch.Tensor] = []
@@ -226,7 +227,7 @@ class CachedDecoder(nn.Module):
             h = self._finish_flat(i, layer, h, out)
         if self.loop:
             h, local, shared = self._pass2_inplace(h, past[2 * n:], presents, packed,
-                                                   seqlens_k, total, rope)
+                                                   lengths, q_pos, rope)
             presents += local + shared
         h = self._last(h, num_logits)
         logits = self.model.lm_head(self.model.model.norm(h))
@@ -234,35 +235,40 @@ class CachedDecoder(nn.Module):
 
     def _pass2_inplace(self, h: torch.Tensor, past_local: tuple[torch.Tensor, ...],
                        shared: list[torch.Tensor], packed: list[torch.Tensor],
-                       seqlens_k: torch.Tensor, total: torch.Tensor,
-                       rope: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None
+                       lengths: tuple[torch.Tensor, torch.Tensor], q_pos: torch.Tensor,
+                       rope: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
                        ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
-        """Loop pass 2: local attention = GroupQueryAttention with the window over the pass-2
-        buffers (`present_local.*`); global attention = one over pass 1's buffers, fed pass
-        1's new K/V again (written to the rows they already hold), its present outputs
-        (`present_global.*`) bound to those same buffers."""
+        """Loop pass 2 of the in-place graph. Global attention: GroupQueryAttention over pass
+        1's buffers, fed pass 1's new K/V again (written to the rows they already hold; its
+        outputs `present_global.*` are bound to those same buffers). Local attention: as in
+        `_pass2`, over the last L <= W pass-2 K/V the engine feeds (`past_local.*`) ++ the new
+        ones: a window of W costs W, where the operator's `local_window_size` over a full-length
+        buffer scans the whole buffer on the CPU (measured: no faster than global attention)."""
         heads, kv_heads, dim = self._heads
         q_width, kv_width = heads * dim, kv_heads * dim
-        lengths = (seqlens_k, total)
+        local_len = past_local[0].shape[2]
+        k_pos = torch.arange(local_len + q_pos.shape[0]) + (q_pos[0] - local_len)
+        diff = q_pos[:, None] - k_pos[None, :]
+        outside = self._grouped((diff < 0) | (diff >= self.window))
         local_presents: list[torch.Tensor] = []
         global_presents: list[torch.Tensor] = []
         for i, layer in enumerate(self.model.model.layers):
             qkv = self._packed(i, layer, h, rope)
-            local, key, value = GroupQueryAttention.attend(
-                qkv, None, None, (past_local[2 * i], past_local[2 * i + 1]), lengths, None,
-                self._heads, self.window)
-            local_presents += [key, value]
-            q = qkv[..., :q_width]
+            grid = qkv.view(1, -1, heads + 2 * kv_heads, dim).transpose(1, 2)
+            q, k, v = grid.split([heads, kv_heads, kv_heads], dim=1)
+            k = torch.cat((past_local[2 * i], k), dim=2)
+            v = torch.cat((past_local[2 * i + 1], v), dim=2)
+            local_presents += [k, v]
+            local = self._attend(q, k, v, outside)
             first = packed[i]
             glob, key, value = GroupQueryAttention.attend(
-                q, first[..., q_width:q_width + kv_width], first[..., q_width + kv_width:],
-                (shared[2 * i], shared[2 * i + 1]), lengths, None, self._heads)
+                qkv[..., :q_width], first[..., q_width:q_width + kv_width],
+                first[..., q_width + kv_width:], (shared[2 * i], shared[2 * i + 1]), lengths,
+                None, self._heads)
             global_presents += [key, value]
-            grid = (1, -1, heads, dim)
-            g = layer.gate_projection(q.reshape(grid).transpose(1, 2)).transpose(1, 2)
-            local, glob = local.reshape(grid), glob.reshape(grid)
-            mixed = (local + g * (glob - local)).reshape(1, -1, q_width)
-            h = self._finish_flat(i, layer, h, mixed)
+            glob = glob.view(1, -1, heads, dim).transpose(1, 2)
+            g = layer.gate_projection(q)
+            h = self._finish(i, layer, h, local + g * (glob - local))
         return h, local_presents, global_presents
 
     @property

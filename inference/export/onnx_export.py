@@ -169,8 +169,12 @@ def trace_to_onnx(model: Any, ckpt: Checkpoint, kv_cache: str = "concat"
         present_names += global_names(wrapper.num_layers)
     steps, past_len = 3, 2
     capacity = past_len + steps + 3 if wrapper.inplace else past_len
-    kv_shape = (1, wrapper.num_kv_heads, capacity, wrapper.head_dim)
-    past = [torch.zeros(kv_shape) for _ in past_names]
+
+    def buffered(name: str) -> bool:  # a buffer the graph writes into (not Loop's local K/V)
+        return wrapper.inplace and "local" not in name
+
+    past = [torch.zeros(1, wrapper.num_kv_heads, capacity if buffered(name) else past_len,
+                        wrapper.head_dim) for name in past_names]
     extra_names: list[str] = []
     extra: list[torch.Tensor] = []
     if wrapper.inplace:
@@ -181,10 +185,10 @@ def trace_to_onnx(model: Any, ckpt: Checkpoint, kv_cache: str = "concat"
             *extra, *past)
     dynamic: dict[str, dict[int, str]] = {"input_ids": {1: "steps"}, "logits": {1: "kept"}}
     for name in past_names:
-        dynamic[name] = {2: "capacity" if wrapper.inplace else
+        dynamic[name] = {2: "capacity" if buffered(name) else
                          "past_local" if "local" in name else "past"}
     for name in present_names:
-        dynamic[name] = {2: "capacity" if wrapper.inplace else
+        dynamic[name] = {2: "capacity" if buffered(name) else
                          "total_local" if "local" in name else "total"}
     buf = io.BytesIO()
     with warnings.catch_warnings(), shape_inference_without_weights():
