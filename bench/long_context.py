@@ -253,7 +253,8 @@ def main() -> int:
     parser.add_argument("--work", default=str(ROOT / "bench" / "_work" / "long_context"))
     parser.add_argument("--worker", nargs=2, metavar=("KIND", "DIR"))
     args = parser.parse_args()
-    lengths = [int(x) for x in args.lengths.split(",")]
+    room = LLAMA["max_position_embeddings"] - args.tokens - 2  # prompt + decoded tokens fit
+    lengths = [min(int(x), room) for x in args.lengths.split(",")]
     if args.worker:
         worker(args.worker[0], Path(args.worker[1]), lengths, args.tokens, args.threads)
         return 0

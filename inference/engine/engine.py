@@ -76,7 +76,7 @@ def check_layout(spec: ModelSpec, session: OrtSession) -> None:
             f"kv cache) = {expected} but model.onnx has {actual}: the files come from different "
             "exports; re-export the model dir"
         )
-    if not got.inplace and not got.loop:
+    if not got.inplace:
         log.info("%s: K/V are copied every step (exported before in-place K/V): re-export "
                  "with `codeflow export` for faster long prompts", session.path.parent)
 

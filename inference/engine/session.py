@@ -256,8 +256,10 @@ class OrtSession:
         if kv.binding is None:
             kv.binding = self.session.io_binding()
             kv.binding.bind_output("logits", "cpu")
-            for past, present, value in zip(layout.past_names, layout.present_names,
-                                            kv.values, strict=False):
+            buffered = slice(0, layout.buffered)
+            for past, present, value in zip(layout.past_names[buffered],
+                                            layout.present_names[buffered], kv.values,
+                                            strict=True):
                 kv.binding.bind_ortvalue_input(past, value)
                 kv.binding.bind_ortvalue_output(present, value)
             for name, index in layout.aliases:
