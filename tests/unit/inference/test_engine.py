@@ -78,9 +78,9 @@ def test_loop_incremental_decode_past_window_equals_full_forward(
 
 def test_loop_window_64_in_place_matches_a_float64_reference(tokenizer_file: Path,
                                                            tmp_path: Path) -> None:
-    """Window 64 (the real model's) as the operator's local window: decoding across and past
-    the window agrees token for token with the full forward run in float64, and the logits
-    within 1e-4 (onnxruntime's window includes the current token, as the Loop's does)."""
+    """Window 64 (the real model's) on the in-place Loop graph: decoding across and past the
+    window agrees token for token with the full forward run in float64, and the logits within
+    1e-4; a window one token shorter would not (query i sees i-63 ... i)."""
     torch = pytest.importorskip("torch")
     from inference.export import export_model
     from inference.export.hf import load_torch_model, read_checkpoint
