@@ -155,10 +155,22 @@ class Slot:
         other.shared = self.shared.copy(kept)
         other.local = [h.copy(kept) for h in self.local]
 
+    def reserve(self, tokens: int, room: int = 0) -> None:
+        """In-place slots: when `tokens` do not fit, room for them and `room` more in one
+        allocation (a prompt's worth before its prefill, so the buffer does not grow, copying,
+        chunk after chunk)."""
+        if not self.inplace or tokens <= self.shared.capacity:
+            return
+        limit = self.shared.shape.max_positions
+        wanted = tokens + room
+        self.shared.reserve(wanted if limit is None else min(wanted, limit))
+
     def _cut(self, value: Any, length: int) -> Any:
         return self.session.to_state(OrtSession.to_numpy(value)[:, :, :length])
 
 
+DECODE_ROOM = 256
+"""Rows an in-place slot reserves beyond a request's prompt for the tokens it generates."""
 SAVED_PREFIXES = 4
 """Prefixes a slot keeps besides its current one."""
 SAVE_MIN_TOKENS = 64
@@ -201,6 +213,7 @@ class PrefixCache:
             target.truncate(best_len)
         else:
             target.copy_prefix(best, best_len)
+        target.reserve(len(ids), DECODE_ROOM)
         log.debug("slot %s reuses %d/%d tokens (from %s)", name, best_len, len(ids), best.name)
         return target, best_len
 

@@ -226,11 +226,9 @@ def test_inplace_kv_is_written_into_the_bound_buffer(model_dirs: dict[str, Path]
 
 def test_inplace_buffer_grows_in_steps_and_stays_exact(model_dirs: dict[str, Path],
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from inference.engine import kvbuffer
+    from inference.engine import kvbuffer, kvcache
 
     monkeypatch.setattr(kvbuffer, "MIN_CAPACITY", 8)
-    long_prompt = tuple((i * 37) % 310 + 1 for i in range(70))
-    engine = Engine.load(model_dirs["qwen2"], provider="cpu", prefill_chunk=3)
     seen = []
     original = kvbuffer.KVBuffer._allocate
 
@@ -239,11 +237,20 @@ def test_inplace_buffer_grows_in_steps_and_stays_exact(model_dirs: dict[str, Pat
         original(self, capacity, keep)
 
     monkeypatch.setattr(kvbuffer.KVBuffer, "_allocate", spy)
-    grown = engine.logits(long_prompt)
-    assert seen == [16, 32, 64, 128]  # chunks of 16 (MIN_CHUNK), capacity doubling
-    monkeypatch.setattr(kvbuffer, "MIN_CAPACITY", 4096)
-    one = Engine.load(model_dirs["qwen2"], provider="cpu", prefill_chunk=512).logits(long_prompt)
-    assert np.abs(grown - one).max() <= 1e-4
+    long_prompt = [(i * 37) % 310 + 1 for i in range(70)]
+    session = OrtSession.open(model_dirs["qwen2"] / "model.onnx", provider="cpu")
+    state = session.empty_state()
+    rows = []
+    for start in range(0, 70, 5):  # chunk by chunk: the buffer doubles as needed
+        logits, state = session.run(long_prompt[start:start + 5], state, num_logits=5)
+        rows.append(logits)
+    assert seen == [8, 16, 32, 64, 128]
+    one = session.logits_of(long_prompt)
+    assert np.abs(np.concatenate(rows) - one).max() <= 1e-4
+    seen.clear()  # the engine reserves a prompt's worth (+ room to decode) before its prefill
+    engine = Engine.load(model_dirs["qwen2"], provider="cpu", prefill_chunk=16)
+    assert np.abs(engine.logits(tuple(long_prompt)) - one[-1]).max() <= 1e-4
+    assert seen == [70 + kvcache.DECODE_ROOM]
 
 
 def test_inplace_slots_never_share_a_buffer(model_dirs: dict[str, Path]) -> None:
