@@ -23,6 +23,9 @@ MODEL_ONNX = "model.onnx"
 TOKENIZER_JSON = "tokenizer.json"
 FAMILIES = ("llama", "qwen2", "iquestcoder", "iquestloopcoder")
 DTYPES = ("fp32", "fp16", "int8")
+KV_CACHES = ("concat", "inplace")
+"""How the graph keeps K/V: `concat` returns past ++ new each step (exports before in-place
+K/V; still served), `inplace` writes into a preallocated buffer bound as past and present."""
 INFILL_ORDERS = ("psm", "spm")
 """The orders a model may be trained to fill in: prefix-suffix-middle or suffix-prefix-middle."""
 
@@ -47,7 +50,8 @@ def missing_model_message(model_dir: Path) -> str:
 
 @dataclass(frozen=True)
 class KVSpec:
-    """How the graph's KV cache is laid out (`loop`: shared + local caches per layer)."""
+    """How the graph's KV cache is laid out (`loop`: shared + local caches per layer) and kept
+    (`cache`: see KV_CACHES; absent in older model dirs, which are `concat`)."""
 
     layout: str
     num_layers: int
@@ -55,6 +59,7 @@ class KVSpec:
     head_dim: int
     window: int | None = None
     num_heads: int | None = None
+    cache: str = "concat"
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,7 @@ class ModelSpec:
                     head_dim=int(kv["head_dim"]),
                     window=None if kv.get("window") is None else int(kv["window"]),
                     num_heads=None if kv.get("num_heads") is None else int(kv["num_heads"]),
+                    cache=str(kv.get("cache") or "concat"),
                 ),
                 provenance=dict(data.get("provenance", {})),
                 format_version=int(data.get("format_version", FORMAT_VERSION)),
@@ -131,6 +137,8 @@ class ModelSpec:
             problems.append(f"format_version {self.format_version} (this codeflow reads 1)")
         if self.kv.layout not in ("dense", "loop"):
             problems.append(f"kv.layout {self.kv.layout!r}")
+        if self.kv.cache not in KV_CACHES:
+            problems.append(f"kv.cache {self.kv.cache!r}")
         if self.kv.layout == "loop" and not self.kv.window:
             problems.append("kv.window missing for a loop model")
         if self.dtype not in DTYPES:

@@ -67,14 +67,18 @@ def load_tokenizer(path: Path) -> Tokenizer:
 def check_layout(spec: ModelSpec, session: OrtSession) -> None:
     """The json's KV description must match the graph."""
     got, kv = session.layout, spec.kv
-    expected = (kv.layout == "loop", kv.num_layers, kv.num_kv_heads, kv.head_dim)
-    actual = (got.loop, got.num_layers, got.num_kv_heads, got.head_dim)
+    expected = (kv.layout == "loop", kv.num_layers, kv.num_kv_heads, kv.head_dim, kv.cache)
+    actual = (got.loop, got.num_layers, got.num_kv_heads, got.head_dim,
+              "inplace" if got.inplace else "concat")
     if expected != actual:
         raise ModelDirError(
-            f"{session.path.parent}: codeflow-model.json says (loop, layers, kv heads, head dim) "
-            f"= {expected} but model.onnx has {actual}: the files come from different exports; "
-            "re-export the model dir"
+            f"{session.path.parent}: codeflow-model.json says (loop, layers, kv heads, head dim, "
+            f"kv cache) = {expected} but model.onnx has {actual}: the files come from different "
+            "exports; re-export the model dir"
         )
+    if not got.inplace:
+        log.info("%s: K/V are copied every step (exported before in-place K/V): re-export "
+                 "with `codeflow export` for faster long prompts", session.path.parent)
 
 
 class Engine:

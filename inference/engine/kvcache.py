@@ -9,6 +9,11 @@ session's state form: numpy, or `OrtValue` with I/O binding). Loop models also k
 pass-2 (local) K/V they computed, on the host, so that truncating to any prefix is exact: the
 graph is then fed the last `window` of them. A memory cap in tokens evicts least recently used
 slots.
+
+With an in-place graph (`GraphLayout.inplace`) a slot's `shared` is one `KVBuffer`: the graph
+writes into it, truncating is a shorter valid length, and a slot that takes another's prefix
+gets its own copy of those rows (buffers are written in place, so two slots never share one).
+Loop's local K/V are kept on the host as with the concatenating graph.
 """
 
 from __future__ import annotations
@@ -78,26 +83,32 @@ class Slot:
         self.last_used = time.monotonic()
         self.reset()
 
+    @property
+    def inplace(self) -> bool:
+        """Whether the state is a `KVBuffer` written in place (`shared` is then that buffer)."""
+        return self.session.layout.inplace
+
     def reset(self) -> None:
-        """Forget everything."""
+        """Forget everything (an in-place slot also frees its buffer)."""
         layout = self.session.layout
         empty = self.session.empty_state()
         self.ids = []
-        self.shared = empty[: 2 * layout.num_layers]
+        self.shared = empty[0] if self.inplace else empty[: 2 * layout.num_layers]
         like = np.zeros((1, layout.num_kv_heads, 0, layout.head_dim), layout.kv_dtype)
-        self.local = [LocalHistory(like) for _ in empty[layout.local_slice]]
+        self.local = [LocalHistory(like) for _ in layout.past_names[layout.local_slice]]
 
     def past(self) -> list[Any]:
         """The state to feed the graph: shared K/V, then the last `window` local K/V."""
+        shared = [self.shared] if self.inplace else self.shared
         if not self.local:
-            return self.shared
+            return shared
         locals_ = [self.session.to_state(h.last(self.window or 0)) for h in self.local]
-        return [*self.shared, *locals_]
+        return [*shared, *locals_]
 
     def update(self, new_ids: Sequence[int], present: list[Any], fed_local: int) -> None:
         """Take the graph's present state after running new_ids."""
-        n = 2 * self.session.layout.num_layers
-        self.shared = present[:n]
+        n = 1 if self.inplace else 2 * self.session.layout.num_layers
+        self.shared = present[0] if self.inplace else present[:n]
         for hist, value in zip(self.local, present[n:], strict=True):
             hist.append(OrtSession.to_numpy(value)[:, :, fed_local:])
         self.ids.extend(new_ids)
@@ -116,24 +127,50 @@ class Slot:
         if length == 0:
             self.reset()
             return
-        self.shared = [self._cut(v, length) for v in self.shared]
-        self.local = [h.copy(length) for h in self.local]
         self.ids = self.ids[:length]
+        if self.inplace:
+            self.shared.truncate(length)
+        else:
+            self.shared = [self._cut(v, length) for v in self.shared]
+        self.local = [h.copy(length) for h in self.local]
 
     def copy_prefix(self, other: Slot, length: int) -> None:
         """Become a copy of the first `length` tokens of another slot."""
         self.ids = other.ids[:length]
-        if length == len(other.ids):
+        self.last_used = time.monotonic()
+        if self.inplace:  # our own rows: the other slot's buffer is written in place
+            self.shared = other.shared.copy(length)
+        elif length == len(other.ids):
             self.shared = list(other.shared)  # state values are never written in place
         else:
             self.shared = [self._cut(v, length) for v in other.shared]
         self.local = [h.copy(length) for h in other.local]
+
+    def take(self, other: Slot, kept: int) -> None:
+        """In-place slots: take over another slot's ids and buffer (no copy); the other keeps a
+        copy of its first `kept` tokens."""
+        self.ids, self.shared, self.local = other.ids, other.shared, other.local
         self.last_used = time.monotonic()
+        other.ids = other.ids[:kept]
+        other.shared = self.shared.copy(kept)
+        other.local = [h.copy(kept) for h in self.local]
+
+    def reserve(self, tokens: int, room: int = 0) -> None:
+        """In-place slots: when `tokens` do not fit, room for them and `room` more in one
+        allocation (a prompt's worth before its prefill, so the buffer does not grow, copying,
+        chunk after chunk)."""
+        if not self.inplace or tokens <= self.shared.capacity:
+            return
+        limit = self.shared.shape.max_positions
+        wanted = tokens + room
+        self.shared.reserve(wanted if limit is None else min(wanted, limit))
 
     def _cut(self, value: Any, length: int) -> Any:
         return self.session.to_state(OrtSession.to_numpy(value)[:, :, :length])
 
 
+DECODE_ROOM = 256
+"""Rows an in-place slot reserves beyond a request's prompt for the tokens it generates."""
 SAVED_PREFIXES = 4
 """Prefixes a slot keeps besides its current one."""
 SAVE_MIN_TOKENS = 64
@@ -168,13 +205,15 @@ class PrefixCache:
             n = min(common_prefix(other.ids, ids), limit)
             if n > best_len:
                 best, best_len = other, n
-        if len(target.ids) - (best_len if best is target else 0) >= SAVE_MIN_TOKENS:
-            self._save(target)
+        kept = best_len if best is target else 0
+        if len(target.ids) - kept >= SAVE_MIN_TOKENS:
+            self._save(target, kept)
         best.last_used = time.monotonic()
         if best is target:
             target.truncate(best_len)
         else:
             target.copy_prefix(best, best_len)
+        target.reserve(len(ids), DECODE_ROOM)
         log.debug("slot %s reuses %d/%d tokens (from %s)", name, best_len, len(ids), best.name)
         return target, best_len
 
@@ -184,9 +223,10 @@ class PrefixCache:
         found = [s for n, s in self.slots.items() if n.startswith(prefix)]
         return sorted(found, key=lambda s: s.last_used, reverse=True)
 
-    def _save(self, slot: Slot) -> None:
+    def _save(self, slot: Slot, kept: int = 0) -> None:
         """Keep what `slot` holds as a saved prefix (unless one already holds it all); the least
-        recently used saved prefix beyond `max_saved` is dropped."""
+        recently used saved prefix beyond `max_saved` is dropped. An in-place slot hands its
+        buffer over to the saved prefix and keeps a copy of only its first `kept` tokens."""
         if self.max_saved <= 0 or "#" in slot.name:
             return
         saved = self.saved(slot.name)
@@ -198,7 +238,10 @@ class PrefixCache:
         name = next(f"{slot.name}#{i}" for i in range(1, len(saved) + 2)
                     if f"{slot.name}#{i}" not in taken)
         copy = Slot(name, self.session, self.window)
-        copy.copy_prefix(slot, len(slot.ids))
+        if slot.inplace:
+            copy.take(slot, kept)
+        else:
+            copy.copy_prefix(slot, len(slot.ids))
         self.slots[name] = copy
         for old in saved[self.max_saved - 1:]:
             log.debug("dropping saved prefix %s (%d tokens)", old.name, len(old.ids))

@@ -4,6 +4,11 @@
 numpy or `OrtValue`) and returns the logits of the last positions and the new state. With I/O
 binding the present K/V stay where the provider put them (device memory on CUDA) and are bound
 straight back as the next past; the same path runs, and is tested, on the CPU provider.
+
+In-place graphs (`GraphLayout.inplace`, see `inference.export.graph`) take as state a list: a
+`KVBuffer` (bound as both `past.*` and `present.*`, always with I/O binding; the graph writes
+the chunk's K/V into it, `seqlens_k` / `total_sequence_length` say how many rows are valid),
+then for Loop graphs the local K/V arrays as in the concatenating graph.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import numpy as np
 import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
+from inference.engine.kvbuffer import BufferShape, KVBuffer
 from inference.install import ort_fix
 from inference.spec import ModelDirError
 
@@ -43,6 +49,15 @@ class GraphLayout:
     kv_dtype: type
     vocab_size: int
     loop: bool
+    inplace: bool = False
+    max_positions: int | None = None
+    aliases: tuple[tuple[str, int], ...] = ()
+    """In-place graphs: further outputs bound to a state buffer (name, index in past_names)."""
+
+    @property
+    def buffered(self) -> int:
+        """How many state inputs (the first ones) an in-place graph writes into."""
+        return 2 * self.num_layers if self.inplace else 0
 
     @property
     def local_slice(self) -> slice:
@@ -117,8 +132,16 @@ def read_layout(session: ort.InferenceSession, path: Path) -> GraphLayout:
     _, kv_heads, _, head_dim = first.shape
     vocab = outputs["logits"].shape[-1]
     num_layers = sum(1 for n in past if n.startswith("past.") and n.endswith(".key"))
+    props = session.get_modelmeta().custom_metadata_map
+    positions = props.get("codeflow.max_positions")
+    aliases = tuple((n, past.index("past." + n[len("present_global."):])) for n in outputs
+                    if n.startswith("present_global.") and
+                    "past." + n[len("present_global."):] in past)
     return GraphLayout(past, present, num_layers, int(kv_heads), int(head_dim), kv_dtype,
-                       int(vocab), loop=any(n.startswith("past_local") for n in past))
+                       int(vocab), loop=any(n.startswith("past_local") for n in past),
+                       inplace="seqlens_k" in inputs,
+                       max_positions=int(positions) if positions else None,
+                       aliases=aliases)
 
 
 class OrtSession:
@@ -161,10 +184,20 @@ class OrtSession:
         return cls(session, path, layout, binding)
 
     def empty_state(self) -> list[Any]:
-        """Zero-length past for every cache input."""
+        """Zero-length past for every cache input (in-place graphs: an empty `KVBuffer` for
+        the buffered ones)."""
         shape = (1, self.layout.num_kv_heads, 0, self.layout.head_dim)
         empty = np.zeros(shape, self.layout.kv_dtype)
+        if self.layout.inplace:
+            rest = self.layout.past_names[self.layout.buffered:]
+            return [self.new_buffer(), *(self.to_state(empty) for _ in rest)]
         return [self.to_state(empty) for _ in self.layout.past_names]
+
+    def new_buffer(self) -> KVBuffer:
+        """An empty K/V buffer set for this in-place graph (allocated on first use)."""
+        layout = self.layout
+        return KVBuffer(BufferShape(layout.buffered, layout.num_kv_heads, layout.head_dim,
+                                    layout.kv_dtype, self.device, layout.max_positions))
 
     @staticmethod
     def to_state(array: np.ndarray) -> Any:
@@ -182,6 +215,8 @@ class OrtSession:
         """One chunk: (logits [num_logits, vocab] float32, present state)."""
         input_ids = np.asarray(ids, dtype=np.int64).reshape(1, -1)
         keep = np.array(min(num_logits, input_ids.shape[1]), dtype=np.int64)
+        if self.layout.inplace:
+            return self._run_inplace(input_ids, keep, state)
         if self.io_binding:
             return self._run_bound(input_ids, keep, state)
         feeds = {"input_ids": input_ids, "num_logits": keep}
@@ -211,6 +246,43 @@ class OrtSession:
         by_name = dict(zip(names, outs, strict=True))
         logits = by_name["logits"].numpy()[0].astype(np.float32, copy=False)
         return logits, [by_name[n] for n in self.layout.present_names]
+
+    def _run_inplace(self, input_ids: np.ndarray, keep: np.ndarray, state: list[Any]
+                     ) -> tuple[np.ndarray, list[Any]]:
+        """One chunk written into the state's `KVBuffer` (grown first if needed), which is
+        returned as the present state's first item, the same object. Its buffers are bound
+        once (per allocation); each step binds the ids, the lengths and any local K/V."""
+        kv, local = state[0], state[1:]
+        layout = self.layout
+        total = kv.length + input_ids.shape[1]
+        kv.reserve(total)
+        if kv.binding is None:
+            kv.binding = self.session.io_binding()
+            kv.binding.bind_output("logits", "cpu")
+            buffered = slice(0, layout.buffered)
+            for past, present, value in zip(layout.past_names[buffered],
+                                            layout.present_names[buffered], kv.values,
+                                            strict=True):
+                kv.binding.bind_ortvalue_input(past, value)
+                kv.binding.bind_ortvalue_output(present, value)
+            for name, index in layout.aliases:
+                kv.binding.bind_ortvalue_output(name, kv.values[index])
+        binding = kv.binding
+        binding.bind_cpu_input("input_ids", input_ids)
+        binding.bind_cpu_input("num_logits", keep)
+        binding.bind_cpu_input("seqlens_k", np.array([total - 1], dtype=np.int32))
+        binding.bind_cpu_input("total_sequence_length", np.array(total, dtype=np.int32))
+        binding.bind_output("logits", "cpu")  # unbound again: its shape changes per chunk
+        local_names = zip(layout.past_names[layout.buffered:],
+                          layout.present_names[layout.buffered:], local, strict=True)
+        for past, present, value in local_names:
+            binding.bind_cpu_input(past, OrtSession.to_numpy(value))
+            binding.bind_output(present, "cpu")
+        self.session.run_with_iobinding(binding)
+        outs = binding.get_outputs()
+        logits = outs[0].numpy()[0].astype(np.float32, copy=False)
+        kv.length = total
+        return logits, [kv, *outs[1 + layout.buffered + len(layout.aliases):]]
 
     def logits_of(self, ids: list[int], split: int = 0) -> np.ndarray:
         """Logits of every position, the first `split` tokens in one chunk, the rest in another."""

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from inference.export.graph import CachedDecoder, kv_names
+from inference.export.graph import INPLACE_INPUTS, CachedDecoder, global_names, kv_names
 from inference.export.hf import Checkpoint, eos_token_ids, load_torch_model, read_checkpoint
 from inference.export.metadata import copy_chat_files
 from inference.export.tokenizer import write_tokenizer
@@ -103,8 +103,12 @@ class Phases:
 
 def export_model(hf_dir: str | Path, out_dir: str | Path, dtype: str = "fp32",
                  verify: bool = True, name: str | None = None,
-                 prompt_format: dict[str, str] | None = None) -> ExportResult:
+                 prompt_format: dict[str, str] | None = None,
+                 kv_cache: str | None = None) -> ExportResult:
     """Export a checkpoint dir to a model dir; raises `ExportMismatch` when verification fails.
+
+    ``kv_cache``: "inplace" (attention writes into a preallocated K/V buffer; the default for
+    dense models) or "concat" (past ++ new per step; Loop models, and older exports).
 
     Memory: the PyTorch model is the only full copy of the weights (its reference logits are
     taken first; it is traced without its weights, which are then written from its tensors
@@ -116,6 +120,7 @@ def export_model(hf_dir: str | Path, out_dir: str | Path, dtype: str = "fp32",
     if dtype not in TOLERANCE:
         raise ValueError(f"dtype {dtype!r}: use fp32, fp16 or int8")
     ckpt = read_checkpoint(hf_dir)
+    kv_cache = kv_cache or default_kv_cache(ckpt)
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".export-") as tmp_name:
@@ -132,12 +137,12 @@ def export_model(hf_dir: str | Path, out_dir: str | Path, dtype: str = "fp32",
             with phase("PyTorch reference logits"), torch.no_grad():
                 ref = reference_logits(model, ids)
         with phase("trace"), torch.no_grad():
-            proto, tensors = trace_to_onnx(model, ckpt)
+            proto, tensors = trace_to_onnx(model, ckpt, kv_cache)
         convert(proto, tensors, final / MODEL_ONNX, dtype, phase)
         del model, proto, tensors
         gc.collect()
         copy_chat_files(ckpt.path, final)
-        spec = build_spec(ckpt, config, final, dtype, name, prompt_format)
+        spec = build_spec(ckpt, config, final, dtype, name, prompt_format, kv_cache)
         spec.save(final)
         diff, top1 = (0.0, 1.0)
         if ref is not None:
@@ -150,9 +155,16 @@ def export_model(hf_dir: str | Path, out_dir: str | Path, dtype: str = "fp32",
     return ExportResult(out, spec, diff, top1, TOLERANCE[dtype], seconds)
 
 
-def trace_to_onnx(model: Any, ckpt: Checkpoint) -> tuple[Any, dict[str, Reader]]:
+def default_kv_cache(ckpt: Checkpoint) -> str:
+    """New exports write K/V in place (dense and Loop)."""
+    return "inplace"
+
+
+def trace_to_onnx(model: Any, ckpt: Checkpoint, kv_cache: str = "concat"
+                  ) -> tuple[Any, dict[str, Reader]]:
     """torch.onnx (TorchScript) export of `CachedDecoder` with dynamic T, P, L: the graph
     (its weights as initializers without data) and a reader of each weight's PyTorch tensor.
+    With ``kv_cache="inplace"`` the K/V inputs are buffers of any capacity (see `graph.py`).
 
     Nothing is serialized but the graph: torch exports it without parameters (otherwise it
     builds the whole model as one protobuf string in memory) and without constant folding
@@ -165,27 +177,47 @@ def trace_to_onnx(model: Any, ckpt: Checkpoint) -> tuple[Any, dict[str, Reader]]
     import onnx
     import torch
 
-    wrapper = CachedDecoder(model, ckpt.loop_window, release_sources=True).eval()
+    wrapper = CachedDecoder(model, ckpt.loop_window, release_sources=True,
+                            kv_cache=kv_cache).eval()
     past_names, present_names = kv_names(wrapper.num_layers, wrapper.loop)
+    if wrapper.inplace and wrapper.loop:
+        present_names += global_names(wrapper.num_layers)
     steps, past_len = 3, 2
-    kv_shape = (1, wrapper.num_kv_heads, past_len, wrapper.head_dim)
-    past = [torch.zeros(kv_shape) for _ in past_names]
-    args = (torch.ones(1, steps, dtype=torch.long), torch.tensor(steps, dtype=torch.long), *past)
+    capacity = past_len + steps + 3 if wrapper.inplace else past_len
+
+    def buffered(name: str) -> bool:  # a buffer the graph writes into (not Loop's local K/V)
+        return wrapper.inplace and "local" not in name
+
+    past = [torch.zeros(1, wrapper.num_kv_heads, capacity if buffered(name) else past_len,
+                        wrapper.head_dim) for name in past_names]
+    extra_names: list[str] = []
+    extra: list[torch.Tensor] = []
+    if wrapper.inplace:
+        extra_names = list(INPLACE_INPUTS)
+        extra = [torch.tensor([past_len + steps - 1], dtype=torch.int32),
+                 torch.tensor(past_len + steps, dtype=torch.int32)]
+    args = (torch.ones(1, steps, dtype=torch.long), torch.tensor(steps, dtype=torch.long),
+            *extra, *past)
     dynamic: dict[str, dict[int, str]] = {"input_ids": {1: "steps"}, "logits": {1: "kept"}}
     for name in past_names:
-        dynamic[name] = {2: "past_local" if "local" in name else "past"}
+        dynamic[name] = {2: "capacity" if buffered(name) else
+                         "past_local" if "local" in name else "past"}
     for name in present_names:
-        dynamic[name] = {2: "total_local" if "local" in name else "total"}
+        dynamic[name] = {2: "capacity" if buffered(name) else
+                         "total_local" if "local" in name else "total"}
     buf = io.BytesIO()
     with warnings.catch_warnings(), shape_inference_without_weights():
         warnings.simplefilter("ignore")  # TorchScript exporter deprecation + tracer notes
         torch.onnx.export(
             wrapper, args, buf, dynamo=False, opset_version=_OPSET,
-            input_names=["input_ids", "num_logits", *past_names],
+            input_names=["input_ids", "num_logits", *extra_names, *past_names],
             output_names=["logits", *present_names], dynamic_axes=dynamic,
             do_constant_folding=False, export_params=False,
+            custom_opsets={"com.microsoft": 1} if wrapper.inplace else None,
         )
     proto = onnx.load_model_from_string(buf.getvalue())
+    onnx.helper.set_model_props(proto, {"codeflow.kv_cache": kv_cache,
+                                        "codeflow.max_positions": str(wrapper.max_positions)})
     return proto, weights_as_initializers(proto, wrapper)
 
 
@@ -348,7 +380,7 @@ def to_fp16(proto: Any) -> Any:
 
 
 def build_spec(ckpt: Checkpoint, config: Any, model_dir: Path, dtype: str, name: str | None,
-               prompt_format: dict[str, str] | None) -> ModelSpec:
+               prompt_format: dict[str, str] | None, kv_cache: str = "concat") -> ModelSpec:
     """The `codeflow-model.json` for an exported checkpoint."""
     from tokenizers import Tokenizer
 
@@ -379,6 +411,7 @@ def build_spec(ckpt: Checkpoint, config: Any, model_dir: Path, dtype: str, name:
             head_dim=int(getattr(cfg, "head_dim", None) or cfg.hidden_size // heads),
             window=ckpt.loop_window,
             num_heads=heads,
+            cache=kv_cache,
         ),
         provenance={
             "source": str(ckpt.path.resolve()),

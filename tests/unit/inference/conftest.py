@@ -84,12 +84,13 @@ def write_chat_files(out: Path) -> None:
     (out / "generation_config.json").write_text(json.dumps(gen))
 
 
-def loop_config() -> dict[str, object]:
+def loop_config(window: int = WINDOW) -> dict[str, object]:
     return small_config(architectures=["IQuestLoopCoderForCausalLM"],
-                        model_type="iquestloopcoder", loop_num=2, loop_window_size=WINDOW)
+                        model_type="iquestloopcoder", loop_num=2, loop_window_size=window)
 
 
-def save_loop(out: Path, tokenizer: Path, alt_gate_names: bool = False) -> Path:
+def save_loop(out: Path, tokenizer: Path, alt_gate_names: bool = False,
+              window: int = WINDOW) -> Path:
     """A random IQuestLoopCoder checkpoint dir (gates random so both branches matter)."""
     import torch
     from safetensors.torch import save_file
@@ -97,7 +98,7 @@ def save_loop(out: Path, tokenizer: Path, alt_gate_names: bool = False) -> Path:
     from inference.export.loop_model import LoopCoderForCausalLM
 
     torch.manual_seed(1)
-    cfg = loop_config()
+    cfg = loop_config(window)
     model = LoopCoderForCausalLM(cfg)
     with torch.no_grad():
         for layer in model.model.layers:
@@ -135,9 +136,14 @@ def hf_dirs(tmp_path_factory: pytest.TempPathFactory, tokenizer_file: Path) -> d
 @pytest.fixture(scope="session")
 def model_dirs(tmp_path_factory: pytest.TempPathFactory, hf_dirs: dict[str, Path]
                ) -> dict[str, Path]:
-    """fp32 exports of llama, qwen2, iquestcoder and loop."""
+    """fp32 exports of llama, qwen2, iquestcoder and loop (K/V written in place), and
+    llama_concat / loop_concat: exported as before in-place K/V (past ++ new every step)."""
     from inference.export import export_model
 
     root = tmp_path_factory.mktemp("models")
-    return {name: export_model(hf_dirs[name], root / name).model_dir
+    dirs = {name: export_model(hf_dirs[name], root / name).model_dir
             for name in ("llama", "qwen2", "iquestcoder", "loop")}
+    for name in ("llama", "loop"):
+        dirs[f"{name}_concat"] = export_model(hf_dirs[name], root / f"{name}_concat",
+                                              kv_cache="concat").model_dir
+    return dirs

@@ -37,7 +37,7 @@ def cached_rows(engine: Engine, prompt: tuple[int, ...], generated: list[int]) -
     return rows
 
 
-@pytest.mark.parametrize("name", ["llama", "loop"])
+@pytest.mark.parametrize("name", ["llama", "llama_concat", "loop", "loop_concat"])
 def test_decoding_with_cache_equals_without(name: str, model_dirs: dict[str, Path]) -> None:
     engine = Engine.load(model_dirs[name], provider="cpu")
     engine.eos_ids = frozenset()
@@ -49,7 +49,7 @@ def test_decoding_with_cache_equals_without(name: str, model_dirs: dict[str, Pat
     assert max(float(np.abs(a - b).max()) for a, b in zip(got, rows, strict=True)) <= 1e-4
 
 
-@pytest.mark.parametrize("name", ["qwen2", "loop"])
+@pytest.mark.parametrize("name", ["qwen2", "llama_concat", "loop"])
 def test_chunked_prefill_equals_one_shot(name: str, model_dirs: dict[str, Path]) -> None:
     long_prompt = tuple((i * 37) % 310 + 1 for i in range(70))
     one = Engine.load(model_dirs[name], provider="cpu").logits(long_prompt)
@@ -57,13 +57,14 @@ def test_chunked_prefill_equals_one_shot(name: str, model_dirs: dict[str, Path])
     assert np.abs(one - chunked).max() <= 1e-4
 
 
+@pytest.mark.parametrize("name", ["loop", "loop_concat"])
 def test_loop_incremental_decode_past_window_equals_full_forward(
-        hf_dirs: dict[str, Path], model_dirs: dict[str, Path]) -> None:
+        name: str, hf_dirs: dict[str, Path], model_dirs: dict[str, Path]) -> None:
     torch = pytest.importorskip("torch")
     from inference.export.hf import load_torch_model, read_checkpoint
 
     model = load_torch_model(read_checkpoint(hf_dirs["loop"]))
-    engine = Engine.load(model_dirs["loop"], provider="cpu", prefill_chunk=3)
+    engine = Engine.load(model_dirs[name], provider="cpu", prefill_chunk=3)
     engine.eos_ids = frozenset()
     prompt = PROMPT[:6]  # decode runs far past the window of 4
     gen = engine.generate(GenerateRequest(prompt, max_tokens=14))
@@ -75,7 +76,39 @@ def test_loop_incremental_decode_past_window_equals_full_forward(
     assert np.abs(np.stack(rows) - full[len(prompt) - 1:-1]).max() <= 1e-4
 
 
-@pytest.mark.parametrize("name", ["llama", "loop"])
+def test_loop_window_64_in_place_matches_a_float64_reference(tokenizer_file: Path,
+                                                           tmp_path: Path) -> None:
+    """Window 64 (the real model's) on the in-place Loop graph: decoding across and past the
+    window agrees token for token with the full forward run in float64, and the logits within
+    1e-4; a window one token shorter would not (query i sees i-63 ... i)."""
+    torch = pytest.importorskip("torch")
+    from inference.export import export_model
+    from inference.export.hf import load_torch_model, read_checkpoint
+
+    from .conftest import save_loop
+
+    hf = save_loop(tmp_path / "hf", tokenizer_file, window=64)
+    out = export_model(hf, tmp_path / "model").model_dir
+    engine = Engine.load(out, provider="cpu", prefill_chunk=16)
+    assert engine.session.layout.inplace and engine.spec.kv.window == 64
+    engine.eos_ids = frozenset()
+    prompt = tuple((i * 53) % 310 + 1 for i in range(58))
+    gen = engine.generate(GenerateRequest(prompt, max_tokens=16))  # to 74 tokens: past 64
+    model = load_torch_model(read_checkpoint(hf)).double()
+    with torch.no_grad():
+        full = model(torch.tensor([list(prompt) + list(gen.ids)]))[0].numpy()
+    reference = full[len(prompt) - 1:-1]
+    assert list(gen.ids) == [int(i) for i in reference.argmax(-1)]
+    rows = np.stack(cached_rows(engine, prompt, list(gen.ids)))
+    assert np.abs(rows - reference).max() <= 1e-4
+    narrow = load_torch_model(read_checkpoint(hf))  # the window matters at this length
+    narrow.window = 63
+    with torch.no_grad():
+        off_by_one = narrow.double()(torch.tensor([list(prompt) + list(gen.ids)]))[0].numpy()
+    assert np.abs(off_by_one[len(prompt) - 1:-1] - reference).max() > 1e-3
+
+
+@pytest.mark.parametrize("name", ["llama", "llama_concat", "loop", "loop_concat"])
 def test_prefix_reuse_after_edit_equals_fresh_run(name: str, model_dirs: dict[str, Path]) -> None:
     engine = Engine.load(model_dirs[name], provider="cpu", prefill_chunk=4)
     first = engine.generate(GenerateRequest(PROMPT, max_tokens=5))
@@ -90,12 +123,14 @@ def test_prefix_reuse_after_edit_equals_fresh_run(name: str, model_dirs: dict[st
         edited)).max() <= 1e-4
 
 
-def test_prefix_is_found_in_another_slot_and_warm_counts(model_dirs: dict[str, Path]) -> None:
-    engine = Engine.load(model_dirs["loop"], provider="cpu")
+@pytest.mark.parametrize("name", ["llama", "loop"])
+def test_prefix_is_found_in_another_slot_and_warm_counts(name: str, model_dirs: dict[str, Path]
+                                                         ) -> None:
+    engine = Engine.load(model_dirs[name], provider="cpu")
     assert engine.warm(PROMPT[:10], slot="chat") == 10
     gen = engine.generate(GenerateRequest(PROMPT, max_tokens=3, slot="completion"))
     assert gen.reused_tokens == 10
-    fresh = Engine.load(model_dirs["loop"], provider="cpu").generate(
+    fresh = Engine.load(model_dirs[name], provider="cpu").generate(
         GenerateRequest(PROMPT, max_tokens=3))
     assert gen.ids == fresh.ids
     assert engine.warm(PROMPT, slot="chat") == 0  # all 17 copied from the completion slot
@@ -147,7 +182,7 @@ def test_saved_prefixes_give_the_longest_match_and_drop_the_oldest(
     assert engine.warm(a_short) == 70  # a_short was the oldest: dropped, only 40 tokens shared
 
 
-@pytest.mark.parametrize("name", ["llama", "loop"])
+@pytest.mark.parametrize("name", ["llama_concat", "loop_concat"])
 def test_io_binding_path_on_cpu_equals_plain_run(name: str, model_dirs: dict[str, Path]) -> None:
     plain = Engine.load(model_dirs[name], provider="cpu", io_binding=False)
     bound = Engine.load(model_dirs[name], provider="cpu", io_binding=True, prefill_chunk=5)
@@ -159,6 +194,127 @@ def test_io_binding_path_on_cpu_equals_plain_run(name: str, model_dirs: dict[str
     assert bound.generate(GenerateRequest(edited, max_tokens=8)).reused_tokens == 9
     assert np.abs(plain.logits(edited) - bound.logits(edited)).max() <= 1e-4
     assert isinstance(bound.cache.slot("completion").shared[0], ort.OrtValue)
+
+
+# ---- K/V written in place ----------------------------------------------------------------
+
+def test_inplace_kv_is_written_into_the_bound_buffer(model_dirs: dict[str, Path]) -> None:
+    """Decoding writes each token's K/V into the slot's one buffer (same memory every step,
+    rows past the valid length untouched), and the rows equal the concatenating graph's K/V."""
+    from inference.engine.kvbuffer import KVBuffer
+
+    engine = Engine.load(model_dirs["llama"], provider="cpu")
+    engine.eos_ids = frozenset()
+    engine.warm(PROMPT)
+    kv = engine.cache.slot("completion").shared
+    assert isinstance(kv, KVBuffer) and kv.length == len(PROMPT)
+    assert all(isinstance(v, ort.OrtValue) for v in kv.values)
+    pointers = [a.ctypes.data for a in kv.arrays]
+    assert [v.data_ptr() for v in kv.values] == pointers
+    gen = engine.generate(GenerateRequest(PROMPT + (9,), max_tokens=6))
+    assert engine.cache.slot("completion").shared is kv
+    assert [a.ctypes.data for a in kv.arrays] == pointers  # bound once, written in place
+    total = len(PROMPT) + 1 + len(gen.ids) - 1  # the last token is sampled, never run
+    assert kv.length == total and len(engine.cache.slot("completion").ids) == total
+    assert all(not a[:, :, total:].any() and a[:, :, total - 1].any() for a in kv.arrays)
+    old = OrtSession.open(model_dirs["llama_concat"] / "model.onnx", provider="cpu")
+    ids = list(PROMPT) + [9] + list(gen.ids[:-1])
+    _, present = old.run(ids, old.empty_state(), num_logits=1)
+    assert max(float(np.abs(p - a[:, :, :total]).max())
+               for p, a in zip(present, kv.arrays, strict=True)) <= 1e-5
+
+
+def test_inplace_buffer_grows_in_steps_and_stays_exact(model_dirs: dict[str, Path],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from inference.engine import kvbuffer, kvcache
+
+    monkeypatch.setattr(kvbuffer, "MIN_CAPACITY", 8)
+    seen = []
+    original = kvbuffer.KVBuffer._allocate
+
+    def spy(self: kvbuffer.KVBuffer, capacity: int, keep: object) -> None:
+        seen.append(capacity)
+        original(self, capacity, keep)
+
+    monkeypatch.setattr(kvbuffer.KVBuffer, "_allocate", spy)
+    long_prompt = [(i * 37) % 310 + 1 for i in range(70)]
+    session = OrtSession.open(model_dirs["qwen2"] / "model.onnx", provider="cpu")
+    state = session.empty_state()
+    rows = []
+    for start in range(0, 70, 5):  # chunk by chunk: the buffer doubles as needed
+        logits, state = session.run(long_prompt[start:start + 5], state, num_logits=5)
+        rows.append(logits)
+    assert seen == [8, 16, 32, 64, 128]
+    one = session.logits_of(long_prompt)
+    assert np.abs(np.concatenate(rows) - one).max() <= 1e-4
+    seen.clear()  # the engine reserves a prompt's worth (+ room to decode) before its prefill
+    engine = Engine.load(model_dirs["qwen2"], provider="cpu", prefill_chunk=16)
+    assert np.abs(engine.logits(tuple(long_prompt)) - one[-1]).max() <= 1e-4
+    assert seen == [70 + kvcache.DECODE_ROOM]
+
+
+def test_inplace_slots_never_share_a_buffer(model_dirs: dict[str, Path]) -> None:
+    """A slot that takes another's prefix copies the rows: writing its own tokens leaves the
+    other slot's K/V (and logits) as they were."""
+    engine = Engine.load(model_dirs["llama"], provider="cpu")
+    engine.warm(PROMPT, slot="a")
+    a = engine.cache.slot("a").shared
+    before = [arr[:, :, :a.length].copy() for arr in a.arrays]
+    assert engine.warm(PROMPT[:10] + (1, 2, 3, 4, 5, 6, 7, 8), slot="b") == 8
+    b = engine.cache.slot("b").shared
+    assert b is not a and not set(map(id, b.arrays)) & set(map(id, a.arrays))
+    assert all(np.array_equal(x, arr[:, :, :a.length]) for x, arr in zip(before, a.arrays,
+                                                                         strict=True))
+    fresh = Engine.load(model_dirs["llama"], provider="cpu")
+    assert np.abs(engine.logits(PROMPT + (3,), slot="a") - fresh.logits(PROMPT + (3,))).max() \
+        <= 1e-4
+
+
+def test_inplace_saved_prefix_takes_the_buffer_over(model_dirs: dict[str, Path]) -> None:
+    """Moving away from a long place saves it without copying its K/V: the saved prefix takes
+    the slot's buffer, the slot keeps a copy of only the tokens it shares with the new place."""
+    engine = Engine.load(model_dirs["llama"], provider="cpu", prefill_chunk=16)
+    a, b = _place(20), _place(110)
+    engine.warm(a)
+    buffer = engine.cache.slot("completion").shared
+    assert engine.warm(b) == 70
+    saved = engine.cache.saved("completion")
+    assert len(saved) == 1 and saved[0].shared is buffer and saved[0].ids == list(a)
+    assert engine.cache.slot("completion").shared is not buffer
+    assert engine.warm(a) == 0
+    fresh = Engine.load(model_dirs["llama"], provider="cpu")
+    assert np.abs(engine.logits(a + (9,)) - fresh.logits(a + (9,))).max() <= 1e-4
+    assert np.abs(engine.logits(b + (9,)) - fresh.logits(b + (9,))).max() <= 1e-4
+
+
+def test_inplace_buffer_stops_at_the_models_positions() -> None:
+    from inference.engine.kvbuffer import BufferShape, KVBuffer
+
+    kv = KVBuffer(BufferShape(2, 2, 4, np.float32, "cpu", max_positions=300))
+    kv.reserve(10)
+    assert kv.capacity == 256 and kv.nbytes() == 2 * 2 * 256 * 4 * 4
+    kv.reserve(257)
+    assert kv.capacity == 300  # doubling, capped at the model's positions
+    with pytest.raises(ValueError, match="exceed the model's 300"):
+        kv.reserve(301)
+
+
+def test_old_concat_dir_loads_with_a_note(model_dirs: dict[str, Path], tmp_path: Path,
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    old = copy_model(model_dirs["llama_concat"], tmp_path / "old")
+    meta = json.loads((old / "codeflow-model.json").read_text())
+    del meta["kv"]["cache"]  # as written before in-place K/V
+    (old / "codeflow-model.json").write_text(json.dumps(meta))
+    with caplog.at_level("INFO", logger="inference.engine.engine"):
+        engine = Engine.load(old, provider="cpu")
+    assert not engine.session.layout.inplace
+    assert "re-export" in caplog.text and "copied every step" in caplog.text
+    new = Engine.load(model_dirs["llama"], provider="cpu")
+    assert np.abs(engine.logits(PROMPT) - new.logits(PROMPT)).max() <= 1e-4
+    meta["kv"]["cache"] = "inplace"  # json and graph from different exports
+    (old / "codeflow-model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelDirError, match="different exports"):
+        Engine.load(old, provider="cpu")
 
 
 def test_provider_choice(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -30,10 +30,11 @@ def torch_logits(hf_dir: Path, ids: list[int]) -> np.ndarray:
     return getattr(out, "logits", out)[0].numpy()
 
 
-@pytest.mark.parametrize("name", ["llama", "qwen2", "iquestcoder", "loop"])
+@pytest.mark.parametrize("name", ["llama", "qwen2", "iquestcoder", "loop", "llama_concat",
+                                  "loop_concat"])
 def test_onnx_logits_equal_pytorch(name: str, hf_dirs: dict[str, Path],
                                    model_dirs: dict[str, Path]) -> None:
-    ref = torch_logits(hf_dirs[name], PROMPT)
+    ref = torch_logits(hf_dirs[name.removesuffix("_concat")], PROMPT)
     session = OrtSession.open(model_dirs[name] / "model.onnx", provider="cpu")
     one_shot = session.logits_of(PROMPT)
     cached = session.logits_of(PROMPT, split=6)  # second chunk runs with a 6-token past
@@ -53,6 +54,9 @@ def test_model_json_describes_the_export(model_dirs: dict[str, Path]) -> None:
     assert ModelSpec.load(model_dirs["qwen2"]).prompt_format["fim"] == "qwen2.5"
     loop = ModelSpec.load(model_dirs["loop"])
     assert (loop.family, loop.kv.layout, loop.kv.window) == ("iquestloopcoder", "loop", 4)
+    assert (spec.kv.cache, loop.kv.cache) == ("inplace", "inplace")
+    assert ModelSpec.load(model_dirs["llama_concat"]).kv.cache == "concat"
+    assert ModelSpec.load(model_dirs["loop_concat"]).kv.cache == "concat"
     assert sorted(p.name for p in model_dirs["llama"].iterdir()) == [
         "codeflow-model.json", "generation_config.json", "model.onnx", "tokenizer.json"]
 
@@ -66,6 +70,35 @@ def test_export_copies_the_chat_template_and_generation_defaults(
     llama = ChatSpec.load(model_dirs["llama"])  # save_pretrained's config: eos only, greedy
     assert (llama.template, llama.sampling, llama.reasoning) == (None, Sampling(), False)
     assert llama.eos_token_ids == (0,)
+
+
+def test_inplace_graph_attends_with_group_query_attention(model_dirs: dict[str, Path]) -> None:
+    """Dense in-place graphs: one GroupQueryAttention per layer (RoPE inside), K/V inputs of
+    any capacity, no Concat of the past; the concatenating export has no such node."""
+    onnx = pytest.importorskip("onnx")
+    model = onnx.load(str(model_dirs["llama"] / "model.onnx"))
+    ops = Counter(n.op_type for n in model.graph.node)
+    assert ops["GroupQueryAttention"] == 2 and ops["Concat"] == 0
+    gqa = next(n for n in model.graph.node if n.op_type == "GroupQueryAttention")
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in gqa.attribute}
+    assert (attrs["do_rotary"], attrs["num_heads"], attrs["kv_num_heads"]) == (1, 4, 2)
+    assert list(gqa.input[3:7]) == ["past.0.key", "past.0.value", "seqlens_k",
+                                    "total_sequence_length"]
+    assert list(gqa.output[1:]) == ["present.0.key", "present.0.value"]
+    props = {p.key: p.value for p in model.metadata_props}
+    assert props == {"codeflow.kv_cache": "inplace", "codeflow.max_positions": "4096"}
+    concat = onnx.load(str(model_dirs["llama_concat"] / "model.onnx")).graph
+    assert not any(n.op_type == "GroupQueryAttention" for n in concat.node)
+
+
+def test_fp16_inplace_export_is_verified(hf_dirs: dict[str, Path], tmp_path: Path) -> None:
+    result = onnx_export.export_model(hf_dirs["llama"], tmp_path / "fp16", dtype="fp16")
+    session = OrtSession.open(tmp_path / "fp16" / "model.onnx", provider="cpu")
+    assert session.layout.inplace and session.layout.kv_dtype is np.float16
+    assert result.spec.kv.cache == "inplace"
+    ref = torch_logits(hf_dirs["llama"], PROMPT)
+    got = session.logits_of(PROMPT, split=5)
+    assert np.abs(got - ref).max() <= onnx_export.TOLERANCE["fp16"] * np.abs(ref).max()
 
 
 def test_loop_gate_name_layouts_load_the_same(hf_dirs: dict[str, Path]) -> None:
@@ -89,7 +122,7 @@ def test_loop_window_matters(hf_dirs: dict[str, Path]) -> None:
 
 def test_int8_export_is_verified(hf_dirs: dict[str, Path], tmp_path: Path) -> None:
     result = onnx_export.export_model(hf_dirs["llama"], tmp_path / "int8", dtype="int8")
-    assert result.spec.dtype == "int8"
+    assert (result.spec.dtype, result.spec.kv.cache) == ("int8", "inplace")
     assert result.top1_agreement >= onnx_export.MIN_TOP1["int8"]
     ref = torch_logits(hf_dirs["llama"], PROMPT)
     got = OrtSession.open(tmp_path / "int8" / "model.onnx", provider="cpu").logits_of(PROMPT)

@@ -53,8 +53,20 @@ def test_model_json_round_trip(tmp_path: Path) -> None:
     loaded = ModelSpec.load(tmp_path)
     assert loaded.raw == spec().raw
     assert loaded.raw["kv"] == {"layout": "dense", "num_layers": 2, "num_kv_heads": 2,
-                                "head_dim": 16, "window": None, "num_heads": None}
+                                "head_dim": 16, "window": None, "num_heads": None,
+                                "cache": "concat"}
     assert loaded.model_dir == tmp_path
+
+
+def test_model_json_kv_cache_field(tmp_path: Path) -> None:
+    data = spec().raw
+    del data["kv"]["cache"]  # written before in-place K/V: the concatenating graph
+    assert ModelSpec.from_dict(data).kv.cache == "concat"
+    data["kv"]["cache"] = "inplace"
+    assert ModelSpec.from_dict(data).kv.cache == "inplace"
+    data["kv"]["cache"] = "paged"
+    with pytest.raises(ModelDirError, match="kv.cache 'paged'"):
+        ModelSpec.from_dict(data)
 
 
 def test_model_json_rejects_loop_without_window(tmp_path: Path) -> None:
