@@ -77,6 +77,13 @@ def test_middle_weights_cover_the_middle_and_its_end_only_when_the_prefix_is_in_
     assert weights[1].tolist() == [1] * 10 + [5]
 
 
+def test_middle_weights_leave_spm_samples_at_weight_1() -> None:
+    ids = FimIds(prefix=3, middle=5, eos=0, suffix=4)
+    spm = [3, 4, 8, 5, 7, 7, 11, 12, 0, 3, 7, 4, 8, 5, 11, 0]  # SPM sample, then a PSM one
+    weights = middle_weights([spm], ids, 5.0)
+    assert weights[0].tolist() == [1] * 13 + [5, 5]
+
+
 def test_weighted_loss_is_the_weighted_mean_of_the_token_losses() -> None:
     torch.manual_seed(0)
     table = torch.randn(16, 16)
