@@ -18,9 +18,9 @@ from inference.training.data import (
     make_sample,
     make_sample_parts,
     repo_sample,
-    spm_parts,
     split_chars,
     split_lines,
+    spm_parts,
 )
 
 TEXT = "import os\n\n\ndef f(a):\n    b = a + 1\n    return b\n\n\nx = f(2)\n"
