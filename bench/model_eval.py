@@ -8,15 +8,17 @@ Per model dir (default: the bundled ``inference/models/default`` and ``default-l
   (onnxruntime, all logits of a 1024-token window, empty caches) over the first
   ``--loss-tokens`` tokens of the held-out files joined by ``<|endoftext|>``;
 - single-line infill: ``--tasks`` seeded tasks, each a random non-blank line inside a function
-  body (tree-sitter-python) of a held-out file; the line is removed and the model gets
-  ``<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>`` (prefix = the lines above,
-  trimmed to its last 768 tokens; suffix = the lines below, first 256 tokens), decoded greedily by
+  body (tree-sitter-python) of a held-out file; the line is removed and the model gets the
+  prefix (the lines above, trimmed to its last 768 tokens) and the suffix (the lines below,
+  first 256 tokens) in the infill order its ``codeflow-model.json`` declares
+  (``prompt_format.infill``): PSM ``<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>``
+  or SPM ``<|fim_prefix|><|fim_suffix|>{suffix}<|fim_middle|>{prefix}``, decoded greedily by
   ``inference.Engine`` until a newline or EOS. Scored: exact match (after stripping trailing
   whitespace), edit similarity = 1 − Levenshtein(pred, target) / max(len(pred), len(target)),
   and syntactic validity = the file with the predicted line in place has no more ERROR/MISSING
-  nodes than the original. The same scores for the copy-the-previous-non-blank-line baseline,
-  and, as a diagnostic of the FIM mode, for the same model continuing the prefix left to right
-  (no FIM tokens, no suffix; the prefix trimmed to its last 1,024 tokens);
+  nodes than the original. The same scores, in one table, for the other infill order, for the
+  same model continuing the prefix left to right (no FIM tokens, no suffix; the prefix trimmed
+  to its last 1,024 tokens; a diagnostic) and for the copy-the-previous-non-blank-line baseline;
 - ``decode_tokens_per_s``: median of the engine's own tokens/s over 5 greedy 128-token
   generations from 512-token held-out prompts (CPU provider).
 """
@@ -85,6 +87,24 @@ class ModelReport:
     left_to_right_scores: Scores
     decode_tokens_per_s: float
     examples: list[dict[str, str]]
+    infill_order: str = "psm"
+    other_order_scores: Scores | None = None
+
+    @property
+    def other_order(self) -> str:
+        return "spm" if self.infill_order == "psm" else "psm"
+
+    def table(self) -> str:
+        """The infill scores of this model dir as a text table, the declared order first."""
+        rows = [(f"FIM {self.infill_order.upper()} (declared)", self.model_scores)]
+        if self.other_order_scores is not None:
+            rows.append((f"FIM {self.other_order.upper()}", self.other_order_scores))
+        rows += [("left to right (diagnostic)", self.left_to_right_scores),
+                 ("copy previous line", self.baseline_scores)]
+        lines = [f"{'':28} {'exact':>7} {'edit sim':>9} {'valid':>7}"]
+        lines += [f"{name:28} {sc.exact_match:7.3f} {sc.edit_similarity:9.3f} "
+                  f"{sc.syntax_valid:7.3f}" for name, sc in rows]
+        return "\n".join(lines)
 
 
 def python_parser() -> object:
@@ -193,6 +213,24 @@ def fim_prompt(tok: object, prefix: str, suffix: str, max_context: int) -> tuple
     return tuple(ids)
 
 
+def spm_prompt(tok: object, prefix: str, suffix: str, max_context: int) -> tuple[int, ...]:
+    """SPM order (variant 2): the suffix first, then the prefix right before the middle."""
+    scale = min(1.0, (max_context - 70) / (PREFIX_TOKENS + SUFFIX_TOKENS))
+    pre = tok.encode(prefix, add_special_tokens=False).ids[-int(PREFIX_TOKENS * scale) :]
+    suf = tok.encode(suffix, add_special_tokens=False).ids[: int(SUFFIX_TOKENS * scale)]
+    ids = [
+        tok.token_to_id(FIM_PREFIX),
+        tok.token_to_id(FIM_SUFFIX),
+        *suf,
+        tok.token_to_id(FIM_MIDDLE),
+        *pre,
+    ]
+    return tuple(ids)
+
+
+INFILL_PROMPTS = {"psm": fim_prompt, "spm": spm_prompt}
+
+
 def left_to_right_prompt(
     tok: object, prefix: str, suffix: str, max_context: int
 ) -> tuple[int, ...]:
@@ -288,7 +326,9 @@ def evaluate_model(
     loss, counted = heldout_loss(
         model_dir, engine.tokenizer, files, loss_tokens, engine.spec.max_context
     )
-    preds = predict(engine, tasks, texts)
+    order = engine.spec.infill
+    other = "spm" if order == "psm" else "psm"
+    preds = predict(engine, tasks, texts, INFILL_PROMPTS[order])
     baseline = [previous_line(texts[t.path], t.line) for t in tasks]
     examples = [
         {"path": t.path, "line": str(t.line), "target": t.target, "predicted": p}
@@ -306,6 +346,10 @@ def evaluate_model(
         ),
         decode_tokens_per_s=decode_speed(engine, files),
         examples=examples,
+        infill_order=order,
+        other_order_scores=score(
+            predict(engine, tasks, texts, INFILL_PROMPTS[other]), tasks, texts
+        ),
     )
 
 
@@ -332,9 +376,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for r in reports:
         print(
             f"{r.model}: held-out loss {r.heldout_loss} nats/token ({r.loss_tokens} tokens); "
-            f"{r.tasks} infill tasks: model {r.model_scores}, "
-            f"copy-previous-line {r.baseline_scores}; same model left to right (diagnostic) "
-            f"{r.left_to_right_scores}; decode {r.decode_tokens_per_s} tok/s"
+            f"decode {r.decode_tokens_per_s} tok/s; {r.tasks} single-line infill tasks:\n"
+            f"{r.table()}\n"
         )
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in reports], indent=2) + "\n")

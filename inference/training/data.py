@@ -15,6 +15,12 @@ Sample kinds (IQuest spelling of the special tokens):
   ``<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>{middle}<|endoftext|>``;
   half of the FIM samples cut at line boundaries with a middle of one to three lines, so that
   single-line infill is learned; the others cut at random characters (a cursor inside a line);
+- FIM, SPM order (variant 2 of Bavarian et al. 2022, as in StarCoder), a ``spm_rate`` share of
+  the FIM samples:
+  ``<|fim_prefix|><|fim_suffix|>{suffix}<|fim_middle|>{prefix}{middle}<|endoftext|>``; the
+  middle is a direct continuation of the prefix. The text before the middle and the middle are
+  tokenized separately (as at inference, where the prompt ends with the prefix's own tokens), so
+  no BPE piece spans the cursor;
 - repo-level: ``<|repo_name|>{name}\\n<|file_sep|>{path}\\n{content}...`` over files of one package.
 """
 
@@ -83,6 +89,7 @@ class SampleMix:
     window_chars: int = 3000
     extra_rate: float = 0.0
     min_window_chars: int = 0
+    spm_rate: float = 0.0
 
 
 def stdlib_root() -> Path:
@@ -159,6 +166,13 @@ def fim_text(split: FimSplit) -> str:
     )
 
 
+def spm_parts(split: FimSplit) -> tuple[str, str]:
+    """The SPM-order (variant 2) training text in two pieces to tokenize separately: everything
+    up to the end of the prefix, then the middle and ``<|endoftext|>``."""
+    head = f"{FIM_PREFIX}{FIM_SUFFIX}{split.suffix}{FIM_MIDDLE}{split.prefix}"
+    return head, f"{split.middle}{ENDOFTEXT}"
+
+
 def split_lines(text: str, rng: random.Random, max_lines: int = 3) -> FimSplit | None:
     """Cut at line boundaries: the middle is 1..max_lines whole non-blank-led lines."""
     lines = text.splitlines(keepends=True)
@@ -190,8 +204,15 @@ def window(text: str, rng: random.Random, size: int) -> tuple[str, bool]:
 
 def make_sample(files: Sequence[SourceFile], rng: random.Random, mix: SampleMix) -> str:
     """One training text drawn from ``files`` (chosen with probability ∝ length)."""
+    return "".join(make_sample_parts(files, rng, mix))
+
+
+def make_sample_parts(
+    files: Sequence[SourceFile], rng: random.Random, mix: SampleMix
+) -> tuple[str, ...]:
+    """One training text as the pieces to tokenize separately (one piece, or two for SPM)."""
     if rng.random() < mix.repo_rate:
-        return repo_sample(files, rng, mix)
+        return repo_sample_parts(files, rng, mix)
     source = _pick_file(files, rng)
     chunk, at_end = window(source.text, rng, _window_size(rng, mix))
     return _maybe_fim(chunk, at_end, rng, mix)
@@ -205,16 +226,27 @@ def _window_size(rng: random.Random, mix: SampleMix) -> int:
     return rng.randint(min(mix.min_window_chars, mix.window_chars), mix.window_chars)
 
 
-def _maybe_fim(chunk: str, at_end: bool, rng: random.Random, mix: SampleMix) -> str:
+def _maybe_fim(
+    chunk: str, at_end: bool, rng: random.Random, mix: SampleMix
+) -> tuple[str, ...]:
     if rng.random() < mix.fim_rate:
         cut = split_lines if rng.random() < mix.line_fim_rate else split_chars
         split = cut(chunk, rng)
         if split is not None:
-            return fim_text(split)
-    return chunk + (ENDOFTEXT if at_end else "")
+            if mix.spm_rate > 0 and rng.random() < mix.spm_rate:
+                return spm_parts(split)
+            return (fim_text(split),)
+    return (chunk + (ENDOFTEXT if at_end else ""),)
 
 
 def repo_sample(files: Sequence[SourceFile], rng: random.Random, mix: SampleMix) -> str:
+    """A repo-level sample as one text (see ``repo_sample_parts``)."""
+    return "".join(repo_sample_parts(files, rng, mix))
+
+
+def repo_sample_parts(
+    files: Sequence[SourceFile], rng: random.Random, mix: SampleMix
+) -> tuple[str, ...]:
     """Repo-level format (Qwen2.5-Coder / IQuest): snippets of up to three files of the same
     package, each after ``<|file_sep|>{path}\n``, then the current file, FIM or plain::
 
@@ -228,8 +260,9 @@ def repo_sample(files: Sequence[SourceFile], rng: random.Random, mix: SampleMix)
         snippet, _ = window(other.text, rng, rng.randint(100, mix.window_chars // 3))
         parts.append(f"{FILE_SEP}{other.path}\n{snippet.rstrip()}\n")
     chunk, at_end = window(anchor.text, rng, mix.window_chars // 2)
-    parts.append(f"{FILE_SEP}{anchor.path}\n{_maybe_fim(chunk, at_end, rng, mix)}")
-    return "".join(parts)
+    current = _maybe_fim(chunk, at_end, rng, mix)
+    parts.append(f"{FILE_SEP}{anchor.path}\n{current[0]}")
+    return ("".join(parts), *current[1:])
 
 
 def _package(path: str) -> str:
@@ -301,8 +334,9 @@ class Packer:
         need = batch_size * (self.seq_len + 1)
         ids: list[int] = []
         while len(ids) < need:
-            texts = [make_sample(self._pool(rng), rng, self.mix) for _ in range(batch_size)]
-            for enc in self.tokenizer.encode_batch(texts, add_special_tokens=False):
+            samples = [make_sample_parts(self._pool(rng), rng, self.mix) for _ in range(batch_size)]
+            pieces = [piece for parts in samples for piece in parts]
+            for enc in self.tokenizer.encode_batch(pieces, add_special_tokens=False):
                 ids.extend(enc.ids)
         width = self.seq_len + 1
         return [ids[i * width:(i + 1) * width] for i in range(batch_size)]

@@ -80,6 +80,14 @@ def ship_hf_fp16(hf_dir: Path, out_dir: Path) -> None:
             shutil.copyfile(hf_dir / name, target / name)
 
 
+def declare_infill(out_dir: Path, order: str) -> None:
+    """Write the infill order into ``codeflow-model.json`` (``prompt_format.infill``)."""
+    path = out_dir / "codeflow-model.json"
+    spec = json.loads(path.read_text(encoding="utf-8"))
+    spec.setdefault("prompt_format", {})["infill"] = order
+    path.write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
+
+
 def dir_size_mb(path: Path) -> float:
     """Size of the model dir's own files (not of anything others keep in subdirectories)."""
     return round(sum(p.stat().st_size for p in path.iterdir() if p.is_file()) / 1e6, 2)
@@ -138,7 +146,8 @@ def _arch(cfg: dict[str, Any], hf: dict[str, Any]) -> str:
 
 
 # Sample-mix settings of ``TrainConfig`` and their defaults (runs older than a key lack it).
-MIX_DEFAULTS = {"fim_rate": 0.5, "line_fim_rate": 0.5, "middle_weight": 1.0, "min_window_chars": 0}
+MIX_DEFAULTS = {"fim_rate": 0.5, "line_fim_rate": 0.5, "middle_weight": 1.0, "min_window_chars": 0,
+                "spm_rate": 0.0}
 
 
 def _flags(cfg: dict[str, Any]) -> str:
@@ -174,13 +183,16 @@ def _extra_data(cfg: dict[str, Any]) -> list[str]:
 
 def _samples_line(cfg: dict[str, Any]) -> str:
     """The sample mix of a run, from its config (older runs lack the newer keys)."""
-    fim, line, weight, low = (cfg.get(k, default) for k, default in MIX_DEFAULTS.items())
-    text = (f"- Samples: windows of {f'{low:,}-' if low else ''}3,000 characters; FIM in PSM "
-            f"order for {fim:.0%} of them ({line:.0%} of those cut at line boundaries, a middle "
+    fim, line, weight, low, spm = (cfg.get(k, default) for k, default in MIX_DEFAULTS.items())
+    order = (f"PSM order, {spm:.0%} of them in SPM order (variant 2: "
+             "`<|fim_prefix|><|fim_suffix|>{suffix}<|fim_middle|>{prefix}{middle}`)"
+             if spm else "PSM order")
+    text = (f"- Samples: windows of {f'{low:,}-' if low else ''}3,000 characters; FIM in {order} "
+            f"for {fim:.0%} of them ({line:.0%} of those cut at line boundaries, a middle "
             "of 1-3 lines, the rest at random characters); 20% in the repo-level layout "
             "(`<|repo_name|>`, `<|file_sep|>path`), the current file FIM or plain.")
     if weight != 1.0:
-        text += (f" The tokens of a FIM middle (and the `<|endoftext|>` that ends it) weigh "
+        text += (f" The tokens of a PSM middle (and the `<|endoftext|>` that ends it) weigh "
                  f"{weight:g}x in the loss when the middle's prefix is in the same row.")
     return text
 
@@ -198,6 +210,7 @@ def _eval_section(evals: dict[str, Any] | None) -> list[str]:
     if not evals:
         return ["## Evaluation", "", "Not measured yet: run `bench/model_eval.py`."]
     m, b = evals["model_scores"], evals["baseline_scores"]
+    order = evals.get("infill_order", "psm")
     return [
         "## Evaluation (`.venv/bin/python bench/model_eval.py`, ONNX int8, CPU provider)", "",
         f"- Held-out loss of the exported graph: {evals['heldout_loss']} nats/token "
@@ -205,8 +218,9 @@ def _eval_section(evals: dict[str, Any] | None) -> list[str]:
         f"- Single-line infill, {evals['tasks']} seeded tasks (a random non-blank line inside a "
         "function of a held-out file; greedy until newline/EOS):", "",
         "| | exact match | edit similarity | syntactically valid |", "|---|---|---|---|",
-        f"| this model | {m['exact_match']:.3f} | {m['edit_similarity']:.3f} | "
-        f"{m['syntax_valid']:.3f} |",
+        f"| this model, {order.upper()} (the order its `codeflow-model.json` declares) | "
+        f"{m['exact_match']:.3f} | {m['edit_similarity']:.3f} | {m['syntax_valid']:.3f} |",
+        *_other_order_row(order, evals.get("other_order_scores")),
         f"| copy the previous line | {b['exact_match']:.3f} | {b['edit_similarity']:.3f} | "
         f"{b['syntax_valid']:.3f} |",
         *_left_to_right_row(evals.get("left_to_right_scores")), "",
@@ -214,6 +228,15 @@ def _eval_section(evals: dict[str, Any] | None) -> list[str]:
         "ERROR/MISSING nodes than the original file.",
         f"- Decode speed (engine, CPU, 2 threads): {evals['decode_tokens_per_s']} tokens/s.",
     ]
+
+
+def _other_order_row(order: str, scores: dict[str, float] | None) -> list[str]:
+    """The same model prompted in the infill order it does not declare."""
+    if not scores:
+        return []
+    other = "PSM" if order == "spm" else "SPM"
+    return [f"| this model, {other} | {scores['exact_match']:.3f} | "
+            f"{scores['edit_similarity']:.3f} | {scores['syntax_valid']:.3f} |"]
 
 
 def _left_to_right_row(scores: dict[str, float] | None) -> list[str]:
@@ -235,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--with-hf", action="store_true",
                    help="also ship the checkpoint in fp16 under OUT/hf (for the llama.cpp tests)")
     p.add_argument("--note", action="append", default=[], help="extra training line for the card")
+    p.add_argument("--infill", choices=("psm", "spm"), default="psm",
+                   help="the infill order to declare in codeflow-model.json (prompt_format.infill)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     facts = RunFacts.read(args.hf)
@@ -242,6 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                          else "codeflow-default")
     if not args.card_only:
         export(args.hf, args.out, name)
+        declare_infill(args.out, args.infill)
         if args.with_hf:
             ship_hf_fp16(args.hf, args.out)
     evals = None

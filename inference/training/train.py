@@ -38,6 +38,7 @@ from inference.training.tokenizer import (
     ENDOFTEXT,
     FIM_MIDDLE,
     FIM_PREFIX,
+    FIM_SUFFIX,
     save_hf_tokenizer,
     train_tokenizer,
 )
@@ -83,6 +84,7 @@ class TrainConfig:
     line_fim_rate: float = 0.5
     middle_weight: float = 1.0
     min_window_chars: int = 0
+    spm_rate: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -190,16 +192,17 @@ def lm_loss(model: torch.nn.Module, rows: torch.Tensor, autocast: torch.dtype | 
 
 @dataclass(frozen=True)
 class FimIds:
-    """The token ids that delimit a PSM sample."""
+    """The token ids that delimit a FIM sample."""
 
     prefix: int
     middle: int
     eos: int
+    suffix: int = -1
 
     @classmethod
     def of(cls, tok: Tokenizer) -> FimIds:
         return cls(tok.token_to_id(FIM_PREFIX), tok.token_to_id(FIM_MIDDLE),
-                   tok.token_to_id(ENDOFTEXT))
+                   tok.token_to_id(ENDOFTEXT), tok.token_to_id(FIM_SUFFIX))
 
 
 def middle_weights(rows: Sequence[Sequence[int]], ids: FimIds, weight: float) -> torch.Tensor:
@@ -208,13 +211,19 @@ def middle_weights(rows: Sequence[Sequence[int]], ids: FimIds, weight: float) ->
 
     The middle is the only part of a PSM sample where the model must join the prefix's end to
     the suffix; it is a few percent of the tokens, so its signal is weak at weight 1. A middle
-    whose prefix was cut off by packing keeps weight 1 (its context is gone)."""
+    whose prefix was cut off by packing keeps weight 1 (its context is gone).
+
+    SPM samples (``<|fim_prefix|>`` directly followed by ``<|fim_suffix|>``) keep weight 1: after
+    their ``<|fim_middle|>`` come the prefix and then the middle, with no token between them, and
+    the middle there is a plain left-to-right continuation of the prefix. (A PSM sample with an
+    empty prefix looks the same and keeps weight 1 too.)"""
     out = torch.ones(len(rows), max(0, len(rows[0]) - 1) if rows else 0)
     for r, row in enumerate(rows):
         seen_prefix = in_middle = False
         for i, token in enumerate(row[:-1]):
             if token == ids.prefix:
-                seen_prefix, in_middle = True, False
+                spm = i + 1 < len(row) and row[i + 1] == ids.suffix
+                seen_prefix, in_middle = not spm, False
             elif token == ids.middle:
                 in_middle = seen_prefix
             elif token == ids.eos:
@@ -320,7 +329,8 @@ def train(cfg: TrainConfig) -> Progress:
     packer = Packer(corpus.train, tok, cfg.seq_len, cfg.seed,
                     SampleMix(fim_rate=cfg.fim_rate, line_fim_rate=cfg.line_fim_rate,
                               extra_rate=cfg.extra_rate,
-                              min_window_chars=cfg.min_window_chars), extra)
+                              min_window_chars=cfg.min_window_chars,
+                              spm_rate=cfg.spm_rate), extra)
     held = heldout_rows(corpus, tok, cfg.seq_len, cfg.eval_tokens).to(device)
     if prog.step == 0:
         if cfg.arch == "loop" and cfg.gate_bias_candidates:

@@ -16,9 +16,11 @@ from inference.training.data import (
     is_heldout,
     load_corpus,
     make_sample,
+    make_sample_parts,
     repo_sample,
     split_chars,
     split_lines,
+    spm_parts,
 )
 
 TEXT = "import os\n\n\ndef f(a):\n    b = a + 1\n    return b\n\n\nx = f(2)\n"
@@ -97,3 +99,47 @@ def test_min_window_chars_draws_windows_between_the_bounds() -> None:
     assert {len(make_sample(files, rng, fixed)) for _ in range(20)} == {1200}
     sizes = [len(make_sample(files, rng, varied)) for _ in range(200)]
     assert 300 <= min(sizes) < 500 and 1000 < max(sizes) <= 1200
+
+
+def test_spm_parts_are_variant_2_order_with_the_middle_right_after_the_prefix() -> None:
+    split = FimSplit("def f():\n", "    return 1\n", "\nx = f()\n")
+    head, tail = spm_parts(split)
+    assert head == "<|fim_prefix|><|fim_suffix|>\nx = f()\n<|fim_middle|>def f():\n"
+    assert tail == "    return 1\n<|endoftext|>"
+
+
+def test_spm_rate_splits_fim_samples_between_the_orders() -> None:
+    files = (SourceFile("a.py", TEXT * 20),)
+    rng = random.Random(5)
+    mix = SampleMix(fim_rate=1.0, repo_rate=0.0, spm_rate=0.5)
+    samples = [make_sample_parts(files, rng, mix) for _ in range(200)]
+    spm = [s for s in samples if len(s) == 2]
+    assert all(s[0].startswith("<|fim_prefix|><|fim_suffix|>") for s in spm)
+    assert all(s[1].endswith("<|endoftext|>") and "<|fim_" not in s[1] for s in spm)
+    psm = [s for s in samples if len(s) == 1]
+    assert all(s[0].startswith("<|fim_prefix|>") and s[0].endswith("<|endoftext|>") for s in psm)
+    assert 60 < len(spm) < 140 and len(psm) == 200 - len(spm)
+    never = SampleMix(fim_rate=1.0, repo_rate=0.0)
+    assert all(len(make_sample_parts(files, rng, never)) == 1 for _ in range(50))
+
+
+def test_spm_repo_samples_keep_the_header_before_the_prefix() -> None:
+    files = (SourceFile("pkg/a.py", TEXT * 5), SourceFile("pkg/b.py", TEXT * 5))
+    rng = random.Random(2)
+    mix = SampleMix(fim_rate=1.0, repo_rate=1.0, spm_rate=1.0)
+    head, tail = make_sample_parts(files, rng, mix)
+    assert head.startswith("<|repo_name|>cpython\n<|file_sep|>")
+    assert "<|fim_prefix|><|fim_suffix|>" in head and tail.endswith("<|endoftext|>")
+
+
+def test_packer_tokenizes_the_spm_middle_apart_from_the_prefix(
+        tiny_tokenizer: Tokenizer) -> None:
+    """No BPE piece spans the cursor: the ids are the two pieces' own ids, concatenated."""
+    files = (SourceFile("a.py", TEXT * 20),)
+    mix = SampleMix(fim_rate=1.0, line_fim_rate=0.0, repo_rate=0.0, spm_rate=1.0)
+    packer = Packer(files, tiny_tokenizer, seq_len=2000, seed=1, mix=mix)
+    rng = random.Random("1:0")  # the packer's generator for step 0
+    head, tail = make_sample_parts(files, rng, mix)
+    expected = (tiny_tokenizer.encode(head, add_special_tokens=False).ids
+                + tiny_tokenizer.encode(tail, add_special_tokens=False).ids)
+    assert packer.batch(0, 1)[0][: len(expected)] == expected

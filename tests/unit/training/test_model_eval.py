@@ -64,3 +64,29 @@ def test_left_to_right_prompt_is_the_prefix_tail_without_fim_tokens(tiny_tokeniz
     assert special <= set(fim) and not special & set(ids)
     short = model_eval.left_to_right_prompt(tiny_tokenizer, prefix * 50, suffix, 200)
     assert len(short) == 130 and tuple(ids[-5:]) == short[-5:]
+
+
+def test_spm_prompt_puts_the_suffix_first_and_ends_with_the_prefix(tiny_tokenizer) -> None:
+    prefix, suffix = model_eval.split_file(SOURCE, 6)
+    ids = model_eval.spm_prompt(tiny_tokenizer, prefix, suffix, 4096)
+    pre, suf, mid = (tiny_tokenizer.token_to_id(t)
+                     for t in ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"))
+    assert ids[:2] == (pre, suf)
+    cut = ids.index(mid)
+    assert tiny_tokenizer.decode(list(ids[2:cut])) == suffix
+    assert tiny_tokenizer.decode(list(ids[cut + 1:])) == prefix
+    assert model_eval.INFILL_PROMPTS == {"psm": model_eval.fim_prompt, "spm": model_eval.spm_prompt}
+
+
+def test_report_table_lists_the_declared_order_first() -> None:
+    sc = model_eval.Scores
+    report = model_eval.ModelReport(
+        model="m", heldout_loss=2.0, loss_tokens=10, tasks=2, model_scores=sc(0.5, 0.6, 0.7),
+        baseline_scores=sc(0.1, 0.2, 0.3), left_to_right_scores=sc(0.4, 0.5, 0.6),
+        decode_tokens_per_s=1.0, examples=[], infill_order="spm",
+        other_order_scores=sc(0.0, 0.3, 0.5))
+    lines = report.table().splitlines()
+    assert [line.split()[:2] for line in lines[1:]] == [
+        ["FIM", "SPM"], ["FIM", "PSM"], ["left", "to"], ["copy", "previous"]]
+    assert lines[1].split()[-3:] == ["0.500", "0.600", "0.700"]
+    assert lines[2].split()[-2:] == ["0.300", "0.500"]

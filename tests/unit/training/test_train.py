@@ -77,6 +77,13 @@ def test_middle_weights_cover_the_middle_and_its_end_only_when_the_prefix_is_in_
     assert weights[1].tolist() == [1] * 10 + [5]
 
 
+def test_middle_weights_leave_spm_samples_at_weight_1() -> None:
+    ids = FimIds(prefix=3, middle=5, eos=0, suffix=4)
+    spm = [3, 4, 8, 5, 7, 7, 11, 12, 0, 3, 7, 4, 8, 5, 11, 0]  # SPM sample, then a PSM one
+    weights = middle_weights([spm], ids, 5.0)
+    assert weights[0].tolist() == [1] * 13 + [5, 5]
+
+
 def test_weighted_loss_is_the_weighted_mean_of_the_token_losses() -> None:
     torch.manual_seed(0)
     table = torch.randn(16, 16)
@@ -101,3 +108,21 @@ def test_the_cards_know_the_sample_mix_defaults_of_the_trainer() -> None:
 
     defaults = TrainConfig(out="x")
     assert MIX_DEFAULTS == {k: getattr(defaults, k) for k in MIX_DEFAULTS}
+
+
+def test_ship_declares_the_infill_order_and_the_card_shows_both_orders(tmp_path: Path) -> None:
+    from inference.training.ship import _eval_section, _samples_line, declare_infill
+
+    spec = {"name": "m", "prompt_format": {"fim": "qwen2.5", "chat": "chatml"}}
+    (tmp_path / "codeflow-model.json").write_text(json.dumps(spec))
+    declare_infill(tmp_path, "spm")
+    written = json.loads((tmp_path / "codeflow-model.json").read_text())
+    assert written["prompt_format"] == {"fim": "qwen2.5", "chat": "chatml", "infill": "spm"}
+    scores = {"exact_match": 0.1, "edit_similarity": 0.5, "syntax_valid": 0.7}
+    evals = {"heldout_loss": 2.1, "loss_tokens": 10, "tasks": 2, "model_scores": scores,
+             "baseline_scores": scores, "left_to_right_scores": scores,
+             "decode_tokens_per_s": 1.0, "infill_order": "spm", "other_order_scores": scores}
+    rows = [line for line in _eval_section(evals) if line.startswith("| this model")]
+    assert rows[0].startswith("| this model, SPM (the order") and rows[1].startswith(
+        "| this model, PSM |")
+    assert "50% of them in SPM order" in _samples_line({"fim_rate": 0.8, "spm_rate": 0.5})
