@@ -59,11 +59,16 @@ def _is_echo(text: str, ctx: CompletionContext) -> bool:
 
 
 def _drop_repeated_indent(text: str, prefix: str) -> str:
-    """The cursor sits after an indent and the model wrote that indent again: drop the repeat."""
+    """The cursor sits after an indent and the model wrote that indent again, or a stray part
+    of one (a prompt that ends in spaces splits the usual whitespace-plus-word tokens, and
+    small models then open with a space): drop it, so the line keeps the editor's indent."""
     line_prefix = prefix[prefix.rfind("\n") + 1 :]
-    if line_prefix and not line_prefix.strip() and text.startswith(line_prefix):
+    if not line_prefix or line_prefix.strip():
+        return text
+    if text.startswith(line_prefix):
         return text[len(line_prefix) :]
-    return text
+    first = text.split("\n", 1)[0]
+    return text.lstrip(" \t") if first.strip() else text
 
 
 def clean(

@@ -3,7 +3,8 @@
     python -m inference.training.ship --hf /work/train-out/dense/hf \\
         --out inference/models/default [--eval-json eval.json] [--card-only]
 
-The export is the project's own (``inference.export.export_model``, int8 for CPU); this module
+The export is the project's own (``inference.export.export_model``; int8 unless ``--dtype``
+says otherwise); this module
 only names the model and writes ``MODEL_CARD.md`` from the run's ``training_summary.json``,
 ``loss_log.jsonl`` and, when given, the report of ``bench/model_eval.py``.
 """
@@ -49,11 +50,11 @@ class RunFacts:
         return next((r[key] for r in self.log if key in r), None)
 
 
-def export(hf_dir: Path, out_dir: Path, name: str) -> dict[str, Any]:
-    """Run the project's exporter (int8, verified against PyTorch)."""
+def export(hf_dir: Path, out_dir: Path, name: str, dtype: str = "int8") -> dict[str, Any]:
+    """Run the project's exporter (verified against PyTorch)."""
     from inference.export import export_model
 
-    result = export_model(hf_dir, out_dir, dtype="int8", name=name)
+    result = export_model(hf_dir, out_dir, dtype=dtype, name=name)
     log.info("exported %s: max abs diff %.3g, top-1 agreement %.3f, %.1fs", out_dir,
              result.max_abs_diff, result.top1_agreement, result.seconds)
     return {"max_abs_diff": result.max_abs_diff, "top1_agreement": result.top1_agreement,
@@ -100,8 +101,8 @@ def render_card(name: str, out_dir: Path, facts: RunFacts, evals: dict[str, Any]
     lines = [
         f"# {name}", "", f"> {DISCLAIMER}", "",
         "## What it is",
-        f"- Architecture: {_arch(cfg, hf)}; {s['parameters']:,} parameters; exported int8 "
-        "(dynamic MatMul weights, fp16 embedding table) by `codeflow export` (`inference.export`).",
+        f"- Architecture: {_arch(cfg, hf)}; {s['parameters']:,} parameters; exported "
+        f"{_dtype_words(out_dir)} by `codeflow export` (`inference.export`).",
         "- Tokenizer: byte-level BPE, 8,192 tokens, trained on the training files; IQuest "
         "special tokens (`<|endoftext|>` = id 0 = EOS, `<|im_start|>`, `<|im_end|>`, "
         "`<|fim_prefix|>`, `<|fim_suffix|>`, `<|fim_middle|>`, `<|repo_name|>`, `<|file_sep|>`).",
@@ -129,7 +130,7 @@ def render_card(name: str, out_dir: Path, facts: RunFacts, evals: dict[str, Any]
         f"{cfg['eval_tokens']:,} held-out tokens): {s['heldout_loss']:.3f} nats/token.",
         *extra, "",
     ]
-    lines += _eval_section(evals)
+    lines += _eval_section(evals, _dtype(out_dir))
     return "\n".join(lines) + "\n"
 
 
@@ -206,13 +207,26 @@ def _hardware() -> str:
     return f"2 CPU cores ({model}), no GPU"
 
 
-def _eval_section(evals: dict[str, Any] | None) -> list[str]:
+def _dtype_words(out_dir: Path) -> str:
+    """How the model dir's weights are stored, from its ``codeflow-model.json``."""
+    dtype = _dtype(out_dir)
+    if dtype == "int8":
+        return "int8 (dynamic MatMul weights, fp16 embedding table)"
+    return f"{dtype} (every weight)"
+
+
+def _dtype(out_dir: Path) -> str:
+    spec = json.loads((out_dir / "codeflow-model.json").read_text(encoding="utf-8"))
+    return str(spec.get("dtype", "int8"))
+
+
+def _eval_section(evals: dict[str, Any] | None, dtype: str = "int8") -> list[str]:
     if not evals:
         return ["## Evaluation", "", "Not measured yet: run `bench/model_eval.py`."]
     m, b = evals["model_scores"], evals["baseline_scores"]
     order = evals.get("infill_order", "psm")
     return [
-        "## Evaluation (`.venv/bin/python bench/model_eval.py`, ONNX int8, CPU provider)", "",
+        f"## Evaluation (`.venv/bin/python bench/model_eval.py`, ONNX {dtype}, CPU provider)", "",
         f"- Held-out loss of the exported graph: {evals['heldout_loss']} nats/token "
         f"({evals['loss_tokens']:,} tokens).",
         f"- Single-line infill, {evals['tasks']} seeded tasks (a random non-blank line inside a "
@@ -258,6 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--with-hf", action="store_true",
                    help="also ship the checkpoint in fp16 under OUT/hf (for the llama.cpp tests)")
     p.add_argument("--note", action="append", default=[], help="extra training line for the card")
+    p.add_argument("--dtype", choices=("int8", "fp16", "fp32"), default="int8",
+                   help="the weights' dtype in the exported model.onnx")
     p.add_argument("--infill", choices=("psm", "spm"), default="psm",
                    help="the infill order to declare in codeflow-model.json (prompt_format.infill)")
     args = p.parse_args(argv)
@@ -266,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     name = args.name or ("codeflow-default-loop" if facts.summary["config"]["arch"] == "loop"
                          else "codeflow-default")
     if not args.card_only:
-        export(args.hf, args.out, name)
+        export(args.hf, args.out, name, args.dtype)
         declare_infill(args.out, args.infill)
         if args.with_hf:
             ship_hf_fp16(args.hf, args.out)

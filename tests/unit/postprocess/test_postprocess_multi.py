@@ -12,6 +12,9 @@ CASES = [
     # the cursor sits after the indent and the model writes the indent again: drop the repeat
     ("python", "def f(x):\n    █", "    return x + 1\n", "return x + 1"),
     ("javascript", "function f(x) {\n  █\n}\n", "  return x + 1;\n", "return x + 1;"),
+    # ... or a stray part of it (a prompt ending in spaces): the editor's indent stays
+    ("javascript", "function f(x) {\n    █\n}\n", " return x + 1;\n", "return x + 1;"),
+    ("python", "def f(x):\n    █", "\treturn x + 1\n", "return x + 1"),
     ("python", "def f(x):\n█", "    return x + 1\n\ndef g():\n    pass\n", "    return x + 1"),
     ("python", "def f(x):█", "\n    y = x\n    return y\n\nprint(1)", "\n    y = x\n    return y"),
     (
