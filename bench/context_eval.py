@@ -12,7 +12,8 @@ Other languages, built the same way from code we did not write, each with recall
 the baseline, assembly time and budget overruns: TypeScript (rxjs 7.8.2's ``src/``, fetched with
 npm as bench/index.py does; plus receiver-method tasks: ``x.meth(`` where the file declares
 ``x: Type``), Go (part of the standard library from Debian's golang-src), Rust (crates under
-``~/.cargo/registry/src``). A language whose sources are missing is skipped with a message.
+``~/.cargo/registry/src``, else Debian's ``librust-*-dev`` under ``/usr/share/cargo/registry``).
+A language whose sources are missing is skipped with a message.
 
     .venv/bin/python bench/context_eval.py [--tasks 300] [--tokenizer PATH] [--json OUT]
         [--languages python,typescript,go,rust] [--lang-tasks 150] [--no-ablation]
@@ -135,25 +136,49 @@ def go_workspace() -> tuple[Path | None, str]:
     return dst, f"Go standard library ({src})"
 
 
-def rust_workspace() -> tuple[Path | None, str]:
-    """The crates under ``~/.cargo/registry/src`` (or $CODEFLOW_EVAL_CRATES), up to 8, copied
-    once under bench/_work/rust; (None, why) when there are none."""
-    dst = WORK / "rust"
-    if dst.is_dir() and any(dst.iterdir()):
-        return dst, "crates " + ", ".join(sorted(p.name for p in dst.iterdir()))
-    home = os.environ.get("CODEFLOW_EVAL_CRATES") or str(Path.home() / ".cargo/registry/src")
+RUST_CRATES = "clap itertools petgraph rayon regex regex-syntax serde syn".split()
+"""Crates with multi-module trees, preferred (in this order) when present."""
+
+
+def _crate_dirs(home: Path) -> list[Path]:
     def crate(c: Path) -> bool:
         return (c / "Cargo.toml").is_file() and any((c / "src" / f).is_file()
                                                     for f in ("lib.rs", "main.rs"))
 
-    crates = sorted(c for c in Path(home).glob("*/*") if crate(c))
-    crates = crates or sorted(c for c in Path(home).glob("*") if crate(c))
+    found = sorted(c for c in home.glob("*") if crate(c))
+    return found or sorted(c for c in home.glob("*/*") if crate(c))
+
+
+def _crate_name(c: Path) -> str:
+    return re.sub(r"-\d+(?:\.\d+)*(?:[-+].*)?$", "", c.name)
+
+
+def rust_workspace() -> tuple[Path | None, str]:
+    """Up to 8 crates from $CODEFLOW_EVAL_CRATES, else ``~/.cargo/registry/src``, else
+    ``/usr/share/cargo/registry`` (Debian's ``librust-*-dev`` packages: ``apt-get install
+    librust-regex-dev librust-syn-dev librust-clap-dev ...``), those of RUST_CRATES first,
+    copied once under bench/_work/rust; (None, why) when there are none."""
+    dst = WORK / "rust"
+    if dst.is_dir() and any(dst.iterdir()):
+        return dst, "crates " + ", ".join(sorted(p.name for p in dst.iterdir()))
+    homes = [os.environ["CODEFLOW_EVAL_CRATES"]] if os.environ.get("CODEFLOW_EVAL_CRATES") \
+        else [str(Path.home() / ".cargo/registry/src"), "/usr/share/cargo/registry"]
+    crates: list[Path] = []
+    for home in homes:
+        crates = _crate_dirs(Path(home))
+        if crates:
+            break
     if not crates:
-        return None, f"no crates under {home}"
-    for crate in crates[:8]:
+        return None, "no crates under " + " or ".join(homes) + \
+            " (apt-get install librust-regex-dev librust-syn-dev ...)"
+    rank = {name: i for i, name in enumerate(RUST_CRATES)}
+    latest = {_crate_name(c): c for c in crates}
+    picked = sorted(latest.values(), key=lambda c: (rank.get(_crate_name(c), len(rank)),
+                                                    c.name))[:8]
+    for crate in picked:
         shutil.copytree(crate / "src", dst / crate.name / "src")
         shutil.copy2(crate / "Cargo.toml", dst / crate.name / "Cargo.toml")
-    return dst, "crates " + ", ".join(c.name for c in crates[:8])
+    return dst, "crates " + ", ".join(c.name for c in picked)
 
 
 def tokenizer_file(arg: str | None, corpus: Path) -> Path:
@@ -522,6 +547,38 @@ def make_go_method_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> lis
 # A one-line statement inside a function uses a name that a ``use`` declaration of the file
 # brings in; gold = the one top-level definition of that name in the same crate.
 
+_RUST_DECL = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:use|mod|extern\s+crate)\s")
+"""``use``/``mod`` lines are not tasks (Python's tasks are not imports either)."""
+
+
+def _rust_internal(module: str, path: str, crate_files: list[str]) -> bool:
+    """Whether use path ``module`` in ``path`` names a module of the crate (not another crate):
+    ``crate``/``self``/``super``, or a first segment that is a module file beside ``path``'s
+    module or at the crate root, or a module the root declares."""
+    first = module.split("::", 1)[0]
+    if first in ("crate", "self", "super"):
+        return True
+    src = path.split("/src/")[0] + "/src"
+    here = path[: -len(".rs")] if not path.endswith(("mod.rs", "lib.rs", "main.rs")) \
+        else path.rsplit("/", 1)[0]
+    for folder in (here, src):
+        for f in (f"{folder}/{first}.rs", f"{folder}/{first}/mod.rs"):
+            if f in crate_files:
+                return True
+    return any(re.search(rf"^\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+{first}\b", text, re.M)
+               for text in (_file_text_of(f"{src}/lib.rs"), _file_text_of(f"{src}/main.rs")))
+
+
+_ROOT_TEXTS: dict[str, str] = {}
+
+
+def _file_text_of(path: str) -> str:
+    if path not in _ROOT_TEXTS:
+        f = WORK / "rust" / path
+        _ROOT_TEXTS[path] = f.read_text("utf-8", "replace") if f.is_file() else ""
+    return _ROOT_TEXTS[path]
+
+
 def make_rust_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]:
     """Up to ``n`` Rust tasks, at most ``per_file`` per file, with a fixed seed."""
     from context.retrieve.rustimports import parse_rust_uses_at, rust_use_starts
@@ -538,14 +595,15 @@ def make_rust_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Tas
             text = index.file_text(path) or ""
             lines = text.splitlines()
             imported = {b.alias: b.name for b in
-                        parse_rust_uses_at(lines, rust_use_starts(lines)) if b.name}
+                        parse_rust_uses_at(lines, rust_use_starts(lines))
+                        if b.name and _rust_internal(b.module, path, crate_files)}
             bodies = [(s.start_line, s.end_line) for s in index.outline(path)
                       if s.kind in ("function", "method") and s.end_line > s.start_line + 1]
             seen: set[int] = set()
             for start, end in bodies:
                 for i in range(start + 1, end):
                     row = lines[i]
-                    if i in seen or not row.rstrip().endswith(";") or \
+                    if i in seen or not row.rstrip().endswith(";") or _RUST_DECL.match(row) or \
                             row.count("(") != row.count(")") or row.lstrip().startswith("//"):
                         continue
                     for local in sorted(set(re.findall(r"[A-Za-z_]\w*", row)) & set(imported)):

@@ -10,6 +10,7 @@ Within a tier, names used closer to the enclosing scope come first.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from bisect import bisect_left
 from collections import Counter
@@ -23,7 +24,13 @@ from .javaimports import JavaClasses, is_java, java_import_starts, parse_java_im
 from .jsimports import JsResolver, ReExport, is_js, js_import_starts, parse_js_imports_at, reexports
 from .pyimports import Binding, parse_imports, resolve_module
 from .query import Query
-from .rustimports import RustModules, is_rust, parse_rust_uses_at, rust_use_starts
+from .rustimports import (
+    RustModules,
+    is_rust,
+    mod_declarations,
+    parse_rust_uses_at,
+    rust_use_starts,
+)
 from .snippets import definition_candidate, outline_text
 from .view import WorkspaceView
 
@@ -118,7 +125,7 @@ def _target(view: WorkspaceView, module: str, from_path: str) -> str | None:
         files = _go_resolver(view).package(module, from_path)
         return files[0] if files else None
     if is_rust(from_path):
-        return _rust_modules(view).resolve(module, from_path)
+        return _rust_module(view, module, from_path)
     if is_java(from_path):
         return _java_classes(view).file(module, from_path)
     if is_js(from_path):
@@ -189,7 +196,7 @@ def _rust_symbol(view: WorkspaceView, from_path: str, module: str, name: str, ho
     """What ``use module::name`` in ``from_path`` binds: an item of the module's file, one it
     re-exports (``pub use``, globs included), or a submodule."""
     mods = _rust_modules(view)
-    target = mods.resolve(module, from_path)
+    target = _rust_module(view, module, from_path)
     if target is None:
         return None
     if not name or name == "self":
@@ -213,6 +220,70 @@ def _rust_symbol(view: WorkspaceView, from_path: str, module: str, name: str, ho
         return ModuleRef(sub)
     for glob in globs:
         found = _rust_symbol(view, target, glob, name, hops + 1, seen)
+        if found is not None:
+            return found
+    return None
+
+
+def _rust_module(view: WorkspaceView, module: str, from_path: str, hops: int = 0) -> str | None:
+    """The file of module path ``module`` used in ``from_path``: through the module tree, else
+    from the longest prefix that resolves, through what that file declares for the next
+    segment (an inline ``mod x {``: the same file; ``#[path = ".."] mod x;``; a module it
+    re-exports with ``pub use``, globs included)."""
+    def walk() -> str | None:
+        mods = _rust_modules(view)
+        found = mods.resolve(module, from_path)
+        if found is not None or hops > _REEXPORT_HOPS:
+            return found
+        segs = [s for s in module.split("::") if s]
+        for k in range(len(segs) - 1, 0, -1):
+            base = mods.resolve("::".join(segs[:k]), from_path)
+            if base is not None:
+                return _rust_walk(view, base, segs[k:], hops)
+        if segs and segs[0] not in ("crate", "self", "super"):  # declared here, else at the root
+            root = mods.module_file(mods.crate_src(from_path))
+            for base in dict.fromkeys(b for b in (from_path, root) if b):
+                found = _rust_walk(view, base, segs, hops)
+                if found is not None:
+                    return found
+        return None
+
+    return view.memo(("rust_module", module, from_path, hops), walk)
+
+
+def _rust_walk(view: WorkspaceView, base: str, segs: list[str], hops: int) -> str | None:
+    """Module ``segs`` as seen from inside the module of file ``base``."""
+    mods = _rust_modules(view)
+    for seg in segs:
+        nxt = mods.resolve(f"self::{seg}", base)
+        if nxt is None:
+            declared = view.memo(("rust_mods", base),
+                                 lambda b=base: mod_declarations(view.lines(b)))
+            how = declared.get(seg)
+            if how == "{":
+                nxt = base
+            elif how:
+                nxt = posixpath.normpath(posixpath.join(posixpath.dirname(base), how))
+                nxt = nxt if nxt in view.files() else None
+            else:
+                nxt = _rust_reexported(view, base, seg, hops)
+        if nxt is None:
+            return None
+        base = nxt
+    return base
+
+
+def _rust_reexported(view: WorkspaceView, path: str, seg: str, hops: int) -> str | None:
+    """The module that ``path`` brings in as ``seg`` with a ``use`` (a glob's module's child
+    ``seg`` included)."""
+    globs = []
+    for b in _bindings_of(view, path):
+        if b.alias == seg and b.name:
+            return _rust_module(view, f"{b.module}::{b.name}", path, hops + 1)
+        if b.alias == "*":
+            globs.append(b.module)
+    for glob in globs:
+        found = _rust_module(view, f"{glob}::{seg}", path, hops + 1)
         if found is not None:
             return found
     return None
