@@ -279,6 +279,11 @@ def make_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]:
                 if task and task.line not in seen:
                     seen.add(task.line)
                     by_file.setdefault(path, []).append(task)
+    return _sample(by_file, n, per_file, seed)
+
+
+def _sample(by_file: dict[str, list[Task]], n: int, per_file: int, seed: int) -> list[Task]:
+    """At most ``per_file`` tasks of each file, shuffled with ``seed``, the first ``n``."""
     rng = random.Random(seed)
     picked: list[Task] = []
     for path in sorted(by_file):
@@ -366,13 +371,7 @@ def make_ts_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]
                         seen.add(i)
                         by_file.setdefault(path, []).append(task)
                         break
-    rng = random.Random(seed)
-    picked: list[Task] = []
-    for path in sorted(by_file):
-        tasks = sorted(by_file[path], key=lambda t: (t.line, t.name))
-        picked += rng.sample(tasks, min(per_file, len(tasks)))
-    rng.shuffle(picked)
-    return picked[:n]
+    return _sample(by_file, n, per_file, seed)
 
 
 _TS_DECL = re.compile(r"\b([A-Za-z_$][\w$]*)\s*[?!]?\s*:\s*([A-Z][\w$]*)\b"
@@ -410,13 +409,7 @@ def make_ts_method_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> lis
                         seen.add(i)
                         by_file.setdefault(path, []).append(task)
                         break
-    rng = random.Random(seed)
-    picked: list[Task] = []
-    for path in sorted(by_file):
-        tasks = sorted(by_file[path], key=lambda t: (t.line, t.name))
-        picked += rng.sample(tasks, min(per_file, len(tasks)))
-    rng.shuffle(picked)
-    return picked[:n]
+    return _sample(by_file, n, per_file, seed)
 
 
 # -- Go tasks ---------------------------------------------------------------------------------
@@ -480,13 +473,7 @@ def make_go_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]
                         seen.add(i)
                         by_file.setdefault(path, []).append(task)
                         break
-    rng = random.Random(seed)
-    picked: list[Task] = []
-    for path in sorted(by_file):
-        tasks = sorted(by_file[path], key=lambda t: (t.line, t.name))
-        picked += rng.sample(tasks, min(per_file, len(tasks)))
-    rng.shuffle(picked)
-    return picked[:n]
+    return _sample(by_file, n, per_file, seed)
 
 
 _GO_DECL = re.compile(r"[(,]\s*([a-z_]\w*)\s+\*?(?:([a-z_]\w*)\.)?([A-Z]\w*)\s*[),]"
@@ -534,13 +521,7 @@ def make_go_method_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> lis
                         seen.add(i)
                         by_file.setdefault(path, []).append(task)
                         break
-    rng = random.Random(seed)
-    picked: list[Task] = []
-    for path in sorted(by_file):
-        tasks = sorted(by_file[path], key=lambda t: (t.line, t.name))
-        picked += rng.sample(tasks, min(per_file, len(tasks)))
-    rng.shuffle(picked)
-    return picked[:n]
+    return _sample(by_file, n, per_file, seed)
 
 
 # -- Rust tasks -------------------------------------------------------------------------------
@@ -551,7 +532,7 @@ _RUST_DECL = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:use|mod|extern\s+crate
 """``use``/``mod`` lines are not tasks (Python's tasks are not imports either)."""
 
 
-def _rust_internal(module: str, path: str, crate_files: list[str]) -> bool:
+def _rust_internal(index, module: str, path: str, crate_files: list[str]) -> bool:
     """Whether use path ``module`` in ``path`` names a module of the crate (not another crate):
     ``crate``/``self``/``super``, or a first segment that is a module file beside ``path``'s
     module or at the crate root, or a module the root declares."""
@@ -565,18 +546,9 @@ def _rust_internal(module: str, path: str, crate_files: list[str]) -> bool:
         for f in (f"{folder}/{first}.rs", f"{folder}/{first}/mod.rs"):
             if f in crate_files:
                 return True
-    return any(re.search(rf"^\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+{first}\b", text, re.M)
-               for text in (_file_text_of(f"{src}/lib.rs"), _file_text_of(f"{src}/main.rs")))
-
-
-_ROOT_TEXTS: dict[str, str] = {}
-
-
-def _file_text_of(path: str) -> str:
-    if path not in _ROOT_TEXTS:
-        f = WORK / "rust" / path
-        _ROOT_TEXTS[path] = f.read_text("utf-8", "replace") if f.is_file() else ""
-    return _ROOT_TEXTS[path]
+    return any(re.search(rf"^\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+{first}\b",
+                         index.file_text(f"{src}/{root}") or "", re.M)
+               for root in ("lib.rs", "main.rs"))
 
 
 def make_rust_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]:
@@ -596,7 +568,7 @@ def make_rust_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Tas
             lines = text.splitlines()
             imported = {b.alias: b.name for b in
                         parse_rust_uses_at(lines, rust_use_starts(lines))
-                        if b.name and _rust_internal(b.module, path, crate_files)}
+                        if b.name and _rust_internal(index, b.module, path, crate_files)}
             bodies = [(s.start_line, s.end_line) for s in index.outline(path)
                       if s.kind in ("function", "method") and s.end_line > s.start_line + 1]
             seen: set[int] = set()
@@ -615,13 +587,58 @@ def make_rust_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Tas
                             seen.add(i)
                             by_file.setdefault(path, []).append(task)
                             break
-    rng = random.Random(seed)
-    picked: list[Task] = []
-    for path in sorted(by_file):
-        tasks = sorted(by_file[path], key=lambda t: (t.line, t.name))
-        picked += rng.sample(tasks, min(per_file, len(tasks)))
-    rng.shuffle(picked)
-    return picked[:n]
+    return _sample(by_file, n, per_file, seed)
+
+
+_RUST_TYPED = re.compile(
+    r"\b([a-z_]\w*)\s*:\s*&?(?:'\w+\s+)?(?:mut\s+)?(?:[a-z_]\w*::)*([A-Z]\w*)"
+    r"|\blet\s+(?:mut\s+)?([a-z_]\w*)\s*=\s*&?(?:[a-z_]\w*::)*([A-Z]\w*)\s*(?:::\s*\w+\s*\(|\{)")
+
+
+def make_rust_method_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]:
+    """Receiver tasks: the line calls ``v.meth(`` where the function declares ``v: T`` before
+    it (a local, a parameter: ``&T``, ``&mut T``, ``path::T``) or ``let v = T::new(..)``/``T
+    {`` and ``T.meth`` is a method of the crate's one type ``T``, defined in another file."""
+    files = sorted(p for p in index.files() if p.endswith(".rs"))
+    by_crate: dict[str, list[str]] = {}
+    for path in files:
+        by_crate.setdefault(path.split("/src/")[0], []).append(path)
+    by_file: dict[str, list[Task]] = {}
+    for crate_files in by_crate.values():
+        types = _unique_tops(index, crate_files, ("struct", "enum", "interface", "class"))
+        methods: dict[str, list] = {}
+        for path in crate_files:
+            for sym in index.outline(path):
+                if sym.kind == "method" and sym.qualname.count(".") == 1:
+                    methods.setdefault(sym.qualname, []).append(sym)
+        for path in crate_files:
+            text = index.file_text(path) or ""
+            lines = text.splitlines()
+            bodies = [(s.start_line, s.end_line) for s in index.outline(path)
+                      if s.kind in ("function", "method") and s.end_line > s.start_line + 1]
+            seen: set[int] = set()
+            for start, end in bodies:
+                for i in range(start + 1, end):
+                    row = lines[i]
+                    if i in seen or not row.rstrip().endswith(";") or _RUST_DECL.match(row) or \
+                            row.count("(") != row.count(")") or row.lstrip().startswith("//"):
+                        continue
+                    declared = {}  # the function's declarations before the line, last wins
+                    for m in _RUST_TYPED.finditer("\n".join(
+                            x for x in lines[start:i] if not x.lstrip().startswith("//"))):
+                        var, typ = m.group(1, 2) if m.group(1) else m.group(3, 4)
+                        declared[var] = typ
+                    for var, meth in re.findall(r"\b([a-z_]\w*)\.([a-z_]\w*)\(", row):
+                        typ = declared.get(var, "")
+                        found = methods.get(f"{typ}.{meth}", []) if typ in types else []
+                        if len(found) != 1 or found[0].path == path:
+                            continue
+                        task = _task(index, path, lines, i, found[0].path, found[0].qualname)
+                        if task:
+                            seen.add(i)
+                            by_file.setdefault(path, []).append(task)
+                            break
+    return _sample(by_file, n, per_file, seed)
 
 
 # -- scoring ----------------------------------------------------------------------------------
@@ -750,7 +767,8 @@ def lang_eval(lang: str, args, results: dict) -> None:
         print(f"[{lang}] budget {budget:>5}: recall {r['recall']:.3f}  baseline "
               f"{r['baseline_recall']:.3f}  p50 {r['p50_ms']:.1f} ms  p90 {r['p90_ms']:.1f} ms"
               f"  cross-file chars {r['cross_chars_mean']:.0f}  overruns {r['overruns']}")
-    method_tasks = {"typescript": make_ts_method_tasks, "go": make_go_method_tasks}.get(lang)
+    method_tasks = {"typescript": make_ts_method_tasks, "go": make_go_method_tasks,
+                    "rust": make_rust_method_tasks}.get(lang)
     if method_tasks is not None:
         methods = method_tasks(index, args.lang_tasks)
         for budget in (2048, 8192):
