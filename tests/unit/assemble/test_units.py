@@ -152,3 +152,9 @@ def test_resolve_module_absolute_relative_and_package() -> None:
     assert resolve_module(".", "pkg/a.py", files) == "pkg/__init__.py"
     assert resolve_module("lib", "app.py", files) == "src/lib/__init__.py"
     assert resolve_module("nothere", "pkg/a.py", files) is None
+
+
+def test_scope_span_past_a_where_clause_and_a_lone_brace() -> None:
+    text = ("pub fn f<I>(it: I) -> usize\nwhere\n    I: Iterator,\n{\n    let n = 1;\n"
+            "    \n}\n")
+    assert scope_span(Cursor.of(text, 5, 4)) == (0, 6)
