@@ -12,7 +12,8 @@ Other languages, built the same way from code we did not write, each with recall
 the baseline, assembly time and budget overruns: TypeScript (rxjs 7.8.2's ``src/``, fetched with
 npm as bench/index.py does; plus receiver-method tasks: ``x.meth(`` where the file declares
 ``x: Type``), Go (part of the standard library from Debian's golang-src), Rust (crates under
-``~/.cargo/registry/src``). A language whose sources are missing is skipped with a message.
+``~/.cargo/registry/src``, else Debian's ``librust-*-dev`` under ``/usr/share/cargo/registry``).
+A language whose sources are missing is skipped with a message.
 
     .venv/bin/python bench/context_eval.py [--tasks 300] [--tokenizer PATH] [--json OUT]
         [--languages python,typescript,go,rust] [--lang-tasks 150] [--no-ablation]
@@ -136,25 +137,49 @@ def go_workspace() -> tuple[Path | None, str]:
     return dst, f"Go standard library ({src})"
 
 
-def rust_workspace() -> tuple[Path | None, str]:
-    """The crates under ``~/.cargo/registry/src`` (or $CODEFLOW_EVAL_CRATES), up to 8, copied
-    once under bench/_work/rust; (None, why) when there are none."""
-    dst = WORK / "rust"
-    if dst.is_dir() and any(dst.iterdir()):
-        return dst, "crates " + ", ".join(sorted(p.name for p in dst.iterdir()))
-    home = os.environ.get("CODEFLOW_EVAL_CRATES") or str(Path.home() / ".cargo/registry/src")
+RUST_CRATES = "clap itertools petgraph rayon regex regex-syntax serde syn".split()
+"""Crates with multi-module trees, preferred (in this order) when present."""
+
+
+def _crate_dirs(home: Path) -> list[Path]:
     def crate(c: Path) -> bool:
         return (c / "Cargo.toml").is_file() and any((c / "src" / f).is_file()
                                                     for f in ("lib.rs", "main.rs"))
 
-    crates = sorted(c for c in Path(home).glob("*/*") if crate(c))
-    crates = crates or sorted(c for c in Path(home).glob("*") if crate(c))
+    found = sorted(c for c in home.glob("*") if crate(c))
+    return found or sorted(c for c in home.glob("*/*") if crate(c))
+
+
+def _crate_name(c: Path) -> str:
+    return re.sub(r"-\d+(?:\.\d+)*(?:[-+].*)?$", "", c.name)
+
+
+def rust_workspace() -> tuple[Path | None, str]:
+    """Up to 8 crates from $CODEFLOW_EVAL_CRATES, else ``~/.cargo/registry/src``, else
+    ``/usr/share/cargo/registry`` (Debian's ``librust-*-dev`` packages: ``apt-get install
+    librust-regex-dev librust-syn-dev librust-clap-dev ...``), those of RUST_CRATES first,
+    copied once under bench/_work/rust; (None, why) when there are none."""
+    dst = WORK / "rust"
+    if dst.is_dir() and any(dst.iterdir()):
+        return dst, "crates " + ", ".join(sorted(p.name for p in dst.iterdir()))
+    homes = [os.environ["CODEFLOW_EVAL_CRATES"]] if os.environ.get("CODEFLOW_EVAL_CRATES") \
+        else [str(Path.home() / ".cargo/registry/src"), "/usr/share/cargo/registry"]
+    crates: list[Path] = []
+    for home in homes:
+        crates = _crate_dirs(Path(home))
+        if crates:
+            break
     if not crates:
-        return None, f"no crates under {home}"
-    for crate in crates[:8]:
+        return None, "no crates under " + " or ".join(homes) + \
+            " (apt-get install librust-regex-dev librust-syn-dev ...)"
+    rank = {name: i for i, name in enumerate(RUST_CRATES)}
+    latest = {_crate_name(c): c for c in crates}
+    picked = sorted(latest.values(), key=lambda c: (rank.get(_crate_name(c), len(rank)),
+                                                    c.name))[:8]
+    for crate in picked:
         shutil.copytree(crate / "src", dst / crate.name / "src")
         shutil.copy2(crate / "Cargo.toml", dst / crate.name / "Cargo.toml")
-    return dst, "crates " + ", ".join(c.name for c in crates[:8])
+    return dst, "crates " + ", ".join(c.name for c in picked)
 
 
 def tokenizer_file(arg: str | None, corpus: Path) -> Path:
@@ -255,6 +280,11 @@ def make_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]:
                 if task and task.line not in seen:
                     seen.add(task.line)
                     by_file.setdefault(path, []).append(task)
+    return _sample(by_file, n, per_file, seed)
+
+
+def _sample(by_file: dict[str, list[Task]], n: int, per_file: int, seed: int) -> list[Task]:
+    """At most ``per_file`` tasks of each file, shuffled with ``seed``, the first ``n``."""
     rng = random.Random(seed)
     picked: list[Task] = []
     for path in sorted(by_file):
@@ -342,13 +372,7 @@ def make_ts_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]
                         seen.add(i)
                         by_file.setdefault(path, []).append(task)
                         break
-    rng = random.Random(seed)
-    picked: list[Task] = []
-    for path in sorted(by_file):
-        tasks = sorted(by_file[path], key=lambda t: (t.line, t.name))
-        picked += rng.sample(tasks, min(per_file, len(tasks)))
-    rng.shuffle(picked)
-    return picked[:n]
+    return _sample(by_file, n, per_file, seed)
 
 
 _TS_DECL = re.compile(r"\b([A-Za-z_$][\w$]*)\s*[?!]?\s*:\s*([A-Z][\w$]*)\b"
@@ -386,13 +410,7 @@ def make_ts_method_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> lis
                         seen.add(i)
                         by_file.setdefault(path, []).append(task)
                         break
-    rng = random.Random(seed)
-    picked: list[Task] = []
-    for path in sorted(by_file):
-        tasks = sorted(by_file[path], key=lambda t: (t.line, t.name))
-        picked += rng.sample(tasks, min(per_file, len(tasks)))
-    rng.shuffle(picked)
-    return picked[:n]
+    return _sample(by_file, n, per_file, seed)
 
 
 # -- Go tasks ---------------------------------------------------------------------------------
@@ -456,13 +474,7 @@ def make_go_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]
                         seen.add(i)
                         by_file.setdefault(path, []).append(task)
                         break
-    rng = random.Random(seed)
-    picked: list[Task] = []
-    for path in sorted(by_file):
-        tasks = sorted(by_file[path], key=lambda t: (t.line, t.name))
-        picked += rng.sample(tasks, min(per_file, len(tasks)))
-    rng.shuffle(picked)
-    return picked[:n]
+    return _sample(by_file, n, per_file, seed)
 
 
 _GO_DECL = re.compile(r"[(,]\s*([a-z_]\w*)\s+\*?(?:([a-z_]\w*)\.)?([A-Z]\w*)\s*[),]"
@@ -510,18 +522,35 @@ def make_go_method_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> lis
                         seen.add(i)
                         by_file.setdefault(path, []).append(task)
                         break
-    rng = random.Random(seed)
-    picked: list[Task] = []
-    for path in sorted(by_file):
-        tasks = sorted(by_file[path], key=lambda t: (t.line, t.name))
-        picked += rng.sample(tasks, min(per_file, len(tasks)))
-    rng.shuffle(picked)
-    return picked[:n]
+    return _sample(by_file, n, per_file, seed)
 
 
 # -- Rust tasks -------------------------------------------------------------------------------
 # A one-line statement inside a function uses a name that a ``use`` declaration of the file
 # brings in; gold = the one top-level definition of that name in the same crate.
+
+_RUST_DECL = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:use|mod|extern\s+crate)\s")
+"""``use``/``mod`` lines are not tasks (Python's tasks are not imports either)."""
+
+
+def _rust_internal(index, module: str, path: str, crate_files: list[str]) -> bool:
+    """Whether use path ``module`` in ``path`` names a module of the crate (not another crate):
+    ``crate``/``self``/``super``, or a first segment that is a module file beside ``path``'s
+    module or at the crate root, or a module the root declares."""
+    first = module.split("::", 1)[0]
+    if first in ("crate", "self", "super"):
+        return True
+    src = path.split("/src/")[0] + "/src"
+    here = path[: -len(".rs")] if not path.endswith(("mod.rs", "lib.rs", "main.rs")) \
+        else path.rsplit("/", 1)[0]
+    for folder in (here, src):
+        for f in (f"{folder}/{first}.rs", f"{folder}/{first}/mod.rs"):
+            if f in crate_files:
+                return True
+    return any(re.search(rf"^\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+{first}\b",
+                         index.file_text(f"{src}/{root}") or "", re.M)
+               for root in ("lib.rs", "main.rs"))
+
 
 def make_rust_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]:
     """Up to ``n`` Rust tasks, at most ``per_file`` per file, with a fixed seed."""
@@ -539,14 +568,15 @@ def make_rust_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Tas
             text = index.file_text(path) or ""
             lines = text.splitlines()
             imported = {b.alias: b.name for b in
-                        parse_rust_uses_at(lines, rust_use_starts(lines)) if b.name}
+                        parse_rust_uses_at(lines, rust_use_starts(lines))
+                        if b.name and _rust_internal(index, b.module, path, crate_files)}
             bodies = [(s.start_line, s.end_line) for s in index.outline(path)
                       if s.kind in ("function", "method") and s.end_line > s.start_line + 1]
             seen: set[int] = set()
             for start, end in bodies:
                 for i in range(start + 1, end):
                     row = lines[i]
-                    if i in seen or not row.rstrip().endswith(";") or \
+                    if i in seen or not row.rstrip().endswith(";") or _RUST_DECL.match(row) or \
                             row.count("(") != row.count(")") or row.lstrip().startswith("//"):
                         continue
                     for local in sorted(set(re.findall(r"[A-Za-z_]\w*", row)) & set(imported)):
@@ -558,13 +588,58 @@ def make_rust_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Tas
                             seen.add(i)
                             by_file.setdefault(path, []).append(task)
                             break
-    rng = random.Random(seed)
-    picked: list[Task] = []
-    for path in sorted(by_file):
-        tasks = sorted(by_file[path], key=lambda t: (t.line, t.name))
-        picked += rng.sample(tasks, min(per_file, len(tasks)))
-    rng.shuffle(picked)
-    return picked[:n]
+    return _sample(by_file, n, per_file, seed)
+
+
+_RUST_TYPED = re.compile(
+    r"\b([a-z_]\w*)\s*:\s*&?(?:'\w+\s+)?(?:mut\s+)?(?:[a-z_]\w*::)*([A-Z]\w*)"
+    r"|\blet\s+(?:mut\s+)?([a-z_]\w*)\s*=\s*&?(?:[a-z_]\w*::)*([A-Z]\w*)\s*(?:::\s*\w+\s*\(|\{)")
+
+
+def make_rust_method_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Task]:
+    """Receiver tasks: the line calls ``v.meth(`` where the function declares ``v: T`` before
+    it (a local, a parameter: ``&T``, ``&mut T``, ``path::T``) or ``let v = T::new(..)``/``T
+    {`` and ``T.meth`` is a method of the crate's one type ``T``, defined in another file."""
+    files = sorted(p for p in index.files() if p.endswith(".rs"))
+    by_crate: dict[str, list[str]] = {}
+    for path in files:
+        by_crate.setdefault(path.split("/src/")[0], []).append(path)
+    by_file: dict[str, list[Task]] = {}
+    for crate_files in by_crate.values():
+        types = _unique_tops(index, crate_files, ("struct", "enum", "interface", "class"))
+        methods: dict[str, list] = {}
+        for path in crate_files:
+            for sym in index.outline(path):
+                if sym.kind == "method" and sym.qualname.count(".") == 1:
+                    methods.setdefault(sym.qualname, []).append(sym)
+        for path in crate_files:
+            text = index.file_text(path) or ""
+            lines = text.splitlines()
+            bodies = [(s.start_line, s.end_line) for s in index.outline(path)
+                      if s.kind in ("function", "method") and s.end_line > s.start_line + 1]
+            seen: set[int] = set()
+            for start, end in bodies:
+                for i in range(start + 1, end):
+                    row = lines[i]
+                    if i in seen or not row.rstrip().endswith(";") or _RUST_DECL.match(row) or \
+                            row.count("(") != row.count(")") or row.lstrip().startswith("//"):
+                        continue
+                    declared = {}  # the function's declarations before the line, last wins
+                    for m in _RUST_TYPED.finditer("\n".join(
+                            x for x in lines[start:i] if not x.lstrip().startswith("//"))):
+                        var, typ = m.group(1, 2) if m.group(1) else m.group(3, 4)
+                        declared[var] = typ
+                    for var, meth in re.findall(r"\b([a-z_]\w*)\.([a-z_]\w*)\(", row):
+                        typ = declared.get(var, "")
+                        found = methods.get(f"{typ}.{meth}", []) if typ in types else []
+                        if len(found) != 1 or found[0].path == path:
+                            continue
+                        task = _task(index, path, lines, i, found[0].path, found[0].qualname)
+                        if task:
+                            seen.add(i)
+                            by_file.setdefault(path, []).append(task)
+                            break
+    return _sample(by_file, n, per_file, seed)
 
 
 # -- scoring ----------------------------------------------------------------------------------
@@ -696,7 +771,8 @@ def lang_eval(lang: str, args, results: dict) -> None:
         print(f"[{lang}] budget {budget:>5}: recall {r['recall']:.3f}  baseline "
               f"{r['baseline_recall']:.3f}  p50 {r['p50_ms']:.1f} ms  p90 {r['p90_ms']:.1f} ms"
               f"  cross-file chars {r['cross_chars_mean']:.0f}  overruns {r['overruns']}")
-    method_tasks = {"typescript": make_ts_method_tasks, "go": make_go_method_tasks}.get(lang)
+    method_tasks = {"typescript": make_ts_method_tasks, "go": make_go_method_tasks,
+                    "rust": make_rust_method_tasks}.get(lang)
     if method_tasks is not None:
         methods = method_tasks(index, args.lang_tasks)
         for budget in (2048, 8192):

@@ -27,6 +27,9 @@ _DEF = re.compile(
     r"(?:async\s+def|def|class|function|fn|func|impl|struct|interface|enum|trait|module|namespace)\b"
 )
 _CLOSERS = (")", "]", "}", "#", "//", "/*", "*", "@", '"""', "'''")
+_CONTINUATION = re.compile(r"^\s*(?:\{\s*$|where\b)")
+"""Lines that continue a header rather than open a block: a brace on its own line, a Rust
+``where`` clause (``fn f<T>(..)\nwhere\n    T: X,\n{``)."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,8 @@ def enclosing_headers(cursor: Cursor, definitions_only: bool = False) -> list[in
         text = cursor.lines[i]
         if level == 0:
             break
-        if not text.strip() or indent_of(text) >= level or text.lstrip().startswith(_CLOSERS):
+        if not text.strip() or indent_of(text) >= level or \
+                text.lstrip().startswith(_CLOSERS) or _CONTINUATION.match(text):
             continue
         level = indent_of(text)
         if not definitions_only or is_definition(text):

@@ -10,6 +10,7 @@ Within a tier, names used closer to the enclosing scope come first.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from bisect import bisect_left
 from collections import Counter
@@ -23,13 +24,20 @@ from .javaimports import JavaClasses, is_java, java_import_starts, parse_java_im
 from .jsimports import JsResolver, ReExport, is_js, js_import_starts, parse_js_imports_at, reexports
 from .pyimports import Binding, parse_imports, resolve_module
 from .query import Query
-from .rustimports import RustModules, is_rust, parse_rust_uses_at, rust_use_starts
+from .rustimports import (
+    RustModules,
+    is_rust,
+    mod_declarations,
+    parse_rust_uses_at,
+    rust_use_starts,
+)
 from .snippets import definition_candidate, outline_text
 from .view import WorkspaceView
 
 __all__ = ["DefinitionLimits", "definitions", "resolve_symbol"]
 
 _ATTR = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)")
+_CALL = re.compile(r"\.([A-Za-z_]\w*)\s*\(")
 
 TIER_UNUSED, TIER_RECEIVER, TIER_SCOPE, TIER_UNUSED_MODULE, TIER_FILE, TIER_OUTLINE_SCOPE, \
     TIER_INDEX, TIER_OUTLINE = (7.0, 6.5, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0)
@@ -48,7 +56,9 @@ class DefinitionLimits:
     """...and up to this many for the others (signature + docstring beyond)."""
     outline_symbols: int = 24
     receiver_members: int = 24
-    """Methods shown for the type of a variable the enclosing scope declares."""
+    """Methods shown for the type of a variable the enclosing scope declares..."""
+    receiver_brief: int = 6
+    """...and in its brief (when the whole does not fit)."""
 
 
 @dataclass(frozen=True)
@@ -118,7 +128,7 @@ def _target(view: WorkspaceView, module: str, from_path: str) -> str | None:
         files = _go_resolver(view).package(module, from_path)
         return files[0] if files else None
     if is_rust(from_path):
-        return _rust_modules(view).resolve(module, from_path)
+        return _rust_module(view, module, from_path)
     if is_java(from_path):
         return _java_classes(view).file(module, from_path)
     if is_js(from_path):
@@ -189,7 +199,7 @@ def _rust_symbol(view: WorkspaceView, from_path: str, module: str, name: str, ho
     """What ``use module::name`` in ``from_path`` binds: an item of the module's file, one it
     re-exports (``pub use``, globs included), or a submodule."""
     mods = _rust_modules(view)
-    target = mods.resolve(module, from_path)
+    target = _rust_module(view, module, from_path)
     if target is None:
         return None
     if not name or name == "self":
@@ -213,6 +223,70 @@ def _rust_symbol(view: WorkspaceView, from_path: str, module: str, name: str, ho
         return ModuleRef(sub)
     for glob in globs:
         found = _rust_symbol(view, target, glob, name, hops + 1, seen)
+        if found is not None:
+            return found
+    return None
+
+
+def _rust_module(view: WorkspaceView, module: str, from_path: str, hops: int = 0) -> str | None:
+    """The file of module path ``module`` used in ``from_path``: through the module tree, else
+    from the longest prefix that resolves, through what that file declares for the next
+    segment (an inline ``mod x {``: the same file; ``#[path = ".."] mod x;``; a module it
+    re-exports with ``pub use``, globs included)."""
+    def walk() -> str | None:
+        mods = _rust_modules(view)
+        found = mods.resolve(module, from_path)
+        if found is not None or hops > _REEXPORT_HOPS:
+            return found
+        segs = [s for s in module.split("::") if s]
+        for k in range(len(segs) - 1, 0, -1):
+            base = mods.resolve("::".join(segs[:k]), from_path)
+            if base is not None:
+                return _rust_walk(view, base, segs[k:], hops)
+        if segs and segs[0] not in ("crate", "self", "super"):  # declared here, else at the root
+            root = mods.module_file(mods.crate_src(from_path))
+            for base in dict.fromkeys(b for b in (from_path, root) if b):
+                found = _rust_walk(view, base, segs, hops)
+                if found is not None:
+                    return found
+        return None
+
+    return view.memo(("rust_module", module, from_path, hops), walk)
+
+
+def _rust_walk(view: WorkspaceView, base: str, segs: list[str], hops: int) -> str | None:
+    """Module ``segs`` as seen from inside the module of file ``base``."""
+    mods = _rust_modules(view)
+    for seg in segs:
+        nxt = mods.resolve(f"self::{seg}", base)
+        if nxt is None:
+            declared = view.memo(("rust_mods", base),
+                                 lambda b=base: mod_declarations(view.lines(b)))
+            how = declared.get(seg)
+            if how == "{":
+                nxt = base
+            elif how:
+                nxt = posixpath.normpath(posixpath.join(posixpath.dirname(base), how))
+                nxt = nxt if nxt in view.files() else None
+            else:
+                nxt = _rust_reexported(view, base, seg, hops)
+        if nxt is None:
+            return None
+        base = nxt
+    return base
+
+
+def _rust_reexported(view: WorkspaceView, path: str, seg: str, hops: int) -> str | None:
+    """The module that ``path`` brings in as ``seg`` with a ``use`` (a glob's module's child
+    ``seg`` included)."""
+    globs = []
+    for b in _bindings_of(view, path):
+        if b.alias == seg and b.name:
+            return _rust_module(view, f"{b.module}::{b.name}", path, hops + 1)
+        if b.alias == "*":
+            globs.append(b.module)
+    for glob in globs:
+        found = _rust_module(view, f"{glob}::{seg}", path, hops + 1)
         if found is not None:
             return found
     return None
@@ -315,7 +389,7 @@ def _wanted(q: Query) -> Iterator[tuple[float, int, str, Any]]:
         attrs.setdefault(recv, set()).add(attr)
     typed = {t for _, t in q.receivers}
     for name in sorted(typed):
-        yield TIER_RECEIVER, 0, f":{name}", ReceiverType(name)
+        yield TIER_RECEIVER, _receiver_rank(q, name), f":{name}", ReceiverType(name)
     for b in q.bindings:
         if b.alias in typed:
             continue
@@ -323,6 +397,21 @@ def _wanted(q: Query) -> Iterator[tuple[float, int, str, Any]]:
             yield _tier(q, b.alias), _distance(q, uses.get(b.alias, ())), b.alias, b
         else:
             yield from _module_wanted(q, b, uses, sorted(attrs.get(b.alias, ())))
+
+
+def _receiver_rank(q: Query, type_name: str) -> int:
+    """Fewer for the types whose variables the enclosing scope calls more methods on (``v.m``,
+    ``self.v.m``)."""
+    if q.scope is None:
+        return _RECEIVER_RANKS
+    s, e = q.scope
+    variables = {v for v, t in q.receivers if t == type_name}
+    calls = sum(1 for recv, _, line in q.attrs
+                if s <= line <= e and recv.rsplit(".", 1)[-1] in variables)
+    return max(0, _RECEIVER_RANKS - calls)
+
+
+_RECEIVER_RANKS = 20
 
 
 def _module_wanted(q: Query, b: Binding, uses: dict[str, list[int]],
@@ -415,6 +504,34 @@ def attr_stats(view: WorkspaceView) -> Counter[tuple[str, str]]:
     return view.memo(("attr_stats",), count)
 
 
+def call_stats(view: WorkspaceView) -> Counter[str]:
+    """How often each ``.name(`` call occurs in the workspace (cached per generation)."""
+
+    def count() -> Counter[str]:
+        stats: Counter[str] = Counter()
+        for path in sorted(view.files()):
+            stats.update(_CALL.findall("".join(view.lines(path))))
+        return stats
+
+    return view.memo(("call_stats",), count)
+
+
+def _likely_members(view: WorkspaceView, q: Query, type_name: str,
+                    members: list[Any]) -> list[Any]:
+    """The methods of a type, likeliest first: those the file already calls on a variable of
+    the type, then by how often the workspace calls them on variables of the same names, then
+    on anything, then in file order."""
+    variables = {v for v, t in q.receivers if t == type_name}
+    here = {attr for recv, attr, _ in q.attrs if recv.rsplit(".", 1)[-1] in variables}
+    named, calls = attr_stats(view), call_stats(view)
+
+    def key(i: int) -> tuple:
+        name = members[i].name
+        return (name not in here, -sum(named[(v, name)] for v in variables), -calls[name], i)
+
+    return [members[i] for i in sorted(range(len(members)), key=key)]
+
+
 def _java_wildcards(view: WorkspaceView, q: Query) -> tuple[Binding, ...]:
     """The bindings with each ``import a.b.*;`` replaced by the classes of ``a.b`` that the
     file names (capitalised identifiers not bound otherwise)."""
@@ -446,8 +563,9 @@ def _type_symbol(view: WorkspaceView, q: Query, name: str) -> Any | None:
 def _receiver_candidates(
     view: WorkspaceView, q: Query, name: str, score: float, limits: DefinitionLimits
 ) -> list[Candidate]:
-    """The type's header and its methods' first lines (Go: the methods in every file of the
-    type's package), one candidate per file."""
+    """The type's header and its methods' first lines, likeliest first (Go: the methods in
+    every file of the type's package), one candidate per file, with the likeliest few as the
+    brief that stands in when the whole does not fit."""
     sym = _type_symbol(view, q, name)
     if sym is None or sym.kind not in _TYPE_KINDS or sym.path == q.path:
         return []
@@ -458,23 +576,24 @@ def _receiver_candidates(
                         (f.rsplit("/", 1)[0] if "/" in f else "") == folder and
                         not f.endswith("_test.go"))
     prefix = f"{sym.qualname}."
+    members = [s for path in files for s in view.outline(path) if s.qualname.startswith(prefix)
+               and "." not in s.qualname[len(prefix):] and s.kind in ("method", "function")
+               and not s.name.startswith(("_", "#"))]
+    members = _likely_members(view, q, name, members)[: limits.receiver_members]
+    brief = {id(s) for s in members[: limits.receiver_brief]} | {id(sym)}
     out = []
-    left = limits.receiver_members
     for path in files:
-        members = [s for s in view.outline(path) if s.qualname.startswith(prefix)
-                   and "." not in s.qualname[len(prefix):] and s.kind in ("method", "function")
-                   and not s.name.startswith(("_", "#"))][:left]
         head = [sym] if path == sym.path else []
-        if not members and not head:
-            continue
-        left -= len(members)
-        shown = head + members
-        out.append(Candidate("definition", "definitions", path,
-                             min(s.start_line for s in shown), max(s.end_line for s in shown),
-                             outline_text(view.lines(path), shown), score - len(out) / 1000.0,
-                             volatile=True))
-        if left <= 0:
-            break
+        shown = head + [s for s in members if s.path == path]
+        if shown:
+            lines = view.lines(path)
+            out.append(Candidate("definition", "definitions", path,
+                                 min(s.start_line for s in shown),
+                                 max(s.end_line for s in shown),
+                                 outline_text(lines, shown), score - len(out) / 1000.0,
+                                 brief=outline_text(lines, [s for s in shown
+                                                            if id(s) in brief]),
+                                 volatile=True))
     return out
 
 

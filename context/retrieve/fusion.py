@@ -91,14 +91,32 @@ def merge_overlaps(cands: Iterable[Candidate]) -> list[Candidate]:
             run = c
         if run is not None:
             merged.append(run)
-    covered = {(c.path, c.start_line, c.end_line) for c in merged}
+    by_path: dict[str, list[int]] = {}
+    for i, m in enumerate(merged):
+        by_path.setdefault(m.path or "", []).append(i)
 
-    def inside(c: Candidate) -> bool:
-        return any(p == c.path and s <= c.start_line and c.end_line <= e for p, s, e in covered)
+    def cover(c: Candidate) -> int | None:
+        return next((i for i in by_path.get(c.path or "", ()) if merged[i].start_line <=
+                     c.start_line and c.end_line <= merged[i].end_line), None)
 
-    rest = [c for c in items if not c.contiguous or c.path is None]
-    rest = [c for c in rest if c.kind not in _VIEWS or not inside(c)]
+    rest = []
+    for c in items:
+        if c.contiguous and c.path is not None:
+            continue
+        at = cover(c) if c.kind in _VIEWS else None
+        if at is None:
+            rest.append(c)
+        elif c.score > merged[at].score:  # the span ranks as its best part, which stands in
+            merged[at] = _absorb(merged[at], c)  # for it when the whole does not fit
     return sorted(merged + rest, key=_order)
+
+
+def _absorb(span: Candidate, part: Candidate) -> Candidate:
+    """``span`` ranked as ``part`` (an elided view inside it, ranked higher), with ``part``'s
+    short form as its brief (a long window around a definition still fits as the definition)."""
+    short = _short(part)
+    return replace(span, score=part.score, brief=short or span.brief,
+                   kind=part.kind if short else span.kind)
 
 
 def drop_echoes(

@@ -41,8 +41,9 @@ class Query:
     attrs: frozenset[tuple[str, str, int]]
     """(receiver, attribute, line) uses outside the cursor line."""
     receivers: frozenset[tuple[str, str]] = frozenset()
-    """(variable, type name) declared in the buffer (TS/Java/Go: ``s: Store``, ``Store s =``,
-    ``func (s *Store)``, ``s = new Store(``) and mentioned in the enclosing scope."""
+    """(variable, type name) declared in the buffer (TS/Java/Go/Rust: ``s: Store``, ``Store s
+    =``, ``func (s *Store)``, ``s = new Store(``, ``s: &mut Store``, ``let s = Store::new(``)
+    and mentioned in the enclosing scope."""
 
 
 def _scope_name(header: str) -> str | None:
@@ -89,36 +90,45 @@ _DECLS = {
     "go": re.compile(r"[(,]\s*([a-z_]\w*)\s+\*?(?:[a-z_]\w*\.)?([A-Z]\w*)\s*[),]"
                      r"|\b([a-z_]\w*)\s*:=\s*&?(?:[a-z_]\w*\.)?([A-Z]\w*)\s*\{"),
     "java": re.compile(r"\b([A-Z]\w*)(?:<[^>;]*>)?\s+([a-z_]\w*)\s*[=;,)]"),
+    "rust": re.compile(r"\b([a-z_]\w*)\s*:\s*&?(?:'\w+\s+)?(?:mut\s+)?(?:[a-z_]\w*::)*"
+                       r"([A-Z]\w*)|\blet\s+(?:mut\s+)?([a-z_]\w*)\s*=\s*&?(?:[a-z_]\w*::)*"
+                       r"([A-Z]\w*)\s*(?:::\s*\w+\s*\(|\{)"),
 }
 
 
-def _receivers(kind: str, lines: tuple[str, ...]) -> frozenset[tuple[str, str]]:
-    """(variable, type) declarations of the buffer, per block from the cache."""
+def _receivers(kind: str, lines: tuple[str, ...]) -> frozenset[tuple[str, str, int]]:
+    """(variable, type, line) declarations of the buffer, per block from the cache."""
     pattern = _DECLS.get(kind)
     if pattern is None:
         return frozenset()
-    out: set[tuple[str, str]] = set()
+    out: set[tuple[str, str, int]] = set()
     for start in range(0, len(lines), _BLOCK):
         block = lines[start : start + _BLOCK]
 
-        def scan(b: tuple[str, ...] = block) -> tuple[tuple[str, str], ...]:
+        def scan(b: tuple[str, ...] = block) -> tuple[tuple[str, str, int], ...]:
+            text = "".join(b)
             found = []
-            for m in pattern.finditer("".join(b)):
+            for m in pattern.finditer(text):
                 groups = [g for g in m.groups() if g]
                 var, typ = (groups[1], groups[0]) if kind == "java" else (groups[0], groups[1])
-                found.append((var, typ))
+                found.append((var, typ, text.count("\n", 0, m.start())))
             return tuple(found)
 
-        out.update(_BLOCKS.get_or(("decls", kind, block), scan))
+        out.update((v, t, start + i) for v, t, i in _BLOCKS.get_or(("decls", kind, block), scan))
     return frozenset(out)
 
 
-def _in_scope(decls: frozenset[tuple[str, str]], scope_text: str) -> frozenset[tuple[str, str]]:
-    """The declarations whose variable the scope's text mentions (short names included)."""
+def _in_scope(decls: frozenset[tuple[str, str, int]], scope_text: str,
+              span: tuple[int, int] | None) -> frozenset[tuple[str, str]]:
+    """(variable, type) of the declarations whose variable the scope's text mentions (short
+    names included); a variable declared inside the scope has those declarations only."""
     if not decls or not scope_text:
         return frozenset()
     words = set(re.findall(r"[A-Za-z_$][\w$]*", scope_text))
-    return frozenset(d for d in decls if d[0] in words)
+    mentioned = [d for d in decls if d[0] in words]
+    inside = {v for v, _, line in mentioned if span and span[0] <= line <= span[1]}
+    return frozenset((v, t) for v, t, line in mentioned
+                     if v not in inside or (span and span[0] <= line <= span[1]))
 
 
 def _kind(path: str) -> str:
@@ -126,6 +136,8 @@ def _kind(path: str) -> str:
         return "js"
     if is_go(path):
         return "go"
+    if is_rust(path):
+        return "rust"
     return "java" if path.endswith(".java") else ""
 
 
@@ -184,5 +196,6 @@ def make_query(path: str, cursor: Cursor) -> Query:
         bindings=bindings,
         attrs=attrs,
         receivers=_in_scope(_receivers(_kind(path), (*lines[: cursor.line], "\n",
-                                                     *lines[cursor.line + 1 :])), scope_text),
+                                                     *lines[cursor.line + 1 :])), scope_text,
+                            span),
     )

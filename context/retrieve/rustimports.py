@@ -3,8 +3,10 @@
 ``use crate::a::b::{C, d::E as F};`` binds ``C`` and ``F``; a path resolves from the crate root
 (the folder of ``lib.rs``/``main.rs``: ``src/`` beside the nearest ``Cargo.toml``), ``self::``
 from the current module, ``super::`` from its parent; a module ``a::b`` is ``b.rs`` or
-``b/mod.rs`` in ``a``'s folder (``a.rs``'s folder is ``a/``). ``pub use`` re-exports (named and
-glob) are followed by the definitions source.
+``b/mod.rs`` in ``a``'s folder (``a.rs``'s folder is ``a/``); a path without such a prefix is
+a child module of the current one (2018's uniform paths), else one from the crate root (2015).
+``pub use`` re-exports (named and glob), modules re-exported by ``pub use``, inline ``mod x {``
+and ``#[path = "f.rs"] mod x;`` are followed by the definitions source.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from posixpath import basename, dirname, join
 
 from .pyimports import Binding
 
-__all__ = ["RustModules", "is_rust", "parse_rust_uses_at", "rust_use_starts", "use_paths"]
+__all__ = ["RustModules", "is_rust", "mod_declarations", "parse_rust_uses_at", "rust_use_starts",
+           "use_paths"]
 
 _USE = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?use\s+(.+?);", re.S)
 _MAX_LINES = 40
+_MOD = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+(\w+)\s*([;{])")
+_PATH_ATTR = re.compile(r"^\s*#\[path\s*=\s*\"([^\"]+)\"\s*\]")
 
 
 def is_rust(path: str) -> bool:
@@ -30,6 +35,19 @@ def rust_use_starts(lines: Sequence[str]) -> list[int]:
     """Indices of the lines that start a ``use`` declaration (``pub use`` included)."""
     return [i for i, line in enumerate(lines)
             if re.match(r"\s*(?:pub(?:\([^)]*\))?\s+)?use\s", line)]
+
+
+def mod_declarations(lines: Sequence[str]) -> dict[str, str]:
+    """The modules a file declares: name -> ``"{"`` for an inline ``mod name {``, the path of
+    ``#[path = "f.rs"] mod name;`` (relative to the file's folder), ``""`` for ``mod name;``."""
+    out: dict[str, str] = {}
+    for i, line in enumerate(lines):
+        m = _MOD.match(line)
+        if m is None:
+            continue
+        attr = _PATH_ATTR.match(lines[i - 1]) if i and m.group(2) == ";" else None
+        out.setdefault(m.group(1), "{" if m.group(2) == "{" else attr.group(1) if attr else "")
+    return out
 
 
 def _split_top(text: str) -> list[str]:
@@ -92,7 +110,8 @@ class RustModules:
         self.files = files
         self._has = has
 
-    def _crate_src(self, path: str) -> str:
+    def crate_src(self, path: str) -> str:
+        """The folder of the crate root of ``path`` (``src/``)."""
         d = dirname(path)
         while True:
             for root in ("lib.rs", "main.rs"):
@@ -127,15 +146,18 @@ class RustModules:
             return None
         here = self.module_dir(from_path)
         if segments[0] == "crate":
-            base, segments = self._crate_src(from_path), segments[1:]
+            base, segments = self.crate_src(from_path), segments[1:]
         elif segments[0] == "self":
             base, segments = here, segments[1:]
         elif segments[0] == "super":
             base = here
             while segments and segments[0] == "super":
                 base, segments = dirname(base), segments[1:]
-        else:
-            base = self._crate_src(from_path)
+        else:  # a child module of this one (2018 uniform paths), else from the root (2015)
+            local = self.module_file(join(here, *segments))
+            if local is not None:
+                return local
+            base = self.crate_src(from_path)
         for seg in segments:
             base = join(base, seg)
         return self.module_file(base) if base else None

@@ -51,9 +51,22 @@ def test_merge_overlaps_unions_spans_and_drops_covered_signatures() -> None:
     far = cand("f.py", 9, 9, "l9\n", 0.5)
     merged = merge_overlaps([one, two, sig, far])
     assert [(c.start_line, c.end_line, c.text, c.score) for c in merged] == [
-        (0, 4, "l0\nl1\nl2\nl3\nl4\n", 3.0),
+        (0, 4, "l0\nl1\nl2\nl3\nl4\n", 5.0),
         (9, 9, "l9\n", 0.5),
     ]
+    assert merged[0].brief == "l3 ...\n" and merged[0].kind == "definition"
+
+
+def test_merge_overlaps_keeps_rank_of_a_better_definition_inside_a_window() -> None:
+    """A definition inside a long low-ranked window (similar code of the same file) is not
+    lost with it: the window ranks as the definition and shrinks to it when it does not fit."""
+    window = cand("f.py", 0, 60, "".join(f"l{i}\n" for i in range(61)), 0.1, kind="similar")
+    head = cand("f.py", 4, 8, "struct S {\n    ...\n", 0.9, kind="definition",
+                contiguous=False)
+    low = cand("f.py", 20, 20, "fn g() ...\n", 0.05, kind="definition", contiguous=False)
+    merged = merge_overlaps([window, head, low])
+    assert len(merged) == 1
+    assert (merged[0].score, merged[0].brief, merged[0].kind) == (0.9, head.text, "definition")
 
 
 def test_drop_echoes_and_visible() -> None:
@@ -139,3 +152,9 @@ def test_resolve_module_absolute_relative_and_package() -> None:
     assert resolve_module(".", "pkg/a.py", files) == "pkg/__init__.py"
     assert resolve_module("lib", "app.py", files) == "src/lib/__init__.py"
     assert resolve_module("nothere", "pkg/a.py", files) is None
+
+
+def test_scope_span_past_a_where_clause_and_a_lone_brace() -> None:
+    text = ("pub fn f<I>(it: I) -> usize\nwhere\n    I: Iterator,\n{\n    let n = 1;\n"
+            "    \n}\n")
+    assert scope_span(Cursor.of(text, 5, 4)) == (0, 6)

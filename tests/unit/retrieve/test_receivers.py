@@ -77,3 +77,41 @@ def test_java_local_declaration() -> None:
     text = "class A {\n  void f() {\n    Store s = new Store();\n    \n  }\n}\n"
     lines = tuple(lines_of(text))
     assert ("s", "Store") in make_query("A.java", Cursor(lines, 3, 4)).receivers
+
+
+STORE_RS = ("pub struct Store {\n    items: Vec<String>,\n}\n\nimpl Store {\n"
+            "    pub fn new() -> Self {\n        Store { items: Vec::new() }\n    }\n"
+            + "".join(f"    pub fn m{i}(&self) {{}}\n" for i in range(30))
+            + "    pub fn add(&mut self, item: &str) {\n        self.items.push(item.into());\n"
+            "    }\n}\n")
+MAIN_RS = ("use crate::store::Store;\n\npub fn fill(s: &mut Store) {\n    s.add(\"a\");\n"
+           "    \n}\n")
+
+
+def test_rust_parameter_type_pulls_methods_likeliest_first(ws) -> None:
+    """``s: &mut Store`` pulls Store's methods; of a type with more methods than are shown,
+    the one the file already calls on ``s`` comes first (and is in the brief)."""
+    view = ws({"Cargo.toml": "[package]\nname = \"shop\"\n", "src/lib.rs": "pub mod store;\n",
+               "src/store.rs": STORE_RS, "src/main_loop.rs": MAIN_RS})
+    lines = tuple(lines_of(MAIN_RS))
+    q = make_query("src/main_loop.rs", Cursor(lines, 4, 4))
+    assert ("s", "Store") in q.receivers
+    cands = [c for c in definitions(view, q) if c.path == "src/store.rs"]
+    assert cands and "pub struct Store {" in cands[0].text
+    assert "    pub fn add(&mut self, item: &str) {" in (cands[0].brief or "")
+
+
+def test_rust_let_declarations() -> None:
+    text = ("fn f() {\n    let mut a = Store::new();\n    let b = shop::Cart { n: 1 };\n"
+            "    a.x(); b.y();\n    \n}\n")
+    got = make_query("src/a.rs", Cursor(tuple(lines_of(text)), 4, 4)).receivers
+    assert {("a", "Store"), ("b", "Cart")} <= got
+
+
+def test_declaration_inside_the_scope_wins() -> None:
+    """A variable declared in the enclosing function has that type only (not the types other
+    functions of the file declare it with)."""
+    text = ("function f(s: Other) {\n  s.a();\n}\n"
+            "function g() {\n  const s: Store = make();\n  s.b();\n  \n}\n")
+    got = make_query("a.ts", Cursor(tuple(lines_of(text)), 6, 2)).receivers
+    assert ("s", "Store") in got and ("s", "Other") not in got

@@ -74,3 +74,47 @@ def test_self_super_and_submodule(view: WorkspaceView) -> None:
     assert _at(resolve_symbol(view, "src/store/mod.rs", "self::inner", "add")) == \
         ("src/store/inner.rs", 0)
     assert _at(resolve_symbol(view, "src/util.rs", "crate", "store")) == "src/store/mod.rs"
+
+
+MORE = {
+    "Cargo.toml": "[package]\nname = \"g\"\n",
+    "src/lib.rs": ("mod graph_impl;\npub mod graph {\n    pub use crate::graph_impl::{Graph, "
+                   "NodeIndex};\n}\npub use crate::graph_impl::stable;\n"
+                   "#[path = \"de/seed.rs\"]\nmod seed;\n"),
+    "src/graph_impl/mod.rs": ("pub mod stable;\nmod node;\npub use node::NodeIndex;\n\n"
+                              "pub struct Graph {\n    n: usize,\n}\n"),
+    "src/graph_impl/node.rs": "pub struct NodeIndex(u32);\n",
+    "src/graph_impl/stable.rs": "pub struct StableGraph {\n    n: usize,\n}\n",
+    "src/de/seed.rs": "pub struct InPlaceSeed;\n",
+    "src/de/impls.rs": "use seed::InPlaceSeed;\n",
+    "src/algo.rs": "use crate::graph::Graph;\nuse crate::stable::StableGraph;\n",
+}
+
+
+@pytest.fixture
+def more(tmp_path: Path) -> Iterator[WorkspaceView]:
+    root = tmp_path / "ws2"
+    for rel, text in MORE.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, "utf-8")
+    index = WorkspaceIndex(root, store_path=tmp_path / "store2.sqlite3")
+    index.refresh()
+    yield WorkspaceView(index)
+    index.close()
+
+
+def test_bare_path_is_a_child_module_first(more: WorkspaceView) -> None:
+    """``pub use node::NodeIndex`` in graph_impl/mod.rs names graph_impl's child ``node``."""
+    assert _at(resolve_symbol(more, "src/algo.rs", "crate::graph_impl", "NodeIndex")) == \
+        ("src/graph_impl/node.rs", 0)
+
+
+def test_inline_module_reexported_module_and_path_attribute(more: WorkspaceView) -> None:
+    """``crate::graph`` is an inline ``mod graph { pub use .. }`` of lib.rs; ``crate::stable``
+    a module lib.rs re-exports; ``seed`` (2015 path from the root) is ``#[path] mod seed;``."""
+    assert _at(resolve_symbol(more, "src/algo.rs", "crate::graph", "Graph")) == \
+        ("src/graph_impl/mod.rs", 4)
+    assert _at(resolve_symbol(more, "src/algo.rs", "crate::stable", "StableGraph")) == \
+        ("src/graph_impl/stable.rs", 0)
+    assert _at(resolve_symbol(more, "src/de/impls.rs", "seed", "InPlaceSeed")) == \
+        ("src/de/seed.rs", 0)
