@@ -103,13 +103,11 @@ def test_unknown_infill_order_is_refused() -> None:
         ModelSpec.from_dict(data)
 
 
-def test_model_spec_reads_the_order_and_the_bundled_models_declare_spm() -> None:
-    """The bundled models are served in SPM order: their SPM infill beats their PSM infill and
-    copy-the-previous-line (their cards, bench/model_eval.py)."""
+def test_model_spec_reads_the_order_and_the_bundled_models_stay_psm() -> None:
     data = {**_json(infill="spm"), "kv": {"layout": "dense", "num_layers": 1,
                                            "num_kv_heads": 1, "head_dim": 8}}
     assert ModelSpec.from_dict(data).infill == "spm"
     for name in ("default", "default-loop"):
         spec = ModelSpec.load(default_model_dir().parent / name)
-        assert spec.infill == "spm"
-        assert PromptFormat.from_model_json(spec.raw).infill == "spm"
+        assert spec.infill == "psm"
+        assert PromptFormat.from_model_json(spec.raw).infill == "psm"
