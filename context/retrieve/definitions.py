@@ -493,7 +493,7 @@ def _symbol_candidate(
 
 
 def attr_stats(view: WorkspaceView) -> Counter[tuple[str, str]]:
-    """How often each ``receiver.attr`` occurs in the workspace (cached per generation)."""
+    """How often each ``receiver.attr`` occurs in the workspace (a hint, reused for a while)."""
 
     def count() -> Counter[tuple[str, str]]:
         stats: Counter[tuple[str, str]] = Counter()
@@ -501,11 +501,11 @@ def attr_stats(view: WorkspaceView) -> Counter[tuple[str, str]]:
             stats.update(_ATTR.findall("".join(view.lines(path))))
         return stats
 
-    return view.memo(("attr_stats",), count)
+    return view.memo_hint(("attr_stats",), count)
 
 
 def call_stats(view: WorkspaceView) -> Counter[str]:
-    """How often each ``.name(`` call occurs in the workspace (cached per generation)."""
+    """How often each ``.name(`` call occurs in the workspace (a hint, reused for a while)."""
 
     def count() -> Counter[str]:
         stats: Counter[str] = Counter()
@@ -513,7 +513,7 @@ def call_stats(view: WorkspaceView) -> Counter[str]:
             stats.update(_CALL.findall("".join(view.lines(path))))
         return stats
 
-    return view.memo(("call_stats",), count)
+    return view.memo_hint(("call_stats",), count)
 
 
 def _likely_members(view: WorkspaceView, q: Query, type_name: str,

@@ -21,10 +21,13 @@ __all__ = ["WorkspaceView"]
 class WorkspaceView:
     """Memoised access to an index (or to nothing: ``index=None`` answers empty)."""
 
-    def __init__(self, index: IndexLike | None, ttl_s: float = 30.0) -> None:
+    def __init__(self, index: IndexLike | None, ttl_s: float = 30.0,
+                 clock: Any = time.monotonic) -> None:
         self.index = index
         self.ttl_s = ttl_s
+        self.clock = clock
         self._cache: Lru[Any] = Lru(4096)
+        self._slow: dict[tuple, tuple[float, Any]] = {}
 
     def generation(self) -> int:
         """Changes when cached answers must be recomputed."""
@@ -52,6 +55,18 @@ class WorkspaceView:
             hit = make()
             self._cache.put(full, hit)
         return hit
+
+    def memo_hint(self, key: tuple, make: Any, max_age_s: float = 60.0) -> Any:
+        """``make()`` for a workspace-wide ranking hint (counts over every file): reused across
+        generations for up to ``max_age_s`` seconds, since each keystroke makes a generation
+        and a hint a few edits old ranks the same; exact answers use :meth:`memo`."""
+        hit = self._slow.get(key)
+        now = self.clock()
+        if hit is not None and now - hit[0] < max_age_s:
+            return hit[1]
+        value = make()
+        self._slow[key] = (now, value)
+        return value
 
     def files(self) -> frozenset[str]:
         """Every indexed file."""
