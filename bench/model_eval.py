@@ -272,13 +272,9 @@ def heldout_loss(
     model_dir: Path, tok: object, files: Sequence[SourceFile], max_tokens: int, max_context: int
 ) -> tuple[float, int]:
     """Mean cross-entropy of the ONNX graph over held-out windows (see the module docstring)."""
-    import onnxruntime as ort
+    from inference.engine.session import OrtSession
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 2
-    sess = ort.InferenceSession(
-        str(model_dir / "model.onnx"), opts, providers=["CPUExecutionProvider"]
-    )
+    sess = OrtSession.open(model_dir / "model.onnx", provider="cpu", threads=2)
     eos = tok.token_to_id(ENDOFTEXT)
     ids: list[int] = []
     for f in files:
@@ -298,16 +294,9 @@ def heldout_loss(
 
 
 def _full_logits(sess: object, ids: Sequence[int]) -> np.ndarray:
-    feeds: dict[str, np.ndarray] = {
-        "input_ids": np.array([ids], dtype=np.int64),
-        "num_logits": np.array(len(ids), dtype=np.int64),
-    }
-    for inp in sess.get_inputs():
-        if inp.name.startswith("past"):
-            heads, dim = inp.shape[1], inp.shape[3]
-            dtype = np.float16 if inp.type == "tensor(float16)" else np.float32
-            feeds[inp.name] = np.zeros((1, heads, 0, dim), dtype=dtype)
-    return sess.run(["logits"], feeds)[0][0].astype(np.float64)
+    """Logits of every position in one chunk, through the engine's session (concat and
+    in-place K/V graphs alike)."""
+    return sess.logits_of(list(ids)).astype(np.float64)
 
 
 def _cross_entropy(logits: np.ndarray, targets: np.ndarray) -> float:

@@ -228,33 +228,44 @@ def _rust_symbol(view: WorkspaceView, from_path: str, module: str, name: str, ho
     return None
 
 
-def _rust_module(view: WorkspaceView, module: str, from_path: str, hops: int = 0) -> str | None:
+def _rust_module(view: WorkspaceView, module: str, from_path: str, hops: int = 0,
+                 seen: set[tuple[str, str]] | None = None) -> str | None:
     """The file of module path ``module`` used in ``from_path``: through the module tree, else
     from the longest prefix that resolves, through what that file declares for the next
     segment (an inline ``mod x {``: the same file; ``#[path = ".."] mod x;``; a module it
-    re-exports with ``pub use``, globs included)."""
-    def walk() -> str | None:
-        mods = _rust_modules(view)
-        found = mods.resolve(module, from_path)
-        if found is not None or hops > _REEXPORT_HOPS:
-            return found
-        segs = [s for s in module.split("::") if s]
-        for k in range(len(segs) - 1, 0, -1):
-            base = mods.resolve("::".join(segs[:k]), from_path)
-            if base is not None:
-                return _rust_walk(view, base, segs[k:], hops)
-        if segs and segs[0] not in ("crate", "self", "super"):  # declared here, else at the root
-            root = mods.module_file(mods.crate_src(from_path))
-            for base in dict.fromkeys(b for b in (from_path, root) if b):
-                found = _rust_walk(view, base, segs, hops)
-                if found is not None:
-                    return found
+    re-exports with ``pub use``, globs included). One search visits each (module, file) pair
+    once: crates that glob-import ``super::*`` everywhere would otherwise branch at every hop."""
+    if seen is None:
+        return view.memo(("rust_module", module, from_path),
+                         lambda: _rust_module_search(view, module, from_path, hops, set()))
+    return _rust_module_search(view, module, from_path, hops, seen)
+
+
+def _rust_module_search(view: WorkspaceView, module: str, from_path: str, hops: int,
+                        seen: set[tuple[str, str]]) -> str | None:
+    if (module, from_path) in seen:
         return None
+    seen.add((module, from_path))
+    mods = _rust_modules(view)
+    found = mods.resolve(module, from_path)
+    if found is not None or hops > _REEXPORT_HOPS:
+        return found
+    segs = [s for s in module.split("::") if s]
+    for k in range(len(segs) - 1, 0, -1):
+        base = mods.resolve("::".join(segs[:k]), from_path)
+        if base is not None:
+            return _rust_walk(view, base, segs[k:], hops, seen)
+    if segs and segs[0] not in ("crate", "self", "super"):  # declared here, else at the root
+        root = mods.module_file(mods.crate_src(from_path))
+        for base in dict.fromkeys(b for b in (from_path, root) if b):
+            found = _rust_walk(view, base, segs, hops, seen)
+            if found is not None:
+                return found
+    return None
 
-    return view.memo(("rust_module", module, from_path, hops), walk)
 
-
-def _rust_walk(view: WorkspaceView, base: str, segs: list[str], hops: int) -> str | None:
+def _rust_walk(view: WorkspaceView, base: str, segs: list[str], hops: int,
+               seen: set[tuple[str, str]]) -> str | None:
     """Module ``segs`` as seen from inside the module of file ``base``."""
     mods = _rust_modules(view)
     for seg in segs:
@@ -269,24 +280,25 @@ def _rust_walk(view: WorkspaceView, base: str, segs: list[str], hops: int) -> st
                 nxt = posixpath.normpath(posixpath.join(posixpath.dirname(base), how))
                 nxt = nxt if nxt in view.files() else None
             else:
-                nxt = _rust_reexported(view, base, seg, hops)
+                nxt = _rust_reexported(view, base, seg, hops, seen)
         if nxt is None:
             return None
         base = nxt
     return base
 
 
-def _rust_reexported(view: WorkspaceView, path: str, seg: str, hops: int) -> str | None:
+def _rust_reexported(view: WorkspaceView, path: str, seg: str, hops: int,
+                     seen: set[tuple[str, str]]) -> str | None:
     """The module that ``path`` brings in as ``seg`` with a ``use`` (a glob's module's child
     ``seg`` included)."""
     globs = []
     for b in _bindings_of(view, path):
         if b.alias == seg and b.name:
-            return _rust_module(view, f"{b.module}::{b.name}", path, hops + 1)
+            return _rust_module(view, f"{b.module}::{b.name}", path, hops + 1, seen)
         if b.alias == "*":
             globs.append(b.module)
     for glob in globs:
-        found = _rust_module(view, f"{glob}::{seg}", path, hops + 1)
+        found = _rust_module(view, f"{glob}::{seg}", path, hops + 1, seen)
         if found is not None:
             return found
     return None

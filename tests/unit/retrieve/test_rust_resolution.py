@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -118,3 +119,38 @@ def test_inline_module_reexported_module_and_path_attribute(more: WorkspaceView)
         ("src/graph_impl/stable.rs", 0)
     assert _at(resolve_symbol(more, "src/de/impls.rs", "seed", "InPlaceSeed")) == \
         ("src/de/seed.rs", 0)
+
+
+def test_glob_imports_everywhere_visit_each_module_once(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Six modules that each glob-import their parent and the crate root (a common prelude
+    style) and a path that resolves nowhere: the search visits each (module path, file) pair
+    once, so the files' ``use`` lines are read a bounded number of times. Before, it branched
+    at every hop (six modules: 203,661 reads; 79 s at the p90 of the Rust bench at 8K)."""
+    definitions = importlib.import_module("context.retrieve.definitions")
+    root = tmp_path / "globs"
+    names = [f"m{i}" for i in range(6)]
+    files = {"Cargo.toml": "[package]\nname = \"g\"\nversion = \"0.1.0\"\n",
+             "src/lib.rs": "".join(f"pub mod {n};\n" for n in names) + "pub use m0::*;\n"}
+    for n in names:
+        files[f"src/{n}.rs"] = ("pub use super::*;\npub use crate::*;\n"
+                                + "".join(f"pub use crate::{o}::*;\n" for o in names if o != n))
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, "utf-8")
+    index = WorkspaceIndex(root, store_path=tmp_path / "store3.sqlite3")
+    index.refresh()
+    calls: list[str] = []
+    bindings = definitions._bindings_of
+
+    def counted(view, path):  # noqa: ANN001, ANN202
+        calls.append(path)
+        return bindings(view, path)
+
+    monkeypatch.setattr(definitions, "_bindings_of", counted)
+    try:
+        view = WorkspaceView(index)
+        assert resolve_symbol(view, "src/m3.rs", "crate::nowhere::deeper", "X") is None
+    finally:
+        index.close()
+    assert len(calls) < 20 * len(files), len(calls)
