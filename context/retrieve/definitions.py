@@ -395,8 +395,21 @@ def _wanted(q: Query) -> Iterator[tuple[float, int, str, Any]]:
             continue
         if b.name is not None:
             yield _tier(q, b.alias), _distance(q, uses.get(b.alias, ())), b.alias, b
+            if q.path.endswith((".py", ".pyi")) and b.alias in attrs:  # from pkg import mod
+                yield from _attrs_wanted(q, b.alias, _submodule(b.module, b.name), uses,
+                                         sorted(attrs[b.alias]))
         else:
             yield from _module_wanted(q, b, uses, sorted(attrs.get(b.alias, ())))
+
+
+def _attrs_wanted(q: Query, alias: str, module: str, uses: dict[str, list[int]],
+                  attrs: list[str]) -> Iterator[tuple]:
+    """``alias.attr`` for each attribute the file uses on a module bound as ``alias`` (a
+    Python ``from pkg import mod`` too: a name that is not a module resolves to nothing)."""
+    for attr in attrs:
+        key = f"{alias}.{attr}"
+        dist = _distance(q, uses.get(key, ()))
+        yield TIER_SCOPE if dist == 0 else TIER_FILE, dist, key, (module, attr)
 
 
 def _receiver_rank(q: Query, type_name: str) -> int:
@@ -416,10 +429,7 @@ _RECEIVER_RANKS = 20
 
 def _module_wanted(q: Query, b: Binding, uses: dict[str, list[int]],
                    attrs: list[str]) -> Iterator[tuple]:
-    for attr in attrs:
-        key = f"{b.alias}.{attr}"
-        dist = _distance(q, uses.get(key, ()))
-        yield TIER_SCOPE if dist == 0 else TIER_FILE, dist, key, (b.module, attr)
+    yield from _attrs_wanted(q, b.alias, b.module, uses, attrs)
     root = b.alias.split(".")[0]
     if root not in q.file_ids:
         tier = TIER_UNUSED_MODULE - 0.5
@@ -473,7 +483,7 @@ def _resolve_candidate(
             isinstance(target, ModuleRef):
         return _package_outline(view, q.path, target.path, score, limits)
     if isinstance(found, ModuleRef):
-        return _module_outline(view, found.path, score, limits) if found.path else None
+        return _module_outline(view, q.path, found.path, score, limits) if found.path else None
     if found is None or found.path == q.path:
         return None
     cand = _symbol_candidate(view, found, score, limits, whole)
@@ -492,28 +502,41 @@ def _symbol_candidate(
                                 doc_max_lines=1, max_members=6)
 
 
-def attr_stats(view: WorkspaceView) -> Counter[tuple[str, str]]:
-    """How often each ``receiver.attr`` occurs in the workspace (a hint, reused for a while)."""
+@dataclass(frozen=True)
+class OtherFiles:
+    """Workspace-wide counts less one file's (the file being edited: its own uses are in the
+    prompt and the query, and the hint's copy of it is stale)."""
 
-    def count() -> Counter[tuple[str, str]]:
-        stats: Counter[tuple[str, str]] = Counter()
-        for path in sorted(view.files()):
-            stats.update(_ATTR.findall("".join(view.lines(path))))
-        return stats
+    total: Counter
+    own: Counter
 
-    return view.memo_hint(("attr_stats",), count)
+    def __getitem__(self, key: Any) -> int:
+        return self.total[key] - self.own[key]
 
 
-def call_stats(view: WorkspaceView) -> Counter[str]:
-    """How often each ``.name(`` call occurs in the workspace (a hint, reused for a while)."""
+def _counts(view: WorkspaceView, key: str, pattern: re.Pattern[str], path: str) -> OtherFiles:
+    """``pattern``'s matches counted per file (a hint, reused for a while), less ``path``'s."""
 
-    def count() -> Counter[str]:
-        stats: Counter[str] = Counter()
-        for path in sorted(view.files()):
-            stats.update(_CALL.findall("".join(view.lines(path))))
-        return stats
+    def count() -> tuple[Counter, dict[str, Counter]]:
+        total: Counter = Counter()
+        per: dict[str, Counter] = {}
+        for name in sorted(view.files()):
+            per[name] = Counter(pattern.findall("".join(view.lines(name))))
+            total.update(per[name])
+        return total, per
 
-    return view.memo_hint(("call_stats",), count)
+    total, per = view.memo_hint((key,), count)
+    return OtherFiles(total, per.get(path) or Counter())
+
+
+def attr_stats(view: WorkspaceView, path: str) -> OtherFiles:
+    """How often each ``receiver.attr`` occurs in the workspace outside ``path``."""
+    return _counts(view, "attr_stats", _ATTR, path)
+
+
+def call_stats(view: WorkspaceView, path: str) -> OtherFiles:
+    """How often each ``.name(`` call occurs in the workspace outside ``path``."""
+    return _counts(view, "call_stats", _CALL, path)
 
 
 def _likely_members(view: WorkspaceView, q: Query, type_name: str,
@@ -523,7 +546,7 @@ def _likely_members(view: WorkspaceView, q: Query, type_name: str,
     on anything, then in file order."""
     variables = {v for v, t in q.receivers if t == type_name}
     here = {attr for recv, attr, _ in q.attrs if recv.rsplit(".", 1)[-1] in variables}
-    named, calls = attr_stats(view), call_stats(view)
+    named, calls = attr_stats(view, q.path), call_stats(view, q.path)
 
     def key(i: int) -> tuple:
         name = members[i].name
@@ -604,7 +627,7 @@ def _package_outline(
     workspace) across its files: one outline per file, the file of the most used first, its
     symbols most used first (so a cut keeps the likeliest)."""
     files = _go_resolver(view).package(module, from_path)
-    stem, stats = package_name(module), attr_stats(view)
+    stem, stats = package_name(module), attr_stats(view, from_path)
     public = [(-stats[(stem, s.name)], n, s) for n, s in enumerate(
         s for f in files for s in view.outline(f)
         if "." not in s.qualname and s.name[:1].isupper())]
@@ -621,16 +644,17 @@ def _package_outline(
 
 
 def _module_outline(
-    view: WorkspaceView, path: str, score: float, limits: DefinitionLimits
+    view: WorkspaceView, from_path: str, path: str, score: float, limits: DefinitionLimits
 ) -> Candidate | None:
     """The module's most used public top-level symbols (by ``module.name`` uses in the
-    workspace), most used first (so a cut keeps the likeliest)."""
-    public = [s for s in view.outline(path) if "." not in s.qualname
-              and not s.name.startswith("_") and s.kind not in ("module",)]
+    other files), most used first (so a cut keeps the likeliest). A ``_private`` name that other
+    code reaches as ``module._name`` counts as public (a package's internal API)."""
     stem = path.rsplit("/", 1)[-1].removesuffix(".py")
     if stem == "__init__":
         stem = path.rsplit("/", 2)[-2] if "/" in path else stem
-    stats = attr_stats(view)
+    stats = attr_stats(view, from_path)
+    public = [s for s in view.outline(path) if "." not in s.qualname
+              and s.kind not in ("module",) and _shown(s.name, stats[(stem, s.name)])]
     ranked = sorted(range(len(public)), key=lambda i: (-stats[(stem, public[i].name)], i))
     public = [public[i] for i in ranked[: limits.outline_symbols]]
     if not public:
@@ -638,6 +662,12 @@ def _module_outline(
     text = outline_text(view.lines(path), public)
     return Candidate("outline", "definitions", path, min(s.start_line for s in public),
                      max(s.end_line for s in public), text, score)
+
+
+def _shown(name: str, uses: int) -> bool:
+    """Whether a module's top-level ``name`` belongs in its outline: public, or private and
+    used through the module elsewhere (not a dunder)."""
+    return not name.startswith("_") or (uses > 0 and not name.endswith("__"))
 
 
 def _scope_names(

@@ -31,3 +31,25 @@ def test_a_hint_survives_new_generations_until_it_is_old() -> None:
     now[0] += 2
     assert view.memo_hint(("stats",), make, max_age_s=60) == 2
     assert made == [1, 2, 2]
+
+
+def test_usage_counts_leave_out_the_file_being_edited(tmp_path) -> None:
+    """The hint's copy of the edited file is stale (a line deleted and being retyped would
+    still count), and the file's own uses are in the prompt: counts are of the other files."""
+    from context.index import WorkspaceIndex
+    from context.retrieve.definitions import attr_stats, call_stats
+
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "a.py").write_text("import lib\nlib.f()\nlib.f()\nlib.g()\n", "utf-8")
+    (root / "b.py").write_text("import lib\nlib.f()\n", "utf-8")
+    index = WorkspaceIndex(root, store_path=tmp_path / "store.sqlite3")
+    index.refresh()
+    try:
+        view = WorkspaceView(index)
+        assert attr_stats(view, "a.py")[("lib", "f")] == 1
+        assert attr_stats(view, "a.py")[("lib", "g")] == 0
+        assert attr_stats(view, "b.py")[("lib", "f")] == 2
+        assert call_stats(view, "b.py")["g"] == 1
+    finally:
+        index.close()
