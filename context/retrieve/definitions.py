@@ -23,7 +23,7 @@ from .goimports import GoResolver, go_import_starts, is_go, package_name, parse_
 from .javaimports import JavaClasses, is_java, java_import_starts, parse_java_imports_at
 from .jsimports import JsResolver, ReExport, is_js, js_import_starts, parse_js_imports_at, reexports
 from .pyimports import Binding, parse_imports, resolve_module
-from .query import Query
+from .query import BLOCK_LINES, Query
 from .rustimports import (
     RustModules,
     is_rust,
@@ -364,6 +364,20 @@ def _distance(q: Query, lines: Sequence[int]) -> int:
     return min(after, before)
 
 
+def _block_distance(q: Query, name: str) -> int:
+    """Lines between the enclosing scope and the nearest 64-line block that names ``name``
+    (a bare use: ``raise Error(``, ``f(x)``), 0 for the scope's own blocks."""
+    if q.scope is None:
+        return 0 if any(name in ids for ids in q.blocks) else 1 << 20
+    s, e = q.scope
+    best = 1 << 20
+    for i, ids in enumerate(q.blocks):
+        if name in ids:
+            lo, hi = i * BLOCK_LINES, (i + 1) * BLOCK_LINES - 1
+            best = min(best, lo - e if lo > e else s - hi if hi < s else 0)
+    return best
+
+
 def _uses(q: Query) -> dict[str, list[int]]:
     """Lines of each ``receiver`` and ``receiver.attr`` use, sorted."""
     out: dict[str, set[int]] = {}
@@ -394,7 +408,8 @@ def _wanted(q: Query) -> Iterator[tuple[float, int, str, Any]]:
         if b.alias in typed:
             continue
         if b.name is not None:
-            yield _tier(q, b.alias), _distance(q, uses.get(b.alias, ())), b.alias, b
+            dist = min(_distance(q, uses.get(b.alias, ())), _block_distance(q, b.alias))
+            yield _tier(q, b.alias), dist, b.alias, b
             if q.path.endswith((".py", ".pyi")) and b.alias in attrs:  # from pkg import mod
                 yield from _attrs_wanted(q, b.alias, _submodule(b.module, b.name), uses,
                                          sorted(attrs[b.alias]))
@@ -481,9 +496,9 @@ def _resolve_candidate(
         found = resolve_symbol(view, q.path, target[0], target[1])
     if isinstance(found, ModuleRef) and found.path and is_go(q.path) and \
             isinstance(target, ModuleRef):
-        return _package_outline(view, q.path, target.path, score, limits)
+        return _package_outline(view, q, target.path, score, limits)
     if isinstance(found, ModuleRef):
-        return _module_outline(view, q.path, found.path, score, limits) if found.path else None
+        return _module_outline(view, q, found.path, score, limits) if found.path else None
     if found is None or found.path == q.path:
         return None
     cand = _symbol_candidate(view, found, score, limits, whole)
@@ -503,19 +518,22 @@ def _symbol_candidate(
 
 
 @dataclass(frozen=True)
-class OtherFiles:
-    """Workspace-wide counts less one file's (the file being edited: its own uses are in the
-    prompt and the query, and the hint's copy of it is stale)."""
+class Counts:
+    """Workspace-wide counts from a hint (``total``) with one file's hinted counts (``stale``:
+    the file being edited, whose copy in the hint may be old) replaced by ``fresh`` ones."""
 
     total: Counter
-    own: Counter
+    stale: Counter
+    fresh: Counter
 
     def __getitem__(self, key: Any) -> int:
-        return self.total[key] - self.own[key]
+        return self.total[key] - self.stale[key] + self.fresh[key]
 
 
-def _counts(view: WorkspaceView, key: str, pattern: re.Pattern[str], path: str) -> OtherFiles:
-    """``pattern``'s matches counted per file (a hint, reused for a while), less ``path``'s."""
+def _counts(view: WorkspaceView, key: str, pattern: re.Pattern[str]) -> tuple[
+    Counter, dict[str, Counter]
+]:
+    """``pattern``'s matches counted in the workspace and per file (a hint, reused a while)."""
 
     def count() -> tuple[Counter, dict[str, Counter]]:
         total: Counter = Counter()
@@ -525,18 +543,22 @@ def _counts(view: WorkspaceView, key: str, pattern: re.Pattern[str], path: str) 
             total.update(per[name])
         return total, per
 
-    total, per = view.memo_hint((key,), count)
-    return OtherFiles(total, per.get(path) or Counter())
+    return view.memo_hint((key,), count)
 
 
-def attr_stats(view: WorkspaceView, path: str) -> OtherFiles:
-    """How often each ``receiver.attr`` occurs in the workspace outside ``path``."""
-    return _counts(view, "attr_stats", _ATTR, path)
+def attr_stats(view: WorkspaceView, q: Query) -> Counts:
+    """How often each ``receiver.attr`` occurs in the workspace, the query's buffer as it is
+    now (its ``receiver.attr`` uses outside the cursor line)."""
+    total, per = _counts(view, "attr_stats", _ATTR)
+    fresh = view.memo(("own_attrs", q.path, q.attrs), lambda: Counter(
+        (recv.rsplit(".", 1)[-1], attr) for recv, attr, _ in q.attrs))
+    return Counts(total, per.get(q.path) or Counter(), fresh)
 
 
-def call_stats(view: WorkspaceView, path: str) -> OtherFiles:
+def call_stats(view: WorkspaceView, path: str) -> Counts:
     """How often each ``.name(`` call occurs in the workspace outside ``path``."""
-    return _counts(view, "call_stats", _CALL, path)
+    total, per = _counts(view, "call_stats", _CALL)
+    return Counts(total, per.get(path) or Counter(), Counter())
 
 
 def _likely_members(view: WorkspaceView, q: Query, type_name: str,
@@ -546,7 +568,7 @@ def _likely_members(view: WorkspaceView, q: Query, type_name: str,
     on anything, then in file order."""
     variables = {v for v, t in q.receivers if t == type_name}
     here = {attr for recv, attr, _ in q.attrs if recv.rsplit(".", 1)[-1] in variables}
-    named, calls = attr_stats(view, q.path), call_stats(view, q.path)
+    named, calls = attr_stats(view, q), call_stats(view, q.path)
 
     def key(i: int) -> tuple:
         name = members[i].name
@@ -621,13 +643,13 @@ def _receiver_candidates(
 
 
 def _package_outline(
-    view: WorkspaceView, from_path: str, module: str, score: float, limits: DefinitionLimits
+    view: WorkspaceView, q: Query, module: str, score: float, limits: DefinitionLimits
 ) -> list[Candidate]:
     """A Go package's most used exported top-level symbols (by ``pkg.Name`` uses in the
     workspace) across its files: one outline per file, the file of the most used first, its
     symbols most used first (so a cut keeps the likeliest)."""
-    files = _go_resolver(view).package(module, from_path)
-    stem, stats = package_name(module), attr_stats(view, from_path)
+    files = _go_resolver(view).package(module, q.path)
+    stem, stats = package_name(module), attr_stats(view, q)
     public = [(-stats[(stem, s.name)], n, s) for n, s in enumerate(
         s for f in files for s in view.outline(f)
         if "." not in s.qualname and s.name[:1].isupper())]
@@ -644,15 +666,15 @@ def _package_outline(
 
 
 def _module_outline(
-    view: WorkspaceView, from_path: str, path: str, score: float, limits: DefinitionLimits
+    view: WorkspaceView, q: Query, path: str, score: float, limits: DefinitionLimits
 ) -> Candidate | None:
     """The module's most used public top-level symbols (by ``module.name`` uses in the
-    other files), most used first (so a cut keeps the likeliest). A ``_private`` name that other
-    code reaches as ``module._name`` counts as public (a package's internal API)."""
+    workspace), most used first (so a cut keeps the likeliest). A ``_private`` name that code
+    reaches as ``module._name`` counts as public (a package's internal API)."""
     stem = path.rsplit("/", 1)[-1].removesuffix(".py")
     if stem == "__init__":
         stem = path.rsplit("/", 2)[-2] if "/" in path else stem
-    stats = attr_stats(view, from_path)
+    stats = attr_stats(view, q)
     public = [s for s in view.outline(path) if "." not in s.qualname
               and s.kind not in ("module",) and _shown(s.name, stats[(stem, s.name)])]
     ranked = sorted(range(len(public)), key=lambda i: (-stats[(stem, public[i].name)], i))
