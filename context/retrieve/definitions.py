@@ -23,7 +23,7 @@ from .goimports import GoResolver, go_import_starts, is_go, package_name, parse_
 from .javaimports import JavaClasses, is_java, java_import_starts, parse_java_imports_at
 from .jsimports import JsResolver, ReExport, is_js, js_import_starts, parse_js_imports_at, reexports
 from .pyimports import Binding, parse_imports, resolve_module
-from .query import Query
+from .query import BLOCK_LINES, Query
 from .rustimports import (
     RustModules,
     is_rust,
@@ -376,6 +376,20 @@ def _distance(q: Query, lines: Sequence[int]) -> int:
     return min(after, before)
 
 
+def _block_distance(q: Query, name: str) -> int:
+    """Lines between the enclosing scope and the nearest 64-line block that names ``name``
+    (a bare use: ``raise Error(``, ``f(x)``), 0 for the scope's own blocks."""
+    if q.scope is None:
+        return 0 if any(name in ids for ids in q.blocks) else 1 << 20
+    s, e = q.scope
+    best = 1 << 20
+    for i, ids in enumerate(q.blocks):
+        if name in ids:
+            lo, hi = i * BLOCK_LINES, (i + 1) * BLOCK_LINES - 1
+            best = min(best, lo - e if lo > e else s - hi if hi < s else 0)
+    return best
+
+
 def _uses(q: Query) -> dict[str, list[int]]:
     """Lines of each ``receiver`` and ``receiver.attr`` use, sorted."""
     out: dict[str, set[int]] = {}
@@ -406,9 +420,23 @@ def _wanted(q: Query) -> Iterator[tuple[float, int, str, Any]]:
         if b.alias in typed:
             continue
         if b.name is not None:
-            yield _tier(q, b.alias), _distance(q, uses.get(b.alias, ())), b.alias, b
+            dist = min(_distance(q, uses.get(b.alias, ())), _block_distance(q, b.alias))
+            yield _tier(q, b.alias), dist, b.alias, b
+            if q.path.endswith((".py", ".pyi")) and b.alias in attrs:  # from pkg import mod
+                yield from _attrs_wanted(q, b.alias, _submodule(b.module, b.name), uses,
+                                         sorted(attrs[b.alias]))
         else:
             yield from _module_wanted(q, b, uses, sorted(attrs.get(b.alias, ())))
+
+
+def _attrs_wanted(q: Query, alias: str, module: str, uses: dict[str, list[int]],
+                  attrs: list[str]) -> Iterator[tuple]:
+    """``alias.attr`` for each attribute the file uses on a module bound as ``alias`` (a
+    Python ``from pkg import mod`` too: a name that is not a module resolves to nothing)."""
+    for attr in attrs:
+        key = f"{alias}.{attr}"
+        dist = _distance(q, uses.get(key, ()))
+        yield TIER_SCOPE if dist == 0 else TIER_FILE, dist, key, (module, attr)
 
 
 def _receiver_rank(q: Query, type_name: str) -> int:
@@ -428,10 +456,7 @@ _RECEIVER_RANKS = 20
 
 def _module_wanted(q: Query, b: Binding, uses: dict[str, list[int]],
                    attrs: list[str]) -> Iterator[tuple]:
-    for attr in attrs:
-        key = f"{b.alias}.{attr}"
-        dist = _distance(q, uses.get(key, ()))
-        yield TIER_SCOPE if dist == 0 else TIER_FILE, dist, key, (b.module, attr)
+    yield from _attrs_wanted(q, b.alias, b.module, uses, attrs)
     root = b.alias.split(".")[0]
     if root not in q.file_ids:
         tier = TIER_UNUSED_MODULE - 0.5
@@ -483,9 +508,9 @@ def _resolve_candidate(
         found = resolve_symbol(view, q.path, target[0], target[1])
     if isinstance(found, ModuleRef) and found.path and is_go(q.path) and \
             isinstance(target, ModuleRef):
-        return _package_outline(view, q.path, target.path, score, limits)
+        return _package_outline(view, q, target.path, score, limits)
     if isinstance(found, ModuleRef):
-        return _module_outline(view, found.path, score, limits) if found.path else None
+        return _module_outline(view, q, found.path, score, limits) if found.path else None
     if found is None or found.path == q.path:
         return None
     cand = _symbol_candidate(view, found, score, limits, whole)
@@ -504,28 +529,48 @@ def _symbol_candidate(
                                 doc_max_lines=1, max_members=6)
 
 
-def attr_stats(view: WorkspaceView) -> Counter[tuple[str, str]]:
-    """How often each ``receiver.attr`` occurs in the workspace (a hint, reused for a while)."""
+@dataclass(frozen=True)
+class Counts:
+    """Workspace-wide counts from a hint (``total``) with one file's hinted counts (``stale``:
+    the file being edited, whose copy in the hint may be old) replaced by ``fresh`` ones."""
 
-    def count() -> Counter[tuple[str, str]]:
-        stats: Counter[tuple[str, str]] = Counter()
-        for path in sorted(view.files()):
-            stats.update(_ATTR.findall("".join(view.lines(path))))
-        return stats
+    total: Counter
+    stale: Counter
+    fresh: Counter
 
-    return view.memo_hint(("attr_stats",), count)
+    def __getitem__(self, key: Any) -> int:
+        return self.total[key] - self.stale[key] + self.fresh[key]
 
 
-def call_stats(view: WorkspaceView) -> Counter[str]:
-    """How often each ``.name(`` call occurs in the workspace (a hint, reused for a while)."""
+def _counts(view: WorkspaceView, key: str, pattern: re.Pattern[str]) -> tuple[
+    Counter, dict[str, Counter]
+]:
+    """``pattern``'s matches counted in the workspace and per file (a hint, reused a while)."""
 
-    def count() -> Counter[str]:
-        stats: Counter[str] = Counter()
-        for path in sorted(view.files()):
-            stats.update(_CALL.findall("".join(view.lines(path))))
-        return stats
+    def count() -> tuple[Counter, dict[str, Counter]]:
+        total: Counter = Counter()
+        per: dict[str, Counter] = {}
+        for name in sorted(view.files()):
+            per[name] = Counter(pattern.findall("".join(view.lines(name))))
+            total.update(per[name])
+        return total, per
 
-    return view.memo_hint(("call_stats",), count)
+    return view.memo_hint((key,), count)
+
+
+def attr_stats(view: WorkspaceView, q: Query) -> Counts:
+    """How often each ``receiver.attr`` occurs in the workspace, the query's buffer as it is
+    now (its ``receiver.attr`` uses outside the cursor line)."""
+    total, per = _counts(view, "attr_stats", _ATTR)
+    fresh = view.memo(("own_attrs", q.path, q.attrs), lambda: Counter(
+        (recv.rsplit(".", 1)[-1], attr) for recv, attr, _ in q.attrs))
+    return Counts(total, per.get(q.path) or Counter(), fresh)
+
+
+def call_stats(view: WorkspaceView, path: str) -> Counts:
+    """How often each ``.name(`` call occurs in the workspace outside ``path``."""
+    total, per = _counts(view, "call_stats", _CALL)
+    return Counts(total, per.get(path) or Counter(), Counter())
 
 
 def _likely_members(view: WorkspaceView, q: Query, type_name: str,
@@ -535,7 +580,7 @@ def _likely_members(view: WorkspaceView, q: Query, type_name: str,
     on anything, then in file order."""
     variables = {v for v, t in q.receivers if t == type_name}
     here = {attr for recv, attr, _ in q.attrs if recv.rsplit(".", 1)[-1] in variables}
-    named, calls = attr_stats(view), call_stats(view)
+    named, calls = attr_stats(view, q), call_stats(view, q.path)
 
     def key(i: int) -> tuple:
         name = members[i].name
@@ -610,12 +655,13 @@ def _receiver_candidates(
 
 
 def _package_outline(
-    view: WorkspaceView, from_path: str, module: str, score: float, limits: DefinitionLimits
+    view: WorkspaceView, q: Query, module: str, score: float, limits: DefinitionLimits
 ) -> list[Candidate]:
     """A Go package's most used exported top-level symbols (by ``pkg.Name`` uses in the
-    workspace) across its files: one outline per file, the file of the most used first."""
-    files = _go_resolver(view).package(module, from_path)
-    stem, stats = package_name(module), attr_stats(view)
+    workspace) across its files: one outline per file, the file of the most used first, its
+    symbols most used first (so a cut keeps the likeliest)."""
+    files = _go_resolver(view).package(module, q.path)
+    stem, stats = package_name(module), attr_stats(view, q)
     public = [(-stats[(stem, s.name)], n, s) for n, s in enumerate(
         s for f in files for s in view.outline(f)
         if "." not in s.qualname and s.name[:1].isupper())]
@@ -625,7 +671,6 @@ def _package_outline(
         by_file.setdefault(sym.path, []).append(sym)
     out = []
     for rank, (path, syms) in enumerate(by_file.items()):
-        syms.sort(key=lambda s: s.start_line)
         out.append(Candidate("outline", "definitions", path, syms[0].start_line,
                              max(s.end_line for s in syms), outline_text(view.lines(path), syms),
                              score - rank / 1000.0))
@@ -633,16 +678,17 @@ def _package_outline(
 
 
 def _module_outline(
-    view: WorkspaceView, path: str, score: float, limits: DefinitionLimits
+    view: WorkspaceView, q: Query, path: str, score: float, limits: DefinitionLimits
 ) -> Candidate | None:
     """The module's most used public top-level symbols (by ``module.name`` uses in the
-    workspace), most used first (so a cut keeps the likeliest)."""
-    public = [s for s in view.outline(path) if "." not in s.qualname
-              and not s.name.startswith("_") and s.kind not in ("module",)]
+    workspace), most used first (so a cut keeps the likeliest). A ``_private`` name that code
+    reaches as ``module._name`` counts as public (a package's internal API)."""
     stem = path.rsplit("/", 1)[-1].removesuffix(".py")
     if stem == "__init__":
         stem = path.rsplit("/", 2)[-2] if "/" in path else stem
-    stats = attr_stats(view)
+    stats = attr_stats(view, q)
+    public = [s for s in view.outline(path) if "." not in s.qualname
+              and s.kind not in ("module",) and _shown(s.name, stats[(stem, s.name)])]
     ranked = sorted(range(len(public)), key=lambda i: (-stats[(stem, public[i].name)], i))
     public = [public[i] for i in ranked[: limits.outline_symbols]]
     if not public:
@@ -650,6 +696,12 @@ def _module_outline(
     text = outline_text(view.lines(path), public)
     return Candidate("outline", "definitions", path, min(s.start_line for s in public),
                      max(s.end_line for s in public), text, score)
+
+
+def _shown(name: str, uses: int) -> bool:
+    """Whether a module's top-level ``name`` belongs in its outline: public, or private and
+    used through the module elsewhere (not a dunder)."""
+    return not name.startswith("_") or (uses > 0 and not name.endswith("__"))
 
 
 def _scope_names(

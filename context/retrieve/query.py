@@ -40,6 +40,9 @@ class Query:
     bindings: tuple[Binding, ...]
     attrs: frozenset[tuple[str, str, int]]
     """(receiver, attribute, line) uses outside the cursor line."""
+    blocks: tuple[frozenset[str], ...] = ()
+    """Identifiers of each 64-line block of the buffer (``file_ids`` by block): where a name
+    is used, coarsely."""
     receivers: frozenset[tuple[str, str]] = frozenset()
     """(variable, type name) declared in the buffer (TS/Java/Go/Rust: ``s: Store``, ``Store s
     =``, ``func (s *Store)``, ``s = new Store(``, ``s: &mut Store``, ``let s = Store::new(``)
@@ -52,6 +55,8 @@ def _scope_name(header: str) -> str | None:
 
 
 _BLOCK = 64
+BLOCK_LINES = _BLOCK
+"""The lines of one of ``Query.blocks``."""
 _BLOCKS: Lru[Any] = Lru(8192)
 """Per-block facts of buffers, keyed by the block's lines (and the lines it skips): a new
 cursor in a long file re-reads only the blocks that changed."""
@@ -151,10 +156,10 @@ def _block_facts(block: tuple[str, ...], skip: tuple[int, ...]) -> tuple[
 
 
 def _file_facts(lines: tuple[str, ...], skip: set[int]) -> tuple[
-    frozenset[str], frozenset[tuple[str, str, int]]
+    tuple[frozenset[str], ...], frozenset[tuple[str, str, int]]
 ]:
-    """Identifiers of the lines not in ``skip`` and their ``receiver.attr`` uses (with lines),
-    block by block from the cache."""
+    """Identifiers of the lines not in ``skip`` (per block) and their ``receiver.attr`` uses
+    (with lines), block by block from the cache."""
     by_block: dict[int, list[int]] = {}
     for i in skip:
         by_block.setdefault(i // _BLOCK, []).append(i % _BLOCK)
@@ -167,7 +172,7 @@ def _file_facts(lines: tuple[str, ...], skip: set[int]) -> tuple[
                                           lambda b=block, r=rel: _block_facts(b, r))
         ids.append(found)
         attrs += [(r, a, start + i) for r, a, i in rel_attrs]
-    return frozenset().union(*ids), frozenset(attrs)
+    return tuple(ids), frozenset(attrs)
 
 
 def make_query(path: str, cursor: Cursor) -> Query:
@@ -183,7 +188,7 @@ def make_query(path: str, cursor: Cursor) -> Query:
         name = _scope_name(lines[span[0]])
     else:
         scope_text, name = "", None
-    file_ids, attrs = _file_facts(lines, skip)
+    blocks, attrs = _file_facts(lines, skip)
     return Query(
         path=path,
         python=python,
@@ -192,7 +197,8 @@ def make_query(path: str, cursor: Cursor) -> Query:
         scope_ids=identifiers(scope_text),
         scope_calls=frozenset(n for n in identifiers(scope_text)
                               if n[0].isupper() or f"{n}(" in scope_text),
-        file_ids=file_ids,
+        file_ids=frozenset().union(*blocks),
+        blocks=blocks,
         bindings=bindings,
         attrs=attrs,
         receivers=_in_scope(_receivers(_kind(path), (*lines[: cursor.line], "\n",

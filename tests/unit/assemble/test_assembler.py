@@ -226,6 +226,42 @@ def test_unused_module_import_brings_its_outline_most_used_first(tmp_path, token
     assert outline.text.splitlines()[:3] == ["def f37(x):", "def f5(x):", "def f0(x):"]
 
 
+def test_module_outline_lists_private_names_used_through_the_module(
+    tmp_path, tokenizer_path
+) -> None:
+    lib = ("def _helper(x):\n    return x\n\n\ndef _unused(x):\n    return x\n\n\n"
+           "def public(x):\n    return x\n")
+    other = "import lib\n\n\ndef g():\n    return lib._helper(1) + lib._helper(2)\n"
+    user = "import lib\n\n\ndef run(xs):\n    \n"
+    index = _workspace_index(tmp_path, {"lib.py": lib, "other.py": other, "app.py": user})
+    try:
+        asm = Assembler(index, None, tokenizer_path, model_json("iquest"))
+        p = asm.build(PromptRequest("app.py", user, 4, 4, 2048))
+    finally:
+        index.close()
+    outline = next(s for s in p.sections if s.kind == "outline")
+    assert outline.path == "lib.py"
+    assert outline.text.splitlines() == ["def _helper(x):", "def public(x):"]
+
+
+def test_attributes_of_a_from_imported_module_bring_their_definitions(
+    tmp_path, tokenizer_path
+) -> None:
+    lib = "".join(f"def f{i}(x):\n    return x + {i}\n\n\n" for i in range(60))
+    lib += "def _check(sock):\n    return sock\n"
+    user = ("from pkg import lib\n\n\ndef a(s):\n    lib._check(s)\n\n\n"
+            "def run(s):\n    \n")
+    files = {"pkg/__init__.py": "", "pkg/lib.py": lib, "app.py": user}
+    index = _workspace_index(tmp_path, files)
+    try:
+        asm = Assembler(index, None, tokenizer_path, model_json("iquest"))
+        p = asm.build(PromptRequest("app.py", user, 8, 4, 2048))
+    finally:
+        index.close()
+    defs = [s.text for s in p.sections if s.path == "pkg/lib.py" and s.kind == "definition"]
+    assert any("def _check(sock):" in t for t in defs)
+
+
 def test_blank_line_at_column_zero_inside_a_body_keeps_the_scope() -> None:
     from context.retrieve import Cursor, scope_span
 

@@ -77,3 +77,27 @@ def test_blank_line_gets_the_package_outline(view: WorkspaceView) -> None:
     assert {b.alias for b in q.bindings} == {"fmt", "st"}
     texts = "".join(c.text for c in definitions(view, q) if c.path.startswith("internal/"))
     assert "func New() *Store {" in texts and "func Add(s *Store, item string) {" in texts
+
+
+def test_package_outline_lists_the_most_used_first(tmp_path: Path) -> None:
+    """A cut outline keeps its first lines, so the package's most used names come first."""
+    root = tmp_path / "ws"
+    util = "package util\n\nfunc Rare() int {\n\treturn 1\n}\n\nfunc Often() int {\n\treturn 2\n}\n"
+    user = ("package main\n\nimport \"example.com/m/util\"\n\nfunc f() int {\n"
+            "\treturn util.Often() + util.Often()\n}\n")
+    main = "package main\n\nimport \"example.com/m/util\"\n\nfunc main() {\n\t\n}\n"
+    files = {"go.mod": "module example.com/m\n", "util/util.go": util, "cmd/user.go": user,
+             "cmd/main.go": main}
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, "utf-8")
+    index = WorkspaceIndex(root, store_path=tmp_path / "store.sqlite3")
+    index.refresh()
+    try:
+        q = make_query("cmd/main.go", Cursor(tuple(lines_of(main)), 5, 1))
+        outlines = [c for c in definitions(WorkspaceView(index), q)
+                    if c.kind == "outline" and c.path == "util/util.go"]
+        assert outlines and outlines[0].text.splitlines()[:2] == ["func Often() int {",
+                                                                   "func Rare() int {"]
+    finally:
+        index.close()
