@@ -172,12 +172,20 @@ def cmd_generate(model_dir: str, n_prompt: int) -> dict[str, Any]:
     start = time.perf_counter()
     with contextlib.redirect_stdout(buf):
         code = main(["generate", "--model", model_dir, "--prompt-ids", ids, "--max-tokens",
-                     str(NEW_TOKENS), "--provider", "cpu", "--json"])
+                     str(NEW_TOKENS), "--provider", "cpu", "--threads", str(torch_threads()),
+                     "--json"])
     got = json.loads(buf.getvalue()) if code == 0 else {}
     return {"exit": code, "ids": got.get("ids"), "ttft_s": round(got.get("ttft_ms", 0) / 1e3, 2),
             "decode_tok_s": round(got.get("tokens_per_s", 0.0), 2),
+            "threads": torch_threads(),
             "seconds": round(time.perf_counter() - start, 1),
             "peak_rss_gb": round(peak_rss_gb(), 2)}
+
+
+def torch_threads() -> int:
+    """The threads PyTorch decodes with here (its default: one per core), so that both sides
+    of the comparison run on the same number of threads."""
+    return max(1, os.cpu_count() or 1)
 
 
 def cmd_torch(hf_dir: str, n_prompt: int) -> dict[str, Any]:

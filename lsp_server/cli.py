@@ -75,6 +75,8 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top-k", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--provider", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--threads", type=int, default=None,
+                   help="onnxruntime intra-op threads (default: half the CPUs)")
     p.add_argument("--json", action="store_true")
 
 

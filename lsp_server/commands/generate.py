@@ -19,7 +19,8 @@ def run(args: argparse.Namespace) -> int:
 
     model_dir = Path(args.model) if args.model else default_model_dir()
     try:
-        engine = Engine.load(model_dir, provider=args.provider)
+        engine = Engine.load(model_dir, provider=args.provider,
+                             threads=getattr(args, "threads", None))
     except ModelDirError as exc:
         print(f"codeflow generate: {exc}", file=sys.stderr)
         return 1

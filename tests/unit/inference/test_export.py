@@ -279,3 +279,25 @@ def test_int8_loop_export_quantizes_the_shared_weights(hf_dirs: dict[str, Path],
     cosine = (got * ref).sum(-1) / np.linalg.norm(got, axis=-1) / np.linalg.norm(ref, axis=-1)
     assert cosine.min() >= INT8_MIN_COSINE
     assert (got.argmax(-1) == ref.argmax(-1)).mean() >= onnx_export.MIN_TOP1["int8"]
+
+
+def test_cli_generate_threads_reach_the_session(hf_dirs: dict[str, Path], tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--threads N` sets onnxruntime's intra-op threads (benchmarks match PyTorch's)."""
+    from inference.engine import session as session_mod
+    from lsp_server.cli import main
+
+    out = tmp_path / "model"
+    assert main(["export", str(hf_dirs["qwen2"]), str(out)]) == 0
+    seen: list[int | None] = []
+    options = session_mod.session_options
+
+    def spy(threads, prepack=True):  # noqa: ANN001, ANN202
+        seen.append(threads)
+        return options(threads, prepack)
+
+    monkeypatch.setattr(session_mod, "session_options", spy)
+    assert main(["generate", "--model", str(out), "--prompt-ids", "5,6", "--max-tokens", "2",
+                 "--threads", "2", "--json"]) == 0
+    assert seen == [2]
