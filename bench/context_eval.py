@@ -570,25 +570,34 @@ def make_rust_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> list[Tas
             imported = {b.alias: b.name for b in
                         parse_rust_uses_at(lines, rust_use_starts(lines))
                         if b.name and _rust_internal(index, b.module, path, crate_files)}
-            bodies = [(s.start_line, s.end_line) for s in index.outline(path)
-                      if s.kind in ("function", "method") and s.end_line > s.start_line + 1]
             seen: set[int] = set()
-            for start, end in bodies:
-                for i in range(start + 1, end):
-                    row = lines[i]
-                    if i in seen or not row.rstrip().endswith(";") or _RUST_DECL.match(row) or \
-                            row.count("(") != row.count(")") or row.lstrip().startswith("//"):
+            for _, i in _rust_statement_lines(index, path, lines):
+                row = lines[i]
+                if i in seen:
+                    continue
+                for local in sorted(set(re.findall(r"[A-Za-z_]\w*", row)) & set(imported)):
+                    sym = gold.get(imported[local])
+                    if sym is None or sym.path == path:
                         continue
-                    for local in sorted(set(re.findall(r"[A-Za-z_]\w*", row)) & set(imported)):
-                        sym = gold.get(imported[local])
-                        if sym is None or sym.path == path:
-                            continue
-                        task = _task(index, path, lines, i, sym.path, sym.qualname)
-                        if task:
-                            seen.add(i)
-                            by_file.setdefault(path, []).append(task)
-                            break
+                    task = _task(index, path, lines, i, sym.path, sym.qualname)
+                    if task:
+                        seen.add(i)
+                        by_file.setdefault(path, []).append(task)
+                        break
     return _sample(by_file, n, per_file, seed)
+
+
+def _rust_statement_lines(index, path: str, lines: list[str]):
+    """(function start, line) for each one-line statement (``;``-ended, balanced parentheses,
+    not a declaration or a comment) inside a function body of ``path``."""
+    for sym in index.outline(path):
+        if sym.kind not in ("function", "method") or sym.end_line <= sym.start_line + 1:
+            continue
+        for i in range(sym.start_line + 1, sym.end_line):
+            row = lines[i]
+            if row.rstrip().endswith(";") and not _RUST_DECL.match(row) and \
+                    row.count("(") == row.count(")") and not row.lstrip().startswith("//"):
+                yield sym.start_line, i
 
 
 _RUST_TYPED = re.compile(
@@ -615,30 +624,26 @@ def make_rust_method_tasks(index, n: int, per_file: int = 2, seed: int = 0) -> l
         for path in crate_files:
             text = index.file_text(path) or ""
             lines = text.splitlines()
-            bodies = [(s.start_line, s.end_line) for s in index.outline(path)
-                      if s.kind in ("function", "method") and s.end_line > s.start_line + 1]
             seen: set[int] = set()
-            for start, end in bodies:
-                for i in range(start + 1, end):
-                    row = lines[i]
-                    if i in seen or not row.rstrip().endswith(";") or _RUST_DECL.match(row) or \
-                            row.count("(") != row.count(")") or row.lstrip().startswith("//"):
+            for start, i in _rust_statement_lines(index, path, lines):
+                row = lines[i]
+                if i in seen:
+                    continue
+                declared = {}  # the function's declarations before the line, last wins
+                for m in _RUST_TYPED.finditer("\n".join(
+                        x for x in lines[start:i] if not x.lstrip().startswith("//"))):
+                    var, typ = m.group(1, 2) if m.group(1) else m.group(3, 4)
+                    declared[var] = typ
+                for var, meth in re.findall(r"\b([a-z_]\w*)\.([a-z_]\w*)\(", row):
+                    typ = declared.get(var, "")
+                    found = methods.get(f"{typ}.{meth}", []) if typ in types else []
+                    if len(found) != 1 or found[0].path == path:
                         continue
-                    declared = {}  # the function's declarations before the line, last wins
-                    for m in _RUST_TYPED.finditer("\n".join(
-                            x for x in lines[start:i] if not x.lstrip().startswith("//"))):
-                        var, typ = m.group(1, 2) if m.group(1) else m.group(3, 4)
-                        declared[var] = typ
-                    for var, meth in re.findall(r"\b([a-z_]\w*)\.([a-z_]\w*)\(", row):
-                        typ = declared.get(var, "")
-                        found = methods.get(f"{typ}.{meth}", []) if typ in types else []
-                        if len(found) != 1 or found[0].path == path:
-                            continue
-                        task = _task(index, path, lines, i, found[0].path, found[0].qualname)
-                        if task:
-                            seen.add(i)
-                            by_file.setdefault(path, []).append(task)
-                            break
+                    task = _task(index, path, lines, i, found[0].path, found[0].qualname)
+                    if task:
+                        seen.add(i)
+                        by_file.setdefault(path, []).append(task)
+                        break
     return _sample(by_file, n, per_file, seed)
 
 

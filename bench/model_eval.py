@@ -199,33 +199,26 @@ def score(preds: Sequence[str], tasks: Sequence[InfillTask], texts: dict[str, st
     return Scores(round(exact / n, 4), round(sim / n, 4), round(valid / n, 4))
 
 
-def fim_prompt(tok: object, prefix: str, suffix: str, max_context: int) -> tuple[int, ...]:
+def _fim_parts(tok: object, prefix: str, suffix: str,
+               max_context: int) -> tuple[list[int], list[int]]:
+    """The prefix's last and the suffix's first tokens that fit the model's context."""
     scale = min(1.0, (max_context - 70) / (PREFIX_TOKENS + SUFFIX_TOKENS))
     pre = tok.encode(prefix, add_special_tokens=False).ids[-int(PREFIX_TOKENS * scale) :]
     suf = tok.encode(suffix, add_special_tokens=False).ids[: int(SUFFIX_TOKENS * scale)]
-    ids = [
-        tok.token_to_id(FIM_PREFIX),
-        *pre,
-        tok.token_to_id(FIM_SUFFIX),
-        *suf,
-        tok.token_to_id(FIM_MIDDLE),
-    ]
-    return tuple(ids)
+    return pre, suf
+
+
+def fim_prompt(tok: object, prefix: str, suffix: str, max_context: int) -> tuple[int, ...]:
+    pre, suf = _fim_parts(tok, prefix, suffix, max_context)
+    return (tok.token_to_id(FIM_PREFIX), *pre, tok.token_to_id(FIM_SUFFIX), *suf,
+            tok.token_to_id(FIM_MIDDLE))
 
 
 def spm_prompt(tok: object, prefix: str, suffix: str, max_context: int) -> tuple[int, ...]:
     """SPM order (variant 2): the suffix first, then the prefix right before the middle."""
-    scale = min(1.0, (max_context - 70) / (PREFIX_TOKENS + SUFFIX_TOKENS))
-    pre = tok.encode(prefix, add_special_tokens=False).ids[-int(PREFIX_TOKENS * scale) :]
-    suf = tok.encode(suffix, add_special_tokens=False).ids[: int(SUFFIX_TOKENS * scale)]
-    ids = [
-        tok.token_to_id(FIM_PREFIX),
-        tok.token_to_id(FIM_SUFFIX),
-        *suf,
-        tok.token_to_id(FIM_MIDDLE),
-        *pre,
-    ]
-    return tuple(ids)
+    pre, suf = _fim_parts(tok, prefix, suffix, max_context)
+    return (tok.token_to_id(FIM_PREFIX), tok.token_to_id(FIM_SUFFIX), *suf,
+            tok.token_to_id(FIM_MIDDLE), *pre)
 
 
 INFILL_PROMPTS = {"psm": fim_prompt, "spm": spm_prompt}
